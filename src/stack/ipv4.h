@@ -1,0 +1,44 @@
+/*
+ * IPv4: input validation and delivery to ICMP/UDP/TCP, fragment reassembly
+ * (ipv4_frag.c), routing (route.c: local subnet + default gateway), output
+ * with fragmentation when the datagram exceeds the MTU and DF is clear.
+ */
+#ifndef UST_IPV4_H
+#define UST_IPV4_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack.h"
+#include "wire/ipv4.h"
+
+struct ust_ipv4_tx {
+	uint32_t src;  /* host order; 0 picks our address */
+	uint32_t dst;  /* host order */
+	uint8_t proto; /* UST_IPPROTO_* */
+	uint8_t ttl;   /* 0 picks 64 */
+	uint8_t tos;   /* DSCP + ECN */
+	bool df;       /* don't fragment (TCP sets it: PMTU discovery) */
+};
+
+int ust_ipv4_init(struct ust_stack *st);
+void ust_ipv4_fini(struct ust_stack *st);
+/* data starts at the IP header. */
+void ust_ipv4_input(struct ust_stack *st, struct ust_pkt *pkt);
+/* pkt data starts at the L4 header with headroom for IP + Ethernet; the L4
+ * checksum is already filled. Consumes pkt. 0, or -EHOSTUNREACH (no route),
+ * -EMSGSIZE (too big with DF), -ENOBUFS. */
+int ust_ipv4_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_tx *tx);
+/* True if `a` is one of our addresses (including broadcast when `bcast`). */
+bool ust_ipv4_is_local(const struct ust_stack *st, uint32_t a);
+/* Next hop for dst: 0 and *nexthop, or -EHOSTUNREACH / -ENETUNREACH. */
+int ust_route_lookup(const struct ust_stack *st, uint32_t dst, uint32_t *nexthop);
+/* Payload room for L4 over IPv4 on this netif (MTU - 20). */
+uint16_t ust_ipv4_mtu_payload(const struct ust_stack *st);
+
+/* Reassembly (ipv4_frag.c). Takes pkt (data at the IP header, view ip);
+ * returns a whole datagram (data at its IP header, *ip rewritten to match)
+ * when this fragment completes one, else NULL. */
+struct ust_pkt *ust_ipv4_reass(struct ust_stack *st, struct ust_pkt *pkt, struct ust_ipv4_view *ip);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * The in-stack socket API: argument checks shared by every protocol, then
+ * dispatch through struct ust_sock_proto. Errors are the ones Linux returns
+ * for the same call (man 2 socket/bind/connect/..., man 7 socket).
+ */
+#include "sock.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "stack.h"
+#include "tcp/tcp.h"
+#include "udp.h"
+
+void
+ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_proto *proto,
+	      int family, int type)
+{
+	memset(s, 0, sizeof(*s));
+	s->proto = proto;
+	s->stack = st;
+	s->family = (uint8_t)family;
+	s->type = (uint8_t)type;
+	s->local.family = (uint16_t)family;
+	s->remote.family = (uint16_t)family;
+}
+
+int
+ust_sock_open(struct ust_stack *st, int family, int type, struct ust_sock **out)
+{
+	if (family != UST_AF_INET && family != UST_AF_INET6)
+		return -EAFNOSUPPORT;
+	switch (type) {
+	case UST_SOCK_STREAM:
+		return ust_tcp_sock_create(st, family, out);
+	case UST_SOCK_DGRAM:
+		return ust_udp_sock_create(st, family, out);
+	default:
+		return -ESOCKTNOSUPPORT;
+	}
+}
+
+static int
+check_addr(const struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	if (a == NULL)
+		return -EFAULT;
+	if (a->family != s->family)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+int
+ust_sock_bind(struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	int rc = check_addr(s, a);
+	if (rc < 0)
+		return rc;
+	if (s->bound)
+		return -EINVAL;
+	return s->proto->bind(s, a);
+}
+
+int
+ust_sock_listen(struct ust_sock *s, int backlog)
+{
+	if (s->type != UST_SOCK_STREAM)
+		return -EOPNOTSUPP;
+	return s->proto->listen(s, backlog);
+}
+
+int
+ust_sock_accept(struct ust_sock *s, struct ust_sock **out, struct ust_sockaddr *peer)
+{
+	if (s->type != UST_SOCK_STREAM)
+		return -EOPNOTSUPP;
+	int rc = s->proto->accept(s, out);
+	if (rc == 0 && peer != NULL)
+		*peer = (*out)->remote;
+	return rc;
+}
+
+int
+ust_sock_connect(struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	int rc = check_addr(s, a);
+	if (rc < 0)
+		return rc;
+	return s->proto->connect(s, a);
+}
+
+ssize_t
+ust_sock_send(struct ust_sock *s, const void *buf, size_t len, int flags)
+{
+	return s->proto->sendto(s, buf, len, flags, NULL);
+}
+
+ssize_t
+ust_sock_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
+		const struct ust_sockaddr *to)
+{
+	if (to != NULL && s->type == UST_SOCK_DGRAM) {
+		int rc = check_addr(s, to);
+		if (rc < 0)
+			return rc;
+	}
+	return s->proto->sendto(s, buf, len, flags, to);
+}
+
+ssize_t
+ust_sock_recv(struct ust_sock *s, void *buf, size_t len, int flags)
+{
+	return s->proto->recvfrom(s, buf, len, flags, NULL);
+}
+
+ssize_t
+ust_sock_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_sockaddr *from)
+{
+	return s->proto->recvfrom(s, buf, len, flags, from);
+}
+
+int
+ust_sock_shutdown(struct ust_sock *s, int how)
+{
+	if (how < UST_SHUT_RD || how > UST_SHUT_RDWR)
+		return -EINVAL;
+	return s->proto->shutdown(s, how);
+}
+
+void
+ust_sock_close(struct ust_sock *s)
+{
+	s->on_event = NULL;
+	s->proto->close(s);
+}
+
+static int
+get_int(const void *val, size_t len, int *out)
+{
+	if (len < sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+static int
+put_int(void *val, size_t *len, int v)
+{
+	if (*len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+int
+ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
+{
+	int v;
+	if (val == NULL)
+		return -EFAULT;
+	if (level == UST_SOL_SOCKET) {
+		switch (name) {
+		case UST_SO_REUSEADDR:
+		case UST_SO_REUSEPORT:
+		case UST_SO_KEEPALIVE:
+			if (get_int(val, len, &v) < 0)
+				return -EINVAL;
+			if (name == UST_SO_REUSEADDR)
+				s->reuseaddr = v != 0;
+			else if (name == UST_SO_REUSEPORT)
+				s->reuseport = v != 0;
+			else
+				s->keepalive = v != 0;
+			/* The protocol sees every option too (keepalive arms timers). */
+			return s->proto->setopt(s, level, name, val, len);
+		case UST_SO_TYPE:
+		case UST_SO_ERROR:
+			return -ENOPROTOOPT;
+		default:
+			break;
+		}
+	}
+	return s->proto->setopt(s, level, name, val, len);
+}
+
+int
+ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
+{
+	if (val == NULL || len == NULL)
+		return -EFAULT;
+	if (level == UST_SOL_SOCKET) {
+		switch (name) {
+		case UST_SO_TYPE:
+			return put_int(val, len, s->type);
+		case UST_SO_ERROR: {
+			int e = s->so_error;
+			s->so_error = 0;
+			return put_int(val, len, e);
+		}
+		case UST_SO_REUSEADDR:
+			return put_int(val, len, s->reuseaddr);
+		case UST_SO_REUSEPORT:
+			return put_int(val, len, s->reuseport);
+		case UST_SO_KEEPALIVE:
+			return put_int(val, len, s->keepalive);
+		default:
+			break;
+		}
+	}
+	return s->proto->getopt(s, level, name, val, len);
+}
+
+int
+ust_sock_getname(const struct ust_sock *s, struct ust_sockaddr *a)
+{
+	*a = s->local;
+	a->family = s->family;
+	return 0;
+}
+
+int
+ust_sock_getpeer(const struct ust_sock *s, struct ust_sockaddr *a)
+{
+	if (!s->connected)
+		return -ENOTCONN;
+	*a = s->remote;
+	return 0;
+}
+
+size_t
+ust_sock_nread(const struct ust_sock *s)
+{
+	return s->proto->nread(s);
+}
+
+uint32_t
+ust_sock_events(const struct ust_sock *s)
+{
+	return s->events;
+}
+
+void
+ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg)
+{
+	s->on_event = fn;
+	s->cb_arg = arg;
+}
+
+void
+ust_sock_notify(struct ust_sock *s, uint32_t events)
+{
+	if (events == s->events)
+		return;
+	s->events = events;
+	if (s->on_event != NULL)
+		s->on_event(s, events, s->cb_arg);
+}

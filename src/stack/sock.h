@@ -1,0 +1,141 @@
+/*
+ * The in-stack socket API: what the IPC server (src/dpdk/ipc_server.c) calls
+ * on behalf of applications, and what tests drive directly. It never blocks:
+ * where POSIX would wait it returns -EAGAIN / -EINPROGRESS, and readiness
+ * changes are pushed through the event callback.
+ *
+ * sock.c validates arguments and dispatches to the protocol (udp.c, tcp/)
+ * through struct ust_sock_proto. Each protocol allocates its own socket type
+ * with struct ust_sock as its first member.
+ *
+ * Constants use the Linux values so the preload layer passes them through.
+ * Returns: 0, a byte count, or a negative errno, as the Linux call would.
+ */
+#ifndef UST_SOCK_H
+#define UST_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ust_stack;
+struct ust_sock;
+
+#define UST_AF_INET 2
+#define UST_AF_INET6 10
+#define UST_SOCK_STREAM 1
+#define UST_SOCK_DGRAM 2
+
+#define UST_MSG_PEEK 0x2
+#define UST_MSG_DONTWAIT 0x40
+#define UST_MSG_WAITALL 0x100
+#define UST_MSG_NOSIGNAL 0x4000
+
+#define UST_SHUT_RD 0
+#define UST_SHUT_WR 1
+#define UST_SHUT_RDWR 2
+
+#define UST_SOL_SOCKET 1
+#define UST_SO_REUSEADDR 2
+#define UST_SO_TYPE 3
+#define UST_SO_ERROR 4
+#define UST_SO_SNDBUF 7
+#define UST_SO_RCVBUF 8
+#define UST_SO_KEEPALIVE 9
+#define UST_SO_LINGER 13
+#define UST_SO_REUSEPORT 15
+#define UST_SOL_TCP 6
+#define UST_TCP_NODELAY 1
+#define UST_TCP_MAXSEG 2
+#define UST_TCP_KEEPIDLE 4
+#define UST_TCP_KEEPINTVL 5
+#define UST_TCP_KEEPCNT 6
+#define UST_TCP_INFO 11
+#define UST_TCP_CONGESTION 13
+
+/* Readiness, with the epoll bit values. */
+#define UST_EV_IN 0x001
+#define UST_EV_OUT 0x004
+#define UST_EV_ERR 0x008
+#define UST_EV_HUP 0x010
+#define UST_EV_RDHUP 0x2000
+
+struct ust_sockaddr {
+	uint16_t family;  /* UST_AF_INET or UST_AF_INET6 */
+	uint16_t port;    /* host order */
+	uint32_t addr4;   /* IPv4, host order */
+	uint8_t addr6[16]; /* IPv6, wire order */
+};
+
+typedef void ust_sock_event_fn(struct ust_sock *s, uint32_t events, void *arg);
+
+struct ust_sock_proto {
+	int (*bind)(struct ust_sock *s, const struct ust_sockaddr *a);
+	int (*listen)(struct ust_sock *s, int backlog);
+	int (*accept)(struct ust_sock *s, struct ust_sock **out);
+	int (*connect)(struct ust_sock *s, const struct ust_sockaddr *a);
+	ssize_t (*sendto)(struct ust_sock *s, const void *buf, size_t len, int flags,
+			  const struct ust_sockaddr *to);
+	ssize_t (*recvfrom)(struct ust_sock *s, void *buf, size_t len, int flags,
+			    struct ust_sockaddr *from);
+	int (*shutdown)(struct ust_sock *s, int how);
+	/* Release the socket; the protocol may keep its state (TIME_WAIT,
+	 * lingering data) but the struct ust_sock is gone for the caller. */
+	void (*close)(struct ust_sock *s);
+	int (*setopt)(struct ust_sock *s, int level, int name, const void *val, size_t len);
+	int (*getopt)(struct ust_sock *s, int level, int name, void *val, size_t *len);
+	/* Bytes readable now (FIONREAD). */
+	size_t (*nread)(const struct ust_sock *s);
+};
+
+struct ust_sock {
+	const struct ust_sock_proto *proto; /* the protocol behind it */
+	struct ust_stack *stack;            /* the stack that owns it */
+	uint8_t family;                     /* UST_AF_* */
+	uint8_t type;                       /* UST_SOCK_* */
+	bool reuseaddr;                     /* SO_REUSEADDR */
+	bool reuseport;                     /* SO_REUSEPORT */
+	bool keepalive;                     /* SO_KEEPALIVE */
+	bool bound;                         /* has a local address */
+	bool connected;                     /* has a remote address */
+	int so_error;                       /* pending error, positive errno */
+	uint32_t events;                    /* current UST_EV_* readiness */
+	uint32_t rcvbuf_bytes;              /* SO_RCVBUF */
+	uint32_t sndbuf_bytes;              /* SO_SNDBUF */
+	struct ust_sockaddr local;          /* bound address */
+	struct ust_sockaddr remote;         /* connected peer */
+	ust_sock_event_fn *on_event;        /* readiness callback, or NULL */
+	void *cb_arg;                       /* its argument */
+	void *user;                         /* the owner's handle (IPC server) */
+};
+
+int ust_sock_open(struct ust_stack *st, int family, int type, struct ust_sock **out);
+int ust_sock_bind(struct ust_sock *s, const struct ust_sockaddr *a);
+int ust_sock_listen(struct ust_sock *s, int backlog);
+int ust_sock_accept(struct ust_sock *s, struct ust_sock **out, struct ust_sockaddr *peer);
+int ust_sock_connect(struct ust_sock *s, const struct ust_sockaddr *a);
+ssize_t ust_sock_send(struct ust_sock *s, const void *buf, size_t len, int flags);
+ssize_t ust_sock_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
+			const struct ust_sockaddr *to);
+ssize_t ust_sock_recv(struct ust_sock *s, void *buf, size_t len, int flags);
+ssize_t ust_sock_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags,
+			  struct ust_sockaddr *from);
+int ust_sock_shutdown(struct ust_sock *s, int how);
+void ust_sock_close(struct ust_sock *s);
+int ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len);
+int ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len);
+int ust_sock_getname(const struct ust_sock *s, struct ust_sockaddr *a);
+int ust_sock_getpeer(const struct ust_sock *s, struct ust_sockaddr *a);
+size_t ust_sock_nread(const struct ust_sock *s);
+/* Current readiness (UST_EV_*). */
+uint32_t ust_sock_events(const struct ust_sock *s);
+void ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg);
+
+/* For protocols: set the readiness bits and call the callback if they changed. */
+void ust_sock_notify(struct ust_sock *s, uint32_t events);
+/* For protocols: fill the common part of a newly allocated socket. */
+void ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_proto *proto,
+		   int family, int type);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * struct ust_stack owns every piece of one share-nothing stack instance: the
+ * netif, counters, timer wheel, and the per-protocol tables. One instance runs
+ * on one core; nothing here is shared or locked.
+ *
+ * Entry points: ust_stack_create/destroy, ust_stack_poll (rx burst, protocol
+ * input, timers, tx flush), ust_stack_input (hand in frames directly: pcap,
+ * fuzzers), ust_stack_next_deadline (when to poll again if idle).
+ * Modules reach shared services through ust_stack_xmit (queue a finished
+ * frame), ust_drop / ust_stat_inc (counting) and ust_stack_rand.
+ */
+#ifndef UST_STACK_H
+#define UST_STACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netif.h"
+#include "pkt.h"
+#include "stats.h"
+#include "time.h"
+#include "timer.h"
+
+#define UST_STACK_BURST 32
+#define UST_STACK_TXQ 256
+
+struct ust_stack_config {
+	uint32_t ip4_addr;        /* our IPv4 address, host order */
+	uint8_t ip4_prefix;       /* prefix length of the local subnet */
+	uint32_t ip4_gateway;     /* default gateway, host order; 0 for none */
+	uint64_t seed;            /* seeds ISNs, ephemeral ports and jitter */
+	unsigned arp_queue_max;   /* packets waiting for ARP (0: default 64) */
+	unsigned frag_mem_max;    /* reassembly bytes held at most (0: default 4 MiB) */
+	unsigned tcp_cc;          /* default congestion control, enum ust_tcp_cc */
+	bool no_gratuitous_arp;   /* skip the gratuitous ARP at start (replay tests) */
+};
+
+struct ust_arp;
+struct ust_ipv4;
+struct ust_udp;
+struct ust_tcp;
+struct ust_icmp;
+
+struct ust_stack {
+	struct ust_stack_config cfg; /* as given to ust_stack_create */
+	struct ust_netif *nif;       /* the port we drive */
+	uint64_t now_ns;             /* time of the current poll */
+	uint64_t rng;                /* splitmix64 state */
+	struct ust_stats stats;      /* counters */
+	struct ust_timer_wheel timers; /* every protocol deadline */
+	struct ust_arp *arp;         /* ARP cache and waiting packets */
+	struct ust_ipv4 *ip4;        /* IPv4 reassembly and ident */
+	struct ust_icmp *icmp;       /* ICMP rate limiting */
+	struct ust_udp *udp;         /* UDP port table */
+	struct ust_tcp *tcp;         /* TCP connection tables */
+	unsigned txq_n;              /* frames waiting in txq */
+	struct ust_pkt *txq[UST_STACK_TXQ]; /* frames to send at the next flush */
+};
+
+struct ust_stack *ust_stack_create(const struct ust_stack_config *cfg, struct ust_netif *nif,
+				   uint64_t now_ns);
+/* Frees every socket, queued packet and table. */
+void ust_stack_destroy(struct ust_stack *st);
+/* One turn of the loop: rx a burst, run due timers, flush tx. Returns the
+ * number of frames received. */
+unsigned ust_stack_poll(struct ust_stack *st, uint64_t now_ns);
+/* Process frames the caller already holds (references pass to the stack). */
+void ust_stack_input(struct ust_stack *st, struct ust_pkt **pkts, unsigned n, uint64_t now_ns);
+/* Run timers due at now_ns (ust_stack_poll does this). */
+void ust_stack_timers(struct ust_stack *st, uint64_t now_ns);
+/* Send everything queued by ust_stack_xmit. */
+void ust_stack_flush(struct ust_stack *st);
+/* When the stack next needs a poll even without input; UST_TIME_NEVER if idle. */
+uint64_t ust_stack_next_deadline(struct ust_stack *st);
+
+/* Queue a finished frame for transmission (flushes when the queue fills). */
+void ust_stack_xmit(struct ust_stack *st, struct ust_pkt *pkt);
+/* A packet to build a frame in, from the netif. NULL counts UST_DROP_NO_BUFFER. */
+struct ust_pkt *ust_stack_alloc(struct ust_stack *st);
+uint64_t ust_stack_rand(struct ust_stack *st);
+
+static inline void
+ust_stat_inc(struct ust_stack *st, enum ust_stat what)
+{
+	st->stats.stat[what]++;
+}
+
+static inline void
+ust_stat_add(struct ust_stack *st, enum ust_stat what, uint64_t n)
+{
+	st->stats.stat[what] += n;
+}
+
+/* Count the drop and free the packet (if any). Always returns `why`. */
+enum ust_drop ust_drop(struct ust_stack *st, struct ust_pkt *pkt, enum ust_drop why);
+
+#endif

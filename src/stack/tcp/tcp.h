@@ -1,0 +1,30 @@
+/*
+ * TCP: the interface the rest of the stack sees. Everything else about TCP
+ * stays inside src/stack/tcp/.
+ */
+#ifndef UST_TCP_H
+#define UST_TCP_H
+
+#include <stdint.h>
+
+#include "../sock.h"
+#include "../stack.h"
+#include "../wire/ipv4.h"
+
+enum ust_tcp_cc {
+	UST_TCP_CC_CUBIC = 0, /* default, as Linux */
+	UST_TCP_CC_NEWRENO = 1,
+};
+
+extern const struct ust_sock_proto ust_tcp_proto;
+
+int ust_tcp_init(struct ust_stack *st);
+void ust_tcp_fini(struct ust_stack *st);
+/* pkt data starts at the TCP header; pkt->len is the IP payload length. */
+void ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_view *ip);
+/* ICMP error about a segment we sent (inner IP header + first 8 L4 bytes). */
+void ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
+			int err);
+int ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out);
+
+#endif
