@@ -37,6 +37,7 @@ struct ust_stack_config {
 
 struct ust_arp;
 struct ust_ipv4;
+struct ust_ipv4_frag;
 struct ust_udp;
 struct ust_tcp;
 struct ust_icmp;
@@ -49,7 +50,8 @@ struct ust_stack {
 	struct ust_stats stats;      /* counters */
 	struct ust_timer_wheel timers; /* every protocol deadline */
 	struct ust_arp *arp;         /* ARP cache and waiting packets */
-	struct ust_ipv4 *ip4;        /* IPv4 reassembly and ident */
+	struct ust_ipv4 *ip4;        /* IPv4 ident and loopback queue */
+	struct ust_ipv4_frag *ip4_frag; /* IPv4 reassembly */
 	struct ust_icmp *icmp;       /* ICMP rate limiting */
 	struct ust_udp *udp;         /* UDP port table */
 	struct ust_tcp *tcp;         /* TCP connection tables */

@@ -1,0 +1,279 @@
+/*
+ * IPv4 input and output.
+ *
+ * Input: validate (wire/ipv4.c), accept our address and broadcasts, hand
+ * fragments to ipv4_frag.c, deliver to ICMP/UDP/TCP with the packet's data at
+ * the L4 header and l3_off still pointing at the IP header (ICMP errors quote
+ * it). Output: loop back our own addresses, route, fragment when allowed, then
+ * ARP. Not here: routing policy (route.c), reassembly (ipv4_frag.c).
+ */
+#include "ipv4.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arp.h"
+#include "icmp.h"
+#include "tcp/tcp.h"
+#include "udp.h"
+#include "wire/icmp.h"
+
+/* Datagrams looped back per poll at most, so a busy local pair cannot
+ * starve the port. */
+#define LOOPBACK_BUDGET 256
+
+struct ust_ipv4 {
+	uint16_t ident;           /* next IP identification */
+	struct ust_pkt *lo_head;  /* datagrams to our own addresses */
+	struct ust_pkt *lo_tail;  /* last of them */
+	unsigned lo_len;          /* how many */
+};
+
+int
+ust_ipv4_init(struct ust_stack *st)
+{
+	st->ip4 = calloc(1, sizeof(*st->ip4));
+	if (st->ip4 == NULL)
+		return -ENOMEM;
+	st->ip4->ident = (uint16_t)ust_stack_rand(st);
+	return ust_ipv4_frag_init(st);
+}
+
+void
+ust_ipv4_fini(struct ust_stack *st)
+{
+	if (st->ip4 == NULL)
+		return;
+	while (st->ip4->lo_head != NULL) {
+		struct ust_pkt *p = st->ip4->lo_head;
+		st->ip4->lo_head = p->qnext;
+		ust_pkt_free(p);
+	}
+	ust_ipv4_frag_fini(st);
+	free(st->ip4);
+	st->ip4 = NULL;
+}
+
+uint16_t
+ust_ipv4_mtu_payload(const struct ust_stack *st)
+{
+	return (uint16_t)(st->nif->mtu - UST_IPV4_HLEN);
+}
+
+/* Deliver a whole datagram (data at its IP header) to the protocol. */
+static void
+deliver(struct ust_stack *st, struct ust_pkt *pkt, struct ust_ipv4_view *ip)
+{
+	bool bcast = ust_ipv4_is_bcast(st, ip->dst);
+	if (ip->mf || ip->frag_off != 0) {
+		ust_stat_inc(st, UST_STAT_IP_FRAG_IN);
+		pkt = ust_ipv4_reass(st, pkt, ip);
+		if (pkt == NULL)
+			return;
+		ust_stat_inc(st, UST_STAT_IP_REASM_OK);
+	}
+	pkt->l3_off = (uint16_t)pkt->data_off;
+	ust_pkt_adj(pkt, ip->hlen);
+	pkt->l4_off = (uint16_t)pkt->data_off;
+	ust_stat_inc(st, UST_STAT_IP_IN);
+	switch (ip->proto) {
+	case UST_IPPROTO_ICMP:
+		ust_icmp_input(st, pkt, ip);
+		return;
+	case UST_IPPROTO_UDP:
+		ust_udp_input(st, pkt, ip);
+		return;
+	case UST_IPPROTO_TCP:
+		if (bcast) {
+			ust_drop(st, pkt, UST_DROP_IP_NOT_US);
+			return;
+		}
+		ust_tcp_input(st, pkt, ip);
+		return;
+	default:
+		if (!bcast) {
+			/* Quote from the IP header: step back over it. */
+			struct ust_pkt q = *pkt;
+			q.data_off = pkt->l3_off;
+			q.len = pkt->len + ip->hlen;
+			ust_icmp_send_unreach(st, &q, ip, UST_ICMP_UNREACH_PROTO);
+		}
+		ust_drop(st, pkt, UST_DROP_IP_PROTO);
+		return;
+	}
+}
+
+void
+ust_ipv4_input(struct ust_stack *st, struct ust_pkt *pkt)
+{
+	struct ust_ipv4_view ip;
+	enum ust_drop why = ust_ipv4_parse(ust_pkt_data(pkt), pkt->len, pkt->ol_flags, &ip);
+	if (why != UST_DROP_NONE) {
+		ust_drop(st, pkt, why);
+		return;
+	}
+	/* Ethernet may pad short frames: IP's length is the truth. */
+	ust_pkt_trim(pkt, ip.tot_len);
+	if (ip.src == UST_IPV4_BROADCAST || ust_ipv4_is_mcast(ip.src) ||
+	    ust_ipv4_is_local(st, ip.src) || ust_ipv4_is_bcast(st, ip.src)) {
+		ust_drop(st, pkt, UST_DROP_IP_SRC);
+		return;
+	}
+	if (ip.dst != st->cfg.ip4_addr && !ust_ipv4_is_bcast(st, ip.dst)) {
+		ust_drop(st, pkt, UST_DROP_IP_NOT_US);
+		return;
+	}
+	deliver(st, pkt, &ip);
+}
+
+static void
+loopback_queue(struct ust_stack *st, struct ust_pkt *pkt)
+{
+	struct ust_ipv4 *ip4 = st->ip4;
+	pkt->qnext = NULL;
+	if (ip4->lo_tail != NULL)
+		ip4->lo_tail->qnext = pkt;
+	else
+		ip4->lo_head = pkt;
+	ip4->lo_tail = pkt;
+	ip4->lo_len++;
+}
+
+void
+ust_ipv4_loopback_run(struct ust_stack *st)
+{
+	struct ust_ipv4 *ip4 = st->ip4;
+	for (unsigned n = 0; n < LOOPBACK_BUDGET && ip4->lo_head != NULL; n++) {
+		struct ust_pkt *pkt = ip4->lo_head;
+		ip4->lo_head = pkt->qnext;
+		if (ip4->lo_head == NULL)
+			ip4->lo_tail = NULL;
+		ip4->lo_len--;
+		pkt->qnext = NULL;
+		struct ust_ipv4_view ip;
+		/* We built it: the checksum is right, but parse for the view. */
+		if (ust_ipv4_parse(ust_pkt_data(pkt), pkt->len, UST_PKT_RX_IP_CSUM_GOOD, &ip) !=
+		    UST_DROP_NONE) {
+			ust_drop(st, pkt, UST_DROP_IP_HLEN);
+			continue;
+		}
+		pkt->ol_flags |= UST_PKT_RX_L4_CSUM_GOOD;
+		deliver(st, pkt, &ip);
+	}
+}
+
+bool
+ust_ipv4_loopback_pending(const struct ust_stack *st)
+{
+	return st->ip4->lo_head != NULL;
+}
+
+static void
+put_header(struct ust_stack *st, uint8_t *h, const struct ust_ipv4_tx *tx, uint32_t src,
+	   uint16_t tot_len, uint16_t id, uint16_t frag_off, bool mf)
+{
+	struct ust_ipv4_view v = {
+		.tos = tx->tos,
+		.tot_len = tot_len,
+		.id = id,
+		.frag_off = frag_off,
+		.df = tx->df,
+		.mf = mf,
+		.ttl = tx->ttl != 0 ? tx->ttl : 64,
+		.proto = tx->proto,
+		.src = src,
+		.dst = tx->dst,
+	};
+	(void)st;
+	ust_ipv4_build(h, &v, false);
+}
+
+/* Split a datagram whose payload is at pkt's data into MTU-sized fragments
+ * (RFC 791 3.2), each built in a fresh packet. Consumes pkt. */
+static int
+fragment(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_tx *tx, uint32_t src,
+	 uint32_t nexthop, bool local)
+{
+	uint32_t chunk = (uint32_t)(ust_ipv4_mtu_payload(st) & ~7u);
+	uint32_t total = pkt->pkt_len;
+	uint16_t id = st->ip4->ident++;
+	int rc = 0;
+	for (uint32_t off = 0; off < total; off += chunk) {
+		uint32_t n = total - off < chunk ? total - off : chunk;
+		struct ust_pkt *f = ust_stack_alloc(st);
+		if (f == NULL) {
+			rc = -ENOBUFS;
+			break;
+		}
+		uint8_t *d = ust_pkt_append(f, n);
+		if (d == NULL) {
+			ust_drop(st, f, UST_DROP_NO_BUFFER);
+			rc = -ENOBUFS;
+			break;
+		}
+		ust_pkt_read(pkt, off, d, n);
+		uint8_t *h = ust_pkt_prepend(f, UST_IPV4_HLEN);
+		put_header(st, h, tx, src, (uint16_t)(n + UST_IPV4_HLEN), id, (uint16_t)off,
+			   off + n < total);
+		f->l3_off = (uint16_t)f->data_off;
+		ust_stat_inc(st, UST_STAT_IP_FRAG_OUT);
+		if (local)
+			loopback_queue(st, f);
+		else
+			ust_arp_output(st, f, nexthop);
+	}
+	ust_pkt_free(pkt);
+	return rc;
+}
+
+int
+ust_ipv4_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_tx *tx)
+{
+	uint32_t src = tx->src != 0 ? tx->src : st->cfg.ip4_addr;
+	uint32_t len = pkt->pkt_len;
+	if (len + UST_IPV4_HLEN > 65535) {
+		ust_pkt_free(pkt);
+		return -EMSGSIZE;
+	}
+	ust_stat_inc(st, UST_STAT_IP_OUT);
+	if (ust_ipv4_is_local(st, tx->dst)) {
+		if ((tx->dst >> 24) == 127 && tx->src == 0)
+			src = tx->dst;
+		/* The loopback "link" has the port's MTU, so big datagrams are
+		 * fragmented and reassembled like on the wire. */
+		if (len > ust_ipv4_mtu_payload(st) || pkt->next != NULL)
+			return fragment(st, pkt, tx, src, 0, true);
+		uint8_t *h = ust_pkt_prepend(pkt, UST_IPV4_HLEN);
+		if (h == NULL) {
+			ust_drop(st, pkt, UST_DROP_NO_BUFFER);
+			return -ENOBUFS;
+		}
+		put_header(st, h, tx, src, (uint16_t)(len + UST_IPV4_HLEN), st->ip4->ident++, 0,
+			   false);
+		pkt->l3_off = (uint16_t)pkt->data_off;
+		loopback_queue(st, pkt);
+		return 0;
+	}
+	uint32_t nexthop;
+	int rc = ust_route_lookup(st, tx->dst, &nexthop);
+	if (rc < 0) {
+		ust_drop(st, pkt, UST_DROP_IP_NO_ROUTE);
+		return rc;
+	}
+	if (len > ust_ipv4_mtu_payload(st)) {
+		if (tx->df) {
+			ust_drop(st, pkt, UST_DROP_IP_MTU);
+			return -EMSGSIZE;
+		}
+		return fragment(st, pkt, tx, src, nexthop, false);
+	}
+	uint8_t *h = ust_pkt_prepend(pkt, UST_IPV4_HLEN);
+	if (h == NULL) {
+		ust_drop(st, pkt, UST_DROP_NO_BUFFER);
+		return -ENOBUFS;
+	}
+	put_header(st, h, tx, src, (uint16_t)(len + UST_IPV4_HLEN), st->ip4->ident++, 0, false);
+	pkt->l3_off = (uint16_t)pkt->data_off;
+	return ust_arp_output(st, pkt, nexthop);
+}

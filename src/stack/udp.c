@@ -1,0 +1,570 @@
+/*
+ * UDP (RFC 768) sockets: port table, demultiplexing, datagram queues.
+ *
+ * Each socket sits in a hash chain keyed by its local port; input picks the
+ * most specific match (connected 4-tuple beats a bound address beats a
+ * wildcard), as Linux's udp4_lib_lookup scores them. Received datagrams stay
+ * in the packet that carried them, queued on the socket with l3_off/l4_off
+ * still pointing at their headers, so nothing is copied before recvfrom().
+ * Errors and limits follow man 7 udp.
+ */
+#include "udp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "icmp.h"
+#include "ipv4.h"
+#include "wire/bytes.h"
+#include "wire/csum.h"
+#include "wire/icmp.h"
+#include "wire/udp.h"
+
+#define UDP_BUCKETS 1024
+#define UDP_EPHEMERAL_LO 32768 /* net.ipv4.ip_local_port_range */
+#define UDP_EPHEMERAL_HI 60999
+#define UDP_MAX_PAYLOAD (65535 - UST_IPV4_HLEN - UST_UDP_HLEN)
+/* Linux defaults: net.core.rmem_default/wmem_default and the *_max caps. */
+#define UDP_RMEM_DEFAULT 212992
+#define UDP_WMEM_DEFAULT 212992
+#define UDP_MEM_MAX 212992
+#define UDP_RCVBUF_MIN 2304
+#define UDP_SNDBUF_MIN 4608
+#define UST_SO_BROADCAST 6
+
+struct udp_sock {
+	struct ust_sock s;      /* common part; first member for the cast */
+	struct udp_sock *next;  /* hash chain of the local port */
+	struct ust_pkt *q_head; /* received datagrams, oldest first */
+	struct ust_pkt *q_tail; /* newest */
+	uint32_t q_bytes;       /* buffer bytes charged to rcvbuf */
+	bool in_table;          /* linked in a hash chain */
+	bool broadcast;         /* SO_BROADCAST */
+	bool shut_rd;           /* shutdown(SHUT_RD) */
+	bool shut_wr;           /* shutdown(SHUT_WR) */
+};
+
+struct ust_udp {
+	struct udp_sock *bucket[UDP_BUCKETS]; /* sockets by local port */
+	unsigned count;                       /* sockets in the table */
+};
+
+static unsigned
+bucket_of(uint16_t port)
+{
+	return port % UDP_BUCKETS;
+}
+
+int
+ust_udp_init(struct ust_stack *st)
+{
+	st->udp = calloc(1, sizeof(*st->udp));
+	return st->udp == NULL ? -ENOMEM : 0;
+}
+
+static void
+queue_purge(struct udp_sock *u)
+{
+	while (u->q_head != NULL) {
+		struct ust_pkt *p = u->q_head;
+		u->q_head = p->qnext;
+		p->qnext = NULL;
+		ust_pkt_free(p);
+	}
+	u->q_tail = NULL;
+	u->q_bytes = 0;
+}
+
+static void
+unhash(struct ust_stack *st, struct udp_sock *u)
+{
+	if (!u->in_table)
+		return;
+	struct udp_sock **pp = &st->udp->bucket[bucket_of(u->s.local.port)];
+	while (*pp != u)
+		pp = &(*pp)->next;
+	*pp = u->next;
+	u->in_table = false;
+	st->udp->count--;
+}
+
+void
+ust_udp_fini(struct ust_stack *st)
+{
+	if (st->udp == NULL)
+		return;
+	for (unsigned b = 0; b < UDP_BUCKETS; b++) {
+		while (st->udp->bucket[b] != NULL) {
+			struct udp_sock *u = st->udp->bucket[b];
+			unhash(st, u);
+			queue_purge(u);
+			free(u);
+		}
+	}
+	free(st->udp);
+	st->udp = NULL;
+}
+
+static void
+update_events(struct udp_sock *u)
+{
+	uint32_t ev = UST_EV_OUT;
+	if (u->q_head != NULL || u->shut_rd)
+		ev |= UST_EV_IN;
+	if (u->s.so_error != 0)
+		ev |= UST_EV_ERR | UST_EV_IN;
+	if (u->shut_rd && u->shut_wr)
+		ev |= UST_EV_HUP;
+	if (u->shut_rd)
+		ev |= UST_EV_RDHUP;
+	ust_sock_notify(&u->s, ev);
+}
+
+/* Linux's compute_score in spirit: -1 for no match, higher is more specific. */
+static int
+score(const struct udp_sock *u, uint32_t saddr, uint16_t sport, uint32_t daddr)
+{
+	int sc = 0;
+	if (u->s.local.addr4 != 0) {
+		if (u->s.local.addr4 != daddr)
+			return -1;
+		sc += 4;
+	}
+	if (u->s.connected) {
+		if (u->s.remote.addr4 != saddr || u->s.remote.port != sport)
+			return -1;
+		sc += 8;
+	}
+	return sc;
+}
+
+static struct udp_sock *
+lookup(struct ust_stack *st, uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport)
+{
+	struct udp_sock *best = NULL;
+	int best_sc = -1;
+	for (struct udp_sock *u = st->udp->bucket[bucket_of(dport)]; u != NULL; u = u->next) {
+		if (u->s.local.port != dport)
+			continue;
+		int sc = score(u, saddr, sport, daddr);
+		if (sc > best_sc) {
+			best = u;
+			best_sc = sc;
+		}
+	}
+	return best;
+}
+
+void
+ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_view *ip)
+{
+	struct ust_udp_view uv;
+	uint32_t ps = ust_csum_pseudo4(ip->src, ip->dst, UST_IPPROTO_UDP, (uint16_t)pkt->len);
+	enum ust_drop why = ust_udp_parse(ust_pkt_data(pkt), pkt->len, ps, pkt->ol_flags, &uv);
+	if (why != UST_DROP_NONE) {
+		ust_drop(st, pkt, why);
+		return;
+	}
+	struct udp_sock *u = lookup(st, ip->src, uv.sport, ip->dst, uv.dport);
+	if (u == NULL) {
+		struct ust_pkt q = *pkt;
+		q.data_off = pkt->l3_off;
+		q.len = pkt->len + ip->hlen;
+		ust_icmp_send_unreach(st, &q, ip, UST_ICMP_UNREACH_PORT);
+		ust_drop(st, pkt, UST_DROP_UDP_NO_PORT);
+		return;
+	}
+	if (u->shut_rd || u->q_bytes + pkt->buf_len > u->s.rcvbuf_bytes) {
+		ust_drop(st, pkt, UST_DROP_UDP_RCVBUF);
+		return;
+	}
+	/* Keep only the datagram (UDP header at l4_off, payload after it). */
+	ust_pkt_trim(pkt, uv.len);
+	pkt->qnext = NULL;
+	if (u->q_tail != NULL)
+		u->q_tail->qnext = pkt;
+	else
+		u->q_head = pkt;
+	u->q_tail = pkt;
+	u->q_bytes += pkt->buf_len;
+	ust_stat_inc(st, UST_STAT_UDP_IN);
+	update_events(u);
+}
+
+void
+ust_udp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
+		   int err)
+{
+	uint16_t sport = ust_get16(l4);
+	uint16_t dport = ust_get16(l4 + 2);
+	/* The quoted datagram is one we sent: its source is our side. */
+	struct udp_sock *u = lookup(st, inner->dst, dport, inner->src, sport);
+	/* Without IP_RECVERR Linux reports errors to connected sockets only. */
+	if (u == NULL || !u->s.connected || u->s.remote.addr4 != inner->dst ||
+	    u->s.remote.port != dport)
+		return;
+	u->s.so_error = err;
+	update_events(u);
+}
+
+static bool
+port_conflict(struct ust_stack *st, const struct udp_sock *me, uint32_t addr, uint16_t port)
+{
+	for (struct udp_sock *u = st->udp->bucket[bucket_of(port)]; u != NULL; u = u->next) {
+		if (u == me || u->s.local.port != port)
+			continue;
+		if (u->s.local.addr4 != 0 && addr != 0 && u->s.local.addr4 != addr)
+			continue;
+		if ((u->s.reuseaddr && me->s.reuseaddr) || (u->s.reuseport && me->s.reuseport))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void
+hash_in(struct ust_stack *st, struct udp_sock *u)
+{
+	unsigned b = bucket_of(u->s.local.port);
+	u->next = st->udp->bucket[b];
+	st->udp->bucket[b] = u;
+	u->in_table = true;
+	u->s.bound = true;
+	st->udp->count++;
+}
+
+static int
+do_bind(struct udp_sock *u, uint32_t addr, uint16_t port)
+{
+	struct ust_stack *st = u->s.stack;
+	if (addr != 0 && !ust_ipv4_is_local(st, addr) && !ust_ipv4_is_bcast(st, addr))
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		/* RFC 6056 algorithm 1: a random start, then the next free port. */
+		uint32_t range = UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1;
+		uint32_t start = (uint32_t)(ust_stack_rand(st) % range);
+		for (uint32_t i = 0; i < range; i++) {
+			uint16_t p = (uint16_t)(UDP_EPHEMERAL_LO + (start + i) % range);
+			if (!port_conflict(st, u, addr, p)) {
+				port = p;
+				break;
+			}
+		}
+		if (port == 0)
+			return -EAGAIN;
+	} else if (port_conflict(st, u, addr, port)) {
+		return -EADDRINUSE;
+	}
+	u->s.local.addr4 = addr;
+	u->s.local.port = port;
+	hash_in(st, u);
+	return 0;
+}
+
+static int
+udp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	return do_bind((struct udp_sock *)s, a->addr4, a->port);
+}
+
+static int
+udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	if (a->family == 0) {
+		/* AF_UNSPEC dissolves the association (man 2 connect). */
+		s->connected = false;
+		memset(&s->remote, 0, sizeof(s->remote));
+		s->remote.family = s->family;
+		return 0;
+	}
+	if (a->port == 0)
+		return -ECONNREFUSED;
+	uint32_t nh;
+	if (!ust_ipv4_is_local(s->stack, a->addr4) && ust_route_lookup(s->stack, a->addr4, &nh) < 0)
+		return -ENETUNREACH;
+	if (!s->bound) {
+		int rc = do_bind(u, 0, 0);
+		if (rc < 0)
+			return rc;
+	}
+	s->remote = *a;
+	s->connected = true;
+	s->so_error = 0;
+	update_events(u);
+	return 0;
+}
+
+static uint32_t
+source_for(const struct ust_sock *s, uint32_t dst)
+{
+	if (s->local.addr4 != 0 && !ust_ipv4_is_bcast(s->stack, s->local.addr4))
+		return s->local.addr4;
+	if ((dst >> 24) == 127)
+		return dst;
+	return s->stack->cfg.ip4_addr;
+}
+
+/* Copy `len` bytes into a chain of netif packets whose first segment starts
+ * with room for the UDP header. Segment lengths stay even so the checksum
+ * can be summed per segment. */
+static struct ust_pkt *
+build_chain(struct ust_stack *st, const uint8_t *data, size_t len)
+{
+	struct ust_pkt *head = NULL, *tail = NULL;
+	size_t off = 0;
+	bool first = true;
+	do {
+		struct ust_pkt *p = ust_stack_alloc(st);
+		if (p == NULL) {
+			ust_pkt_free(head);
+			return NULL;
+		}
+		uint32_t room = ust_pkt_tailroom(p) & ~1u;
+		uint32_t hdr = first ? UST_UDP_HLEN : 0;
+		uint32_t n = (uint32_t)(len - off < room - hdr ? len - off : room - hdr);
+		uint8_t *d = ust_pkt_append(p, hdr + n);
+		memcpy(d + hdr, data + off, n);
+		off += n;
+		if (head == NULL) {
+			head = tail = p;
+		} else {
+			tail->next = p;
+			tail = p;
+			head->pkt_len += p->len;
+			head->nb_segs++;
+		}
+		first = false;
+	} while (off < len);
+	return head;
+}
+
+static ssize_t
+udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
+	   const struct ust_sockaddr *to)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	struct ust_stack *st = s->stack;
+	(void)flags;
+	if (u->shut_wr)
+		return -EPIPE;
+	if (to == NULL && s->so_error != 0 && s->connected) {
+		int e = s->so_error;
+		s->so_error = 0;
+		update_events(u);
+		return -e;
+	}
+	const struct ust_sockaddr *dst = to != NULL ? to : (s->connected ? &s->remote : NULL);
+	if (dst == NULL)
+		return -EDESTADDRREQ;
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (dst->port == 0)
+		return -EINVAL;
+	if (ust_ipv4_is_bcast(st, dst->addr4) && !u->broadcast)
+		return -EACCES;
+	if (!s->bound) {
+		int rc = do_bind(u, 0, 0);
+		if (rc < 0)
+			return rc;
+	}
+	uint32_t src = source_for(s, dst->addr4);
+	struct ust_pkt *pkt = build_chain(st, buf, len);
+	if (pkt == NULL)
+		return -ENOBUFS;
+	uint16_t ulen = (uint16_t)(len + UST_UDP_HLEN);
+	uint32_t sum = ust_csum_pseudo4(src, dst->addr4, UST_IPPROTO_UDP, ulen);
+	uint8_t *h = ust_pkt_data(pkt);
+	ust_put16(h, s->local.port);
+	ust_put16(h + 2, dst->port);
+	ust_put16(h + 4, ulen);
+	ust_put16(h + 6, 0);
+	for (struct ust_pkt *seg = pkt; seg != NULL; seg = seg->next)
+		sum = ust_csum_partial(ust_pkt_data(seg), seg->len, sum);
+	uint16_t c = ust_csum_fold(sum);
+	ust_put16(h + 6, c == 0 ? 0xffff : c);
+	struct ust_ipv4_tx tx = {.src = src, .dst = dst->addr4, .proto = UST_IPPROTO_UDP};
+	int rc = ust_ipv4_output(st, pkt, &tx);
+	if (rc < 0 && rc != -ENOBUFS)
+		return rc;
+	ust_stat_inc(st, UST_STAT_UDP_OUT);
+	return (ssize_t)len;
+}
+
+static ssize_t
+udp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_sockaddr *from)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	struct ust_pkt *p = u->q_head;
+	if (p == NULL) {
+		if (s->so_error != 0) {
+			int e = s->so_error;
+			s->so_error = 0;
+			update_events(u);
+			return -e;
+		}
+		return u->shut_rd ? 0 : -EAGAIN;
+	}
+	uint32_t plen = p->len - UST_UDP_HLEN;
+	uint32_t n = plen < len ? plen : (uint32_t)len;
+	memcpy(buf, ust_pkt_data(p) + UST_UDP_HLEN, n);
+	if (from != NULL) {
+		memset(from, 0, sizeof(*from));
+		from->family = UST_AF_INET;
+		from->addr4 = ust_get32(p->buf + p->l3_off + 12);
+		from->port = ust_get16(ust_pkt_data(p));
+	}
+	if (!(flags & UST_MSG_PEEK)) {
+		u->q_head = p->qnext;
+		if (u->q_head == NULL)
+			u->q_tail = NULL;
+		u->q_bytes -= p->buf_len;
+		p->qnext = NULL;
+		ust_pkt_free(p);
+		update_events(u);
+	}
+	return n;
+}
+
+static int
+udp_shutdown(struct ust_sock *s, int how)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	if (how != UST_SHUT_WR)
+		u->shut_rd = true;
+	if (how != UST_SHUT_RD)
+		u->shut_wr = true;
+	update_events(u);
+	/* Linux sets the flags but reports ENOTCONN on an unconnected socket. */
+	return s->connected ? 0 : -ENOTCONN;
+}
+
+static void
+udp_close(struct ust_sock *s)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	unhash(s->stack, u);
+	queue_purge(u);
+	free(u);
+}
+
+static uint32_t
+buf_size(int v, uint32_t min)
+{
+	/* man 7 socket: the kernel doubles the value, capped by *mem_max. */
+	uint64_t b = v < 0 ? 0 : (uint64_t)v;
+	if (b > UDP_MEM_MAX)
+		b = UDP_MEM_MAX;
+	b *= 2;
+	return b < min ? min : (uint32_t)b;
+}
+
+static int
+udp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	int v;
+	if (level != UST_SOL_SOCKET)
+		return -ENOPROTOOPT;
+	if (len < sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(v));
+	switch (name) {
+	case UST_SO_REUSEADDR:
+	case UST_SO_REUSEPORT:
+	case UST_SO_KEEPALIVE:
+		return 0;
+	case UST_SO_RCVBUF:
+		s->rcvbuf_bytes = buf_size(v, UDP_RCVBUF_MIN);
+		return 0;
+	case UST_SO_SNDBUF:
+		s->sndbuf_bytes = buf_size(v, UDP_SNDBUF_MIN);
+		return 0;
+	case UST_SO_BROADCAST:
+		u->broadcast = v != 0;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int
+udp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	int v;
+	if (level != UST_SOL_SOCKET)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case UST_SO_RCVBUF:
+		v = (int)s->rcvbuf_bytes;
+		break;
+	case UST_SO_SNDBUF:
+		v = (int)s->sndbuf_bytes;
+		break;
+	case UST_SO_BROADCAST:
+		v = u->broadcast;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (*len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(v));
+	*len = sizeof(int);
+	return 0;
+}
+
+static size_t
+udp_nread(const struct ust_sock *s)
+{
+	const struct udp_sock *u = (const struct udp_sock *)s;
+	return u->q_head == NULL ? 0 : u->q_head->len - UST_UDP_HLEN;
+}
+
+static int
+udp_listen(struct ust_sock *s, int backlog)
+{
+	(void)s;
+	(void)backlog;
+	return -EOPNOTSUPP;
+}
+
+static int
+udp_accept(struct ust_sock *s, struct ust_sock **out)
+{
+	(void)s;
+	(void)out;
+	return -EOPNOTSUPP;
+}
+
+const struct ust_sock_proto ust_udp_proto = {
+	.bind = udp_bind,
+	.listen = udp_listen,
+	.accept = udp_accept,
+	.connect = udp_connect,
+	.sendto = udp_sendto,
+	.recvfrom = udp_recvfrom,
+	.shutdown = udp_shutdown,
+	.close = udp_close,
+	.setopt = udp_setopt,
+	.getopt = udp_getopt,
+	.nread = udp_nread,
+};
+
+int
+ust_udp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
+{
+	if (family != UST_AF_INET)
+		return -EAFNOSUPPORT;
+	struct udp_sock *u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		return -ENOMEM;
+	ust_sock_init(&u->s, st, &ust_udp_proto, family, UST_SOCK_DGRAM);
+	u->s.rcvbuf_bytes = UDP_RMEM_DEFAULT;
+	u->s.sndbuf_bytes = UDP_WMEM_DEFAULT;
+	u->s.events = UST_EV_OUT;
+	*out = &u->s;
+	return 0;
+}
