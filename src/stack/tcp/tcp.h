@@ -27,4 +27,9 @@ void ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner,
 			int err);
 int ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out);
 
+struct ust_tcp_view;
+/* Answer a segment that belongs to no connection (RFC 9293 3.10.7.1). */
+void ust_tcp_send_reset(struct ust_stack *st, const struct ust_ipv4_view *ip,
+			const struct ust_tcp_view *th);
+
 #endif
