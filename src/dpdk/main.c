@@ -1,0 +1,470 @@
+/*
+ * ustackd: one DPDK port, one stack, a poll loop on its own lcore.
+ *
+ * main() checks what a person can get wrong before DPDK sees it (root,
+ * /dev/net/tun, addresses, a second daemon), builds the EAL arguments
+ * (--no-huge when no hugepages are free), opens the port, creates the stack
+ * and runs ust_stack_poll on a worker lcore until SIGINT/SIGTERM. SIGUSR1
+ * prints the counters. Exit stops and closes the port (a tap disappears).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "port.h"
+#include "services.h"
+#include "stack/stack.h"
+
+#define EAL_ARGS_MAX 32
+
+struct daemon_config {
+	char vdev[256];               /* --vdev, passed to EAL */
+	char pci[64];                 /* --pci, an allow-listed device */
+	uint32_t ip;                  /* --ip address, host order */
+	uint8_t prefix;               /* --ip prefix length */
+	uint32_t gw;                  /* --gw, host order */
+	unsigned mbufs;               /* --mbufs */
+	unsigned idle_sleep_us;       /* --idle-sleep-us */
+	char lock_path[256];          /* --lock: one daemon per path */
+	bool verbose;                 /* -v: EAL logs */
+	struct ust_services_config services; /* built-in services */
+};
+
+static atomic_bool stop_requested;
+static atomic_bool stats_requested;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		atomic_store(&stats_requested, true);
+	else
+		atomic_store(&stop_requested, true);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * UST_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ustackd --vdev net_tap0,iface=NAME | --pci ADDR --ip A.B.C.D/LEN [options]\n"
+		"  --gw A.B.C.D          default gateway\n"
+		"  --config FILE         key=value lines: vdev, pci, ip, gw, mbufs, services\n"
+		"  --services LIST       built-in services: udp-echo, or all\n"
+		"  --udp-echo            UDP echo on port 7\n"
+		"  --mbufs N             packet buffers (default 8191)\n"
+		"  --idle-sleep-us N     sleep up to N us when idle (default 50; 0 = busy poll)\n"
+		"  --lock PATH           lock file: one daemon per path (default /run/ustack/ustackd.lock)\n"
+		"  -v                    show DPDK's logs\n");
+}
+
+static int
+parse_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+static int
+parse_cidr(const char *s, struct daemon_config *c)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *slash = strchr(buf, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	char *end;
+	long len = strtol(slash + 1, &end, 10);
+	if (*end != '\0' || len < 1 || len > 32 || parse_ip(buf, &c->ip) < 0 || c->ip == 0)
+		return -1;
+	c->prefix = (uint8_t)len;
+	return 0;
+}
+
+static int
+set_services(struct daemon_config *c, const char *list)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *tok = strtok(buf, ","); tok != NULL; tok = strtok(NULL, ",")) {
+		if (strcmp(tok, "all") == 0 || strcmp(tok, "udp-echo") == 0)
+			c->services.udp_echo = true;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* One option, from the command line or the config file. */
+static int
+apply(struct daemon_config *c, const char *key, const char *val)
+{
+	if (strcmp(key, "vdev") == 0) {
+		snprintf(c->vdev, sizeof(c->vdev), "%s", val);
+	} else if (strcmp(key, "pci") == 0) {
+		snprintf(c->pci, sizeof(c->pci), "%s", val);
+	} else if (strcmp(key, "ip") == 0) {
+		if (parse_cidr(val, c) < 0) {
+			fprintf(stderr, "ustackd: --ip '%s': not an IPv4 address/prefix — write it like 198.18.0.2/24\n", val);
+			return -1;
+		}
+	} else if (strcmp(key, "gw") == 0) {
+		if (parse_ip(val, &c->gw) < 0) {
+			fprintf(stderr, "ustackd: --gw '%s': not an IPv4 address — write it like 198.18.0.1\n", val);
+			return -1;
+		}
+	} else if (strcmp(key, "mbufs") == 0) {
+		c->mbufs = (unsigned)strtoul(val, NULL, 10);
+	} else if (strcmp(key, "idle-sleep-us") == 0) {
+		c->idle_sleep_us = (unsigned)strtoul(val, NULL, 10);
+	} else if (strcmp(key, "lock") == 0) {
+		snprintf(c->lock_path, sizeof(c->lock_path), "%s", val);
+	} else if (strcmp(key, "services") == 0) {
+		if (set_services(c, val) < 0) {
+			fprintf(stderr, "ustackd: --services '%s': unknown service — choose from udp-echo, all\n", val);
+			return -1;
+		}
+	} else {
+		fprintf(stderr, "ustackd: unknown setting '%s' — see ustackd --help\n", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_config(struct daemon_config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "ustackd: %s: %s — give an existing config file\n", path, strerror(errno));
+		return -1;
+	}
+	char line[512];
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + strspn(line, " \t");
+		p[strcspn(p, "\r\n")] = '\0';
+		if (*p == '#' || *p == '\0')
+			continue;
+		char *eq = strchr(p, '=');
+		if (eq == NULL) {
+			fprintf(stderr, "ustackd: %s: '%s' is not key=value\n", path, p);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		rc = apply(c, p, eq + 1);
+	}
+	fclose(f);
+	return rc;
+}
+
+static int
+parse_args(int argc, char **argv, struct daemon_config *c)
+{
+	static const struct option opts[] = {
+		{"vdev", required_argument, 0, 'd'},  {"pci", required_argument, 0, 'p'},
+		{"ip", required_argument, 0, 'i'},    {"gw", required_argument, 0, 'g'},
+		{"config", required_argument, 0, 'c'}, {"services", required_argument, 0, 's'},
+		{"udp-echo", no_argument, 0, 'u'},    {"mbufs", required_argument, 0, 'm'},
+		{"idle-sleep-us", required_argument, 0, 'I'}, {"lock", required_argument, 0, 'l'},
+		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		int rc = 0;
+		switch (o) {
+		case 'd': rc = apply(c, "vdev", optarg); break;
+		case 'p': rc = apply(c, "pci", optarg); break;
+		case 'i': rc = apply(c, "ip", optarg); break;
+		case 'g': rc = apply(c, "gw", optarg); break;
+		case 'c': rc = load_config(c, optarg); break;
+		case 's': rc = apply(c, "services", optarg); break;
+		case 'u': c->services.udp_echo = true; break;
+		case 'm': rc = apply(c, "mbufs", optarg); break;
+		case 'I': rc = apply(c, "idle-sleep-us", optarg); break;
+		case 'l': rc = apply(c, "lock", optarg); break;
+		case 'v': c->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ustackd: unexpected argument '%s' — see ustackd --help\n", argv[optind]);
+		return -1;
+	}
+	if (c->vdev[0] == '\0' && c->pci[0] == '\0') {
+		fprintf(stderr, "ustackd: no port given — pass --vdev net_tap0,iface=NAME or --pci ADDR\n");
+		return -1;
+	}
+	if (c->ip == 0) {
+		fprintf(stderr, "ustackd: no address given — pass --ip 198.18.0.2/24 (address/prefix)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The checks DPDK would turn into pages of log: one line each instead. */
+static int
+preflight(const struct daemon_config *c)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "ustackd: not root — run as root (DPDK needs raw device and memory access)\n");
+		return -1;
+	}
+	if (strncmp(c->vdev, "net_tap", 7) == 0 && access("/dev/net/tun", R_OK | W_OK) != 0) {
+		fprintf(stderr, "ustackd: /dev/net/tun: %s — load the tun module (modprobe tun) or "
+				"run as root with CAP_NET_ADMIN\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+take_lock(const char *path)
+{
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "ustackd: %s: %s — choose another --lock path\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "?";
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		if (n > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		fprintf(stderr, "ustackd: another ustackd (pid %s) holds %s — stop it first, or give "
+				"this one its own --lock\n",
+			pid, path);
+		close(fd);
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0)
+		perror("ustackd: lock file");
+	return fd;
+}
+
+static bool
+hugepages_free(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	unsigned long n = 0;
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n > 0;
+}
+
+static int
+eal_init(const struct daemon_config *c, const char *prog)
+{
+	char *argv[EAL_ARGS_MAX];
+	int argc = 0;
+	static char vdev_arg[300], pci_arg[80], prefix_arg[64];
+	argv[argc++] = (char *)prog;
+	/* Two cores here: lcore 0 waits for signals, lcore 1 polls. */
+	argv[argc++] = (char *)(sysconf(_SC_NPROCESSORS_ONLN) > 1 ?
+					"-l0-1" : "-l0");
+	if (!hugepages_free()) {
+		argv[argc++] = (char *)"--no-huge";
+		argv[argc++] = (char *)"-m1024";
+		argv[argc++] = (char *)"--no-shconf";
+	} else {
+		argv[argc++] = (char *)"--in-memory";
+	}
+	argv[argc++] = (char *)"--no-telemetry";
+	/* A file prefix per daemon keeps a second one from fighting over
+	 * /var/run/dpdk/rte before our lock has even said no. */
+	snprintf(prefix_arg, sizeof(prefix_arg), "--file-prefix=ustackd%d", getpid());
+	argv[argc++] = prefix_arg;
+	if (c->pci[0] != '\0') {
+		snprintf(pci_arg, sizeof(pci_arg), "-a%s", c->pci);
+		argv[argc++] = pci_arg;
+	} else {
+		argv[argc++] = (char *)"--no-pci";
+	}
+	if (c->vdev[0] != '\0') {
+		snprintf(vdev_arg, sizeof(vdev_arg), "--vdev=%s", c->vdev);
+		argv[argc++] = vdev_arg;
+	}
+	if (!c->verbose)
+		argv[argc++] = (char *)"--log-level=*:error";
+	argv[argc] = NULL;
+	if (!c->verbose)
+		rte_log_set_global_level(RTE_LOG_ERR);
+	int rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "ustackd: DPDK EAL init failed: %s — rerun with -v to see why\n",
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct loop_ctx {
+	struct ust_stack *st;       /* the stack */
+	struct ust_services *sv;    /* built-in services */
+	unsigned idle_sleep_us;     /* --idle-sleep-us */
+};
+
+static void
+print_counters(const struct ust_stack *st)
+{
+	printf("ustackd counters:\n");
+	for (int i = 0; i < UST_STAT_MAX; i++)
+		if (st->stats.stat[i] != 0)
+			printf("  %-44s %" PRIu64 "\n", ust_stat_name(i), st->stats.stat[i]);
+	for (int i = 1; i < UST_DROP_MAX; i++)
+		if (st->stats.drop[i] != 0)
+			printf("  drop: %-38s %" PRIu64 "\n", ust_drop_name(i), st->stats.drop[i]);
+	fflush(stdout);
+}
+
+static int
+poll_loop(void *arg)
+{
+	struct loop_ctx *lc = arg;
+	unsigned idle = 0;
+	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
+		uint64_t now = now_ns();
+		unsigned work = ust_stack_poll(lc->st, now);
+		if (lc->sv != NULL)
+			work += ust_services_poll(lc->sv);
+		if (atomic_exchange(&stats_requested, false))
+			print_counters(lc->st);
+		if (work != 0) {
+			idle = 0;
+			continue;
+		}
+		/* On a shared machine an idle daemon must not burn its core:
+		 * after a short spin, nap until the next deadline or the cap. */
+		if (lc->idle_sleep_us == 0 || ++idle < 256)
+			continue;
+		uint64_t wait = (uint64_t)lc->idle_sleep_us * UST_NS_PER_US;
+		uint64_t dl = ust_stack_next_deadline(lc->st);
+		if (dl != UST_TIME_NEVER && dl > now && dl - now < wait)
+			wait = dl - now;
+		if (dl != UST_TIME_NEVER && dl <= now)
+			continue;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)wait};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_config c = {.mbufs = 8191, .idle_sleep_us = 50,
+				  .lock_path = "/run/ustack/ustackd.lock"};
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (parse_args(argc, argv, &c) < 0 || preflight(&c) < 0)
+		return 2;
+	int lock_fd = take_lock(c.lock_path);
+	if (lock_fd < 0)
+		return 2;
+	if (eal_init(&c, argv[0]) < 0)
+		return 1;
+	int rc = 1;
+	struct ust_port *port = NULL;
+	struct ust_stack *st = NULL;
+	struct ust_services *sv = NULL;
+	if (rte_eth_dev_count_avail() == 0) {
+		fprintf(stderr, "ustackd: no DPDK port found — check --vdev/--pci (a PCI NIC must be bound "
+				"to vfio-pci with dpdk-devbind.py)\n");
+		goto out;
+	}
+	uint16_t port_id = 0;
+	RTE_ETH_FOREACH_DEV(port_id) break;
+	port = ust_port_open(port_id, c.mbufs, rte_socket_id());
+	if (port == NULL)
+		goto out;
+	struct ust_stack_config sc = {.ip4_addr = c.ip, .ip4_prefix = c.prefix, .ip4_gateway = c.gw,
+				      .seed = now_ns() ^ ((uint64_t)getpid() << 32)};
+	st = ust_stack_create(&sc, ust_port_netif(port), now_ns());
+	if (st == NULL) {
+		fprintf(stderr, "ustackd: cannot create the stack: out of memory\n");
+		goto out;
+	}
+	sv = ust_services_start(st, &c.services);
+	if (sv == NULL)
+		goto out;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
+	const uint8_t *m = ust_port_netif(port)->mac;
+	struct in_addr a = {.s_addr = htonl(c.ip)};
+	printf("ustackd: up on port %u mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u mtu %u%s\n", port_id,
+	       m[0], m[1], m[2], m[3], m[4], m[5], inet_ntoa(a), c.prefix, ust_port_netif(port)->mtu,
+	       c.services.udp_echo ? " services udp-echo" : "");
+
+	struct loop_ctx lc = {.st = st, .sv = sv, .idle_sleep_us = c.idle_sleep_us};
+	unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
+	if (worker < RTE_MAX_LCORE) {
+		rte_eal_remote_launch(poll_loop, &lc, worker);
+		while (!atomic_load(&stop_requested))
+			pause();
+		rte_eal_wait_lcore(worker);
+	} else {
+		poll_loop(&lc);
+	}
+	printf("ustackd: stopping\n");
+	print_counters(st);
+	ust_port_print_stats(port);
+	rc = 0;
+out:
+	ust_services_stop(sv);
+	ust_stack_destroy(st);
+	ust_port_close(port);
+	/* Without shared config DPDK still leaves its empty runtime folder. */
+	char run_dir[PATH_MAX];
+	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(run_dir);
+	close(lock_fd);
+	return rc;
+}

@@ -1,0 +1,235 @@
+/*
+ * DPDK port as a netif: rte_eth_rx_burst/tx_burst with zero-copy wrapping of
+ * rte_mbuf in struct ust_pkt (mbuf private area), and the mempool behind it.
+ * Software checksums for now: the stack sets no TX offload flags, and RX
+ * checksum flags are mapped when the PMD reports them.
+ */
+#include "port.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+#define MBUF_CACHE 256
+
+struct ust_port {
+	struct ust_netif nif;     /* what the stack drives */
+	struct rte_mempool *pool; /* mbufs with a struct ust_pkt in their private area */
+	uint16_t port_id;         /* ethdev port */
+};
+
+static_assert(sizeof(struct ust_pkt) <= 128, "ust_pkt must fit the mbuf private area");
+#define PRIV_SIZE RTE_ALIGN(sizeof(struct ust_pkt), RTE_MBUF_PRIV_ALIGN)
+
+static void
+mbuf_free(struct ust_pkt *pkt)
+{
+	struct rte_mbuf *m = pkt->owner;
+	m->next = NULL;
+	m->nb_segs = 1;
+	rte_pktmbuf_free_seg(m);
+}
+
+static const struct ust_pkt_ops mbuf_ops = {.free = mbuf_free};
+
+static struct ust_pkt *
+wrap_seg(struct rte_mbuf *m)
+{
+	struct ust_pkt *p = rte_mbuf_to_priv(m);
+	p->buf = m->buf_addr;
+	p->buf_len = m->buf_len;
+	p->data_off = m->data_off;
+	p->len = m->data_len;
+	p->pkt_len = m->pkt_len;
+	p->refcnt = 1;
+	p->ol_flags = 0;
+	p->l2_off = p->l3_off = p->l4_off = 0;
+	p->nb_segs = m->nb_segs;
+	p->next = NULL;
+	p->qnext = NULL;
+	p->ops = &mbuf_ops;
+	p->owner = m;
+	p->ts_ns = 0;
+	return p;
+}
+
+static struct ust_pkt *
+wrap(struct rte_mbuf *m)
+{
+	struct ust_pkt *head = wrap_seg(m);
+	struct ust_pkt *tail = head;
+	for (struct rte_mbuf *s = m->next; s != NULL; s = s->next) {
+		tail->next = wrap_seg(s);
+		tail = tail->next;
+	}
+	uint64_t f = m->ol_flags;
+	if ((f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		head->ol_flags |= UST_PKT_RX_IP_CSUM_GOOD;
+	if ((f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		head->ol_flags |= UST_PKT_RX_IP_CSUM_BAD;
+	if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		head->ol_flags |= UST_PKT_RX_L4_CSUM_GOOD;
+	if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		head->ol_flags |= UST_PKT_RX_L4_CSUM_BAD;
+	return head;
+}
+
+/* Write the ust_pkt view back into the mbuf chain before it leaves. */
+static struct rte_mbuf *
+unwrap(struct ust_pkt *p)
+{
+	struct rte_mbuf *head = p->owner;
+	struct rte_mbuf *prev = NULL;
+	uint16_t segs = 0;
+	for (struct ust_pkt *s = p; s != NULL; s = s->next) {
+		struct rte_mbuf *m = s->owner;
+		m->data_off = (uint16_t)s->data_off;
+		m->data_len = (uint16_t)s->len;
+		m->next = NULL;
+		if (prev != NULL)
+			prev->next = m;
+		prev = m;
+		segs++;
+	}
+	head->pkt_len = p->pkt_len;
+	head->nb_segs = segs;
+	head->ol_flags = 0;
+	return head;
+}
+
+static uint16_t
+port_rx(struct ust_netif *nif, struct ust_pkt **pkts, uint16_t n)
+{
+	struct ust_port *p = nif->priv;
+	struct rte_mbuf *m[64];
+	if (n > 64)
+		n = 64;
+	uint16_t got = rte_eth_rx_burst(p->port_id, 0, m, n);
+	for (uint16_t i = 0; i < got; i++)
+		pkts[i] = wrap(m[i]);
+	return got;
+}
+
+static uint16_t
+port_tx(struct ust_netif *nif, struct ust_pkt **pkts, uint16_t n)
+{
+	struct ust_port *p = nif->priv;
+	struct rte_mbuf *m[64];
+	uint16_t done = 0;
+	while (done < n) {
+		uint16_t k = (uint16_t)(n - done > 64 ? 64 : n - done);
+		for (uint16_t i = 0; i < k; i++)
+			m[i] = unwrap(pkts[done + i]);
+		uint16_t sent = rte_eth_tx_burst(p->port_id, 0, m, k);
+		done += sent;
+		if (sent < k)
+			break;
+	}
+	return done;
+}
+
+static struct ust_pkt *
+port_alloc(struct ust_netif *nif)
+{
+	struct ust_port *p = nif->priv;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(p->pool);
+	if (m == NULL)
+		return NULL;
+	struct ust_pkt *pkt = wrap_seg(m);
+	pkt->pkt_len = 0;
+	pkt->len = 0;
+	return pkt;
+}
+
+static const struct ust_netif_ops port_ops = {
+	.rx_burst = port_rx,
+	.tx_burst = port_tx,
+	.alloc = port_alloc,
+};
+
+struct ust_port *
+ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
+{
+	struct ust_port *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->port_id = port_id;
+	char name[32];
+	snprintf(name, sizeof(name), "ust_mbuf_%u", port_id);
+	p->pool = rte_pktmbuf_pool_create(name, mbufs, MBUF_CACHE, PRIV_SIZE,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)socket_id);
+	if (p->pool == NULL) {
+		fprintf(stderr, "ustackd: cannot create a pool of %u mbufs: %s — lower --mbufs or "
+				"give EAL more memory (-m)\n",
+			mbufs, rte_strerror(rte_errno));
+		free(p);
+		return NULL;
+	}
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	int rc = rte_eth_dev_configure(port_id, 1, 1, &conf);
+	if (rc == 0)
+		rc = rte_eth_rx_queue_setup(port_id, 0, RX_DESC, socket_id, NULL, p->pool);
+	if (rc == 0)
+		rc = rte_eth_tx_queue_setup(port_id, 0, TX_DESC, socket_id, NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_start(port_id);
+	if (rc != 0) {
+		fprintf(stderr, "ustackd: port %u: cannot configure and start: %s\n", port_id,
+			rte_strerror(-rc));
+		rte_mempool_free(p->pool);
+		free(p);
+		return NULL;
+	}
+	struct rte_ether_addr mac;
+	rte_eth_macaddr_get(port_id, &mac);
+	memcpy(p->nif.mac, mac.addr_bytes, 6);
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port_id, &info) == 0 && strcmp(info.driver_name, "net_tap") == 0) {
+		/* net_tap gives the kernel netdev the port's own MAC, and that
+		 * netdev is our peer: take a neighbouring locally administered
+		 * address so both ends differ. The tap delivers every frame. */
+		p->nif.mac[0] = (uint8_t)((p->nif.mac[0] | 0x02) & ~0x01);
+		p->nif.mac[5] ^= 0x01;
+	}
+	uint16_t mtu = 1500;
+	rte_eth_dev_get_mtu(port_id, &mtu);
+	p->nif.mtu = mtu;
+	p->nif.ops = &port_ops;
+	p->nif.priv = p;
+	return p;
+}
+
+void
+ust_port_close(struct ust_port *p)
+{
+	if (p == NULL)
+		return;
+	rte_eth_dev_stop(p->port_id);
+	rte_eth_dev_close(p->port_id);
+	rte_mempool_free(p->pool);
+	free(p);
+}
+
+struct ust_netif *
+ust_port_netif(struct ust_port *p)
+{
+	return &p->nif;
+}
+
+void
+ust_port_print_stats(struct ust_port *p)
+{
+	struct rte_eth_stats s;
+	if (rte_eth_stats_get(p->port_id, &s) != 0)
+		return;
+	printf("  port %u: rx %" PRIu64 " frames, tx %" PRIu64 ", rx missed %" PRIu64
+	       ", rx errors %" PRIu64 ", tx errors %" PRIu64 ", no mbuf %" PRIu64 "\n",
+	       p->port_id, s.ipackets, s.opackets, s.imissed, s.ierrors, s.oerrors, s.rx_nombuf);
+}

@@ -1,0 +1,22 @@
+/*
+ * One DPDK ethdev port as a struct ust_netif. Received rte_mbufs are wrapped,
+ * not copied: the struct ust_pkt lives in the mbuf's private area.
+ */
+#ifndef UST_DPDK_PORT_H
+#define UST_DPDK_PORT_H
+
+#include <stdint.h>
+
+#include "stack/netif.h"
+
+struct ust_port;
+
+/* Configure and start `port_id` with one rx/tx queue and a pool of `mbufs`.
+ * On failure prints one line saying what to do and returns NULL. */
+struct ust_port *ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id);
+void ust_port_close(struct ust_port *p);
+struct ust_netif *ust_port_netif(struct ust_port *p);
+/* Frames the NIC dropped or failed (rte_eth_stats). */
+void ust_port_print_stats(struct ust_port *p);
+
+#endif
