@@ -333,9 +333,25 @@ eal_init(const struct daemon_config *c, const char *prog)
 	if (!c->verbose)
 		argv[argc++] = (char *)"--log-level=*:error";
 	argv[argc] = NULL;
-	if (!c->verbose)
-		rte_log_set_global_level(RTE_LOG_ERR);
+	/* DPDK's own log lines go to memory unless -v: a person reads our one
+	 * line; with -v they see everything. */
+	char *eal_log = NULL;
+	size_t eal_log_len = 0;
+	FILE *mem = c->verbose ? NULL : open_memstream(&eal_log, &eal_log_len);
+	if (mem != NULL)
+		rte_openlog_stream(mem);
 	int rc = rte_eal_init(argc, argv);
+	if (mem != NULL) {
+		rte_openlog_stream(NULL);
+		fclose(mem);
+		free(eal_log);
+	}
+	if (rc < 0 && rte_errno == ENODEV) {
+		fprintf(stderr, "ustackd: no such DPDK device '%s' — use --vdev net_tap0,iface=NAME, "
+				"net_pcap0,... or net_memif0, or --pci with a NIC bound to vfio-pci\n",
+			c->vdev[0] != '\0' ? c->vdev : c->pci);
+		return -1;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "ustackd: DPDK EAL init failed: %s — rerun with -v to see why\n",
 			rte_strerror(rte_errno));

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# What a person gets wrong gets one line saying what to do, and a non-zero exit.
+. "$(dirname "$0")/lib.sh"
+
+expect_error() { # pattern, ustackd args...
+	local pat=$1
+	shift
+	local out rc=0
+	out=$("$UST_BIN" --lock "$WORK/err.lock" "$@" 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "ustackd $* succeeded"
+	echo "$out" | grep -q -- "$pat" || fail "ustackd $*: expected '$pat', got: $out"
+	echo "ok: ustackd $* -> $(echo "$out" | grep -- "$pat" | head -1)"
+}
+
+expect_error "not an IPv4 address/prefix" --vdev "net_tap0,iface=$IF" --ip 198.18.0.300/24
+expect_error "not an IPv4 address/prefix" --vdev "net_tap0,iface=$IF" --ip 198.18.0.2
+expect_error "not an IPv4 address" --vdev "net_tap0,iface=$IF" --ip 198.18.0.2/24 --gw nowhere
+expect_error "no port given" --ip 198.18.0.2/24
+expect_error "no address given" --vdev "net_tap0,iface=$IF"
+expect_error "no such DPDK device" --vdev "net_nosuchdriver0" --ip 198.18.0.2/24
+expect_error "unknown service" --vdev "net_tap0,iface=$IF" --ip 198.18.0.2/24 --services gopher
+
+# Not root: run as nobody.
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$UST_BIN" --vdev "net_tap0,iface=$IF" \
+	--ip 198.18.0.2/24 --lock "$WORK/nobody.lock" 2>&1) && fail "ustackd ran as nobody"
+echo "$out" | grep -q "not root — run as root" || fail "as nobody: $out"
+echo "ok: as nobody -> $out"
+
+# A second daemon on the same lock refuses to start.
+ust_up
+out=$("$UST_BIN" --vdev "net_tap1,iface=${IF}b" --ip 198.18.0.3/24 --lock "$WORK/ustackd.lock" 2>&1) &&
+	fail "a second ustackd started on the same lock"
+echo "$out" | grep -q "another ustackd (pid $UST_PID)" || fail "second daemon: $out"
+echo "ok: second daemon -> $out"
+ust_stop
+echo PASS

@@ -1,0 +1,112 @@
+# Shared by the integration tests: ustackd on net_tap, the tap moved into a
+# network namespace as the kernel peer, cleaned up by a trap even on failure.
+# Source it, then call ust_up [ustackd options...]. Needs root.
+#   UST_BIN   path of ustackd (meson passes it)
+#   NS        the namespace (kernel side), 198.18.0.1/24
+#   IF        the tap, ustack is 198.18.0.2/24
+set -euo pipefail
+
+UST_IP=198.18.0.2
+PEER_IP=198.18.0.1
+name=${UST_TEST_NAME:-$(basename "$0" .sh)}
+tag=$(printf '%s' "$name" | md5sum | cut -c1-6)
+NS=ustns-$tag
+IF=ust$tag
+WORK=$(mktemp -d /tmp/ustack-it-XXXXXX)
+UST_PID=
+CAP_PID=
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$WORK/ustackd.log" ] && sed 's/^/  ustackd| /' "$WORK/ustackd.log" >&2
+	exit 1
+}
+
+ust_cleanup() {
+	set +e
+	[ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
+	if [ -n "$UST_PID" ] && kill -0 "$UST_PID" 2>/dev/null; then
+		kill -INT "$UST_PID"
+		for _ in $(seq 50); do kill -0 "$UST_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$UST_PID" 2>/dev/null
+	fi
+	ip netns del "$NS" 2>/dev/null
+	ip link del "$IF" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap ust_cleanup EXIT
+
+[ "$(id -u)" -eq 0 ] || { echo "needs root (netns, net_tap)" >&2; exit 1; }
+[ -x "${UST_BIN:-}" ] || { echo "UST_BIN must point at ustackd" >&2; exit 1; }
+
+# Start ustackd and wire its tap into $NS. Extra arguments go to ustackd.
+ust_up() {
+	ip netns del "$NS" 2>/dev/null || true
+	"$UST_BIN" --vdev "net_tap0,iface=$IF" --ip "$UST_IP/24" --lock "$WORK/ustackd.lock" "$@" \
+		>"$WORK/ustackd.log" 2>&1 &
+	UST_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^ustackd: up' "$WORK/ustackd.log" 2>/dev/null && break
+		kill -0 "$UST_PID" 2>/dev/null || fail "ustackd exited during start"
+		sleep 0.1
+	done
+	grep -q '^ustackd: up' "$WORK/ustackd.log" || fail "ustackd did not come up"
+	UST_MAC=$(sed -n 's/^ustackd: up .* mac \([0-9a-f:]*\) .*/\1/p' "$WORK/ustackd.log")
+	ip netns add "$NS"
+	ip link set "$IF" netns "$NS"
+	ip -n "$NS" addr add "$PEER_IP/24" dev "$IF"
+	ip -n "$NS" link set "$IF" up
+	ip -n "$NS" link set lo up
+}
+
+# Capture everything on the tap (kernel side) into $WORK/cap.pcap.
+cap_start() {
+	ip netns exec "$NS" tcpdump -i "$IF" -U -w "$WORK/cap.pcap" -s 0 "$@" >/dev/null \
+		2>"$WORK/tcpdump.log" &
+	CAP_PID=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$WORK/tcpdump.log" 2>/dev/null && return
+		sleep 0.1
+	done
+	fail "tcpdump did not start: $(cat "$WORK/tcpdump.log")"
+}
+
+cap_stop() {
+	sleep 0.5
+	kill "$CAP_PID" 2>/dev/null || true
+	wait "$CAP_PID" 2>/dev/null || true
+	CAP_PID=
+}
+
+# tshark's expert analysis must find nothing malformed and no bad checksum.
+cap_check_clean() {
+	local bad
+	bad=$(tshark -r "$WORK/cap.pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
+		-o tcp.check_checksum:TRUE \
+		-Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad"' \
+		2>/dev/null | head -5)
+	[ -z "$bad" ] || fail "tshark flags packets on the wire: $bad"
+	local n
+	n=$(tshark -r "$WORK/cap.pcap" 2>/dev/null | wc -l)
+	[ "$n" -gt 0 ] || fail "the capture is empty"
+	echo "capture: $n frames, none malformed, no bad checksum"
+}
+
+in_ns() {
+	ip netns exec "$NS" "$@"
+}
+
+# ustackd's counter line value (0 when absent) after it printed them (stop).
+ust_stop() {
+	kill -INT "$UST_PID"
+	for _ in $(seq 50); do kill -0 "$UST_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$UST_PID" 2>/dev/null && fail "ustackd did not stop on SIGINT"
+	wait "$UST_PID" || fail "ustackd exited with an error"
+	UST_PID=
+}
+
+counter() {
+	local v
+	v=$(grep -F "  $1 " "$WORK/ustackd.log" | awk '{print $NF}' | tail -1)
+	echo "${v:-0}"
+}
