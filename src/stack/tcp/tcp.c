@@ -1,26 +1,257 @@
 /*
- * TCP entry points seen by the rest of the stack: input validation and
- * demultiplexing. Segments for no connection get the CLOSED-state reset
- * (tcp_reset.c).
+ * TCP entry points: segment validation and demultiplexing (4-tuple, then
+ * listener, then the CLOSED-state reset), the LISTEN state (SYN queue, accept
+ * queue, SYN cookies when the queue is full), SYN_SENT (RFC 9293 3.10.7.3),
+ * TIME_WAIT reuse by a new SYN, and ICMP errors.
  */
 #include "tcp.h"
 
 #include <errno.h>
+#include <string.h>
 
+#include "../ipv4.h"
 #include "../wire/csum.h"
-#include "../wire/tcp.h"
+#include "tcp_var.h"
 
-int
-ust_tcp_init(struct ust_stack *st)
+#define TCP_WSCALE 7 /* what Linux offers with its default buffers */
+
+/* Options both sides agreed on (RFC 7323 1.3, RFC 2018 2). */
+static void
+negotiate(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *th)
 {
-	(void)st;
-	return 0;
+	tp->ts_ok = th->opts.has_ts;
+	tp->sack_ok = th->opts.sack_ok;
+	tp->ws_ok = th->opts.has_wscale;
+	tp->snd_wscale = tp->ws_ok ? (th->opts.wscale > 14 ? 14 : th->opts.wscale) : 0;
+	tp->rcv_wscale = tp->ws_ok ? TCP_WSCALE : 0;
+	if (tp->ts_ok) {
+		tp->ts_recent = th->opts.tsval;
+		tp->ts_recent_ns = st->now_ns;
+	}
+	tcp_mss_init(st, tp, &th->opts);
 }
 
-void
-ust_tcp_fini(struct ust_stack *st)
+static void
+inherit(struct tcpcb *c, const struct tcpcb *l)
 {
-	(void)st;
+	c->s.reuseaddr = l->s.reuseaddr;
+	c->s.reuseport = l->s.reuseport;
+	c->s.keepalive = l->s.keepalive;
+	c->s.rcvbuf_bytes = l->s.rcvbuf_bytes;
+	c->s.sndbuf_bytes = l->s.sndbuf_bytes;
+	c->nodelay = l->nodelay;
+	c->cc = l->cc;
+	c->keepidle_s = l->keepidle_s;
+	c->keepintvl_s = l->keepintvl_s;
+	c->keepcnt = l->keepcnt;
+	c->linger_on = l->linger_on;
+	c->linger_s = l->linger_s;
+}
+
+static struct tcpcb *
+new_child(struct ust_stack *st, struct tcpcb *l, const struct ust_ipv4_view *ip,
+	  const struct ust_tcp_view *th)
+{
+	struct tcpcb *c = tcp_alloc(st, l->s.family);
+	if (c == NULL)
+		return NULL;
+	inherit(c, l);
+	c->s.local.addr4 = ip->dst;
+	c->s.local.port = th->dport;
+	c->s.remote.addr4 = ip->src;
+	c->s.remote.port = th->sport;
+	c->s.bound = true;
+	c->parent = l;
+	c->irs = th->seq;
+	c->rcv_nxt = th->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	c->ts_offset = (uint32_t)ust_stack_rand(st);
+	c->quickacks = 16;
+	c->last_rcv_ns = st->now_ns;
+	tcp_hash_insert(st, c);
+	return c;
+}
+
+/* A SYN-ACK carrying a cookie, from a throwaway block: no state is kept. */
+static void
+send_cookie_synack(struct ust_stack *st, struct tcpcb *l, const struct ust_ipv4_view *ip,
+		   const struct ust_tcp_view *th)
+{
+	struct tcpcb tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.s.stack = st;
+	tmp.s.rcvbuf_bytes = l->s.rcvbuf_bytes;
+	tmp.s.local.addr4 = ip->dst;
+	tmp.s.local.port = th->dport;
+	tmp.s.remote.addr4 = ip->src;
+	tmp.s.remote.port = th->sport;
+	tmp.state = TCPS_SYN_RECEIVED;
+	tmp.rcv_nxt = th->seq + 1;
+	uint16_t mss;
+	tmp.iss = tcp_syncookie_make(st, ip, th, &mss);
+	tmp.rcv_mss = (uint16_t)(ust_ipv4_mtu_payload(st) - UST_TCP_HLEN);
+	if (mss < tmp.rcv_mss)
+		tmp.rcv_mss = mss;
+	tmp.snd_max = tmp.iss;
+	ust_stat_inc(st, UST_STAT_TCP_SYNCOOKIE_SENT);
+	tcp_send_segment(st, &tmp, tmp.iss, 0, UST_TCP_SYN | UST_TCP_ACK);
+}
+
+static bool
+accept_queue_full(const struct tcpcb *l)
+{
+	/* Linux's sk_acceptq_is_full: more than `backlog` waiting. */
+	return l->acceptq_len > (unsigned)l->backlog;
+}
+
+static void
+listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
+	     const struct ust_ipv4_view *ip, const struct ust_tcp_view *th)
+{
+	uint8_t f = th->flags;
+	if (f & UST_TCP_RST) {
+		ust_drop(st, pkt, UST_DROP_TCP_NO_CONN);
+		return;
+	}
+	if (f & UST_TCP_ACK) {
+		uint16_t mss;
+		if ((f & UST_TCP_SYN) || tcp_syncookie_check(st, ip, th, &mss) < 0) {
+			ust_tcp_send_reset(st, ip, th);
+			ust_drop(st, pkt, (f & UST_TCP_SYN) ? UST_DROP_TCP_NO_CONN
+							   : UST_DROP_TCP_SYN_COOKIE_BAD);
+			return;
+		}
+		if (accept_queue_full(l)) {
+			ust_drop(st, pkt, UST_DROP_TCP_LISTEN_OVERFLOW);
+			return;
+		}
+		/* A valid cookie: the handshake completes without state. */
+		struct tcpcb *c = new_child(st, l, ip, th);
+		if (c == NULL) {
+			ust_drop(st, pkt, UST_DROP_NO_BUFFER);
+			return;
+		}
+		c->irs = th->seq - 1;
+		c->rcv_nxt = th->seq;
+		c->rcv_adv = c->rcv_nxt;
+		c->iss = th->ack - 1;
+		c->snd_una = c->snd_nxt = c->snd_max = th->ack;
+		struct ust_tcp_opts o = {.has_mss = true, .mss = mss};
+		tcp_mss_init(st, c, &o);
+		c->state = TCPS_SYN_RECEIVED;
+		l->synq_len++;
+		ust_stat_inc(st, UST_STAT_TCP_SYNCOOKIE_OK);
+		tcp_input_sync(st, c, pkt, ip, th);
+		return;
+	}
+	if (!(f & UST_TCP_SYN)) {
+		ust_drop(st, pkt, UST_DROP_TCP_NO_CONN);
+		return;
+	}
+	if (accept_queue_full(l)) {
+		ust_drop(st, pkt, UST_DROP_TCP_LISTEN_OVERFLOW);
+		return;
+	}
+	unsigned synq_max = l->backlog > 0 ? (unsigned)l->backlog : 1;
+	if (l->synq_len >= synq_max) {
+		/* RFC 4987 3.6: under a flood, answer without keeping state. */
+		send_cookie_synack(st, l, ip, th);
+		ust_pkt_free(pkt);
+		return;
+	}
+	struct tcpcb *c = new_child(st, l, ip, th);
+	if (c == NULL) {
+		ust_drop(st, pkt, UST_DROP_NO_BUFFER);
+		return;
+	}
+	l->synq_len++;
+	negotiate(st, c, th);
+	c->snd_wnd = th->win; /* never scaled in a SYN (RFC 7323 2.2) */
+	c->max_sndwnd = c->snd_wnd;
+	c->iss = tcp_new_isn(st, ip->dst, th->dport, ip->src, th->sport);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->state = TCPS_SYN_RECEIVED;
+	tcp_send_syn(st, c);
+	tcp_timer_update(st, c);
+	ust_pkt_free(pkt);
+}
+
+static void
+syn_sent_input(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
+	       const struct ust_ipv4_view *ip, const struct ust_tcp_view *th)
+{
+	uint8_t f = th->flags;
+	bool ack_ok = false;
+	if (f & UST_TCP_ACK) {
+		if (SEQ_LEQ(th->ack, tp->iss) || SEQ_GT(th->ack, tp->snd_max)) {
+			if (!(f & UST_TCP_RST))
+				ust_tcp_send_reset(st, ip, th);
+			ust_drop(st, pkt, UST_DROP_TCP_BAD_ACK);
+			return;
+		}
+		ack_ok = true;
+	}
+	if (f & UST_TCP_RST) {
+		if (!ack_ok) {
+			ust_drop(st, pkt, UST_DROP_TCP_BAD_RST);
+			return;
+		}
+		ust_stat_inc(st, UST_STAT_TCP_RST_IN);
+		ust_pkt_free(pkt);
+		tp->s.so_error = ECONNREFUSED;
+		tcp_close_conn(st, tp);
+		return;
+	}
+	if (!(f & UST_TCP_SYN)) {
+		ust_drop(st, pkt, UST_DROP_TCP_FLAGS);
+		return;
+	}
+	tp->irs = th->seq;
+	tp->rcv_nxt = th->seq + 1;
+	tp->rcv_adv = tp->rcv_nxt;
+	negotiate(st, tp, th);
+	tp->snd_wnd = th->win;
+	tp->max_sndwnd = tp->snd_wnd;
+	tp->snd_wl1 = th->seq;
+	tp->snd_wl2 = th->ack;
+	tp->last_rcv_ns = st->now_ns;
+	if (ack_ok) {
+		tp->snd_una = th->ack;
+		tp->rexmt_at = 0;
+		if (tp->rxtshift == 0) {
+			if (tp->ts_ok && th->opts.tsecr != 0)
+				tcp_xmit_timer(tp, (uint64_t)(tcp_ts_now(st, tp) - th->opts.tsecr) *
+							   UST_NS_PER_MS);
+			else if (tp->rtt_start_ns != 0)
+				tcp_xmit_timer(tp, st->now_ns - tp->rtt_start_ns);
+		}
+		tp->rtt_start_ns = 0;
+		tp->rxtshift = 0;
+		tcp_set_state(st, tp, TCPS_ESTABLISHED);
+		tp->cc->init(tp);
+		tp->recover = tp->snd_una;
+		tp->quickacks = 16;
+		ust_stat_inc(st, UST_STAT_TCP_ACTIVE_OPEN);
+		ust_pkt_free(pkt);
+		tp->ack_now = true;
+		tcp_output(st, tp);
+		return;
+	}
+	/* Simultaneous open (RFC 9293 3.5, figure 8). */
+	tcp_set_state(st, tp, TCPS_SYN_RECEIVED);
+	ust_pkt_free(pkt);
+	tcp_send_syn(st, tp);
+	tcp_timer_update(st, tp);
+}
+
+/* RFC 6191 / Linux tcp_timewait_state_process: a SYN may reopen a TIME_WAIT
+ * tuple if it cannot be confused with the old connection. */
+static bool
+time_wait_reusable(const struct tcpcb *tp, const struct ust_tcp_view *th)
+{
+	if (tp->ts_ok && th->opts.has_ts)
+		return SEQ_GT(th->opts.tsval, tp->ts_recent);
+	return SEQ_GT(th->seq, tp->rcv_nxt);
 }
 
 void
@@ -34,6 +265,25 @@ ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_v
 		return;
 	}
 	ust_stat_inc(st, UST_STAT_TCP_SEG_IN);
+	struct tcpcb *tp = tcp_lookup(st, ip->dst, th.dport, ip->src, th.sport);
+	if (tp != NULL && tp->state == TCPS_TIME_WAIT && (th.flags & UST_TCP_SYN) &&
+	    !(th.flags & UST_TCP_ACK) && time_wait_reusable(tp, &th)) {
+		ust_stat_inc(st, UST_STAT_TCP_TW_REUSE);
+		tcp_close_conn(st, tp);
+		tp = NULL;
+	}
+	if (tp != NULL) {
+		if (tp->state == TCPS_SYN_SENT)
+			syn_sent_input(st, tp, pkt, ip, &th);
+		else
+			tcp_input_sync(st, tp, pkt, ip, &th);
+		return;
+	}
+	struct tcpcb *l = tcp_lookup_listener(st, ip->dst, th.dport);
+	if (l != NULL) {
+		listen_input(st, l, pkt, ip, &th);
+		return;
+	}
 	ust_tcp_send_reset(st, ip, &th);
 	ust_drop(st, pkt, UST_DROP_TCP_NO_CONN);
 }
@@ -42,17 +292,19 @@ void
 ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
 		   int err)
 {
-	(void)st;
-	(void)inner;
-	(void)l4;
-	(void)err;
-}
-
-int
-ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
-{
-	(void)st;
-	(void)family;
-	(void)out;
-	return -EPROTONOSUPPORT;
+	uint16_t sport = (uint16_t)(l4[0] << 8 | l4[1]);
+	uint16_t dport = (uint16_t)(l4[2] << 8 | l4[3]);
+	struct tcpcb *tp = tcp_lookup(st, inner->src, sport, inner->dst, dport);
+	if (tp == NULL)
+		return;
+	uint32_t seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 | (uint32_t)l4[6] << 8 | l4[7];
+	/* RFC 5927 4.1: only errors about data in flight are believed. */
+	if (SEQ_LT(seq, tp->snd_una) || SEQ_GEQ(seq, tp->snd_max))
+		return;
+	if (err == EMSGSIZE)
+		return; /* PMTU discovery: the MTU here is the port's; nothing smaller is routed */
+	/* RFC 1122 4.2.3.9: hard errors abort a connection still opening;
+	 * on an established one Linux only reports them if it times out. */
+	if (tp->state == TCPS_SYN_SENT)
+		tcp_drop(st, tp, err);
 }

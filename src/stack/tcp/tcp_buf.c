@@ -1,0 +1,210 @@
+/*
+ * Byte rings for the send and receive buffers, and the maps beside them: the
+ * out-of-order islands of the receive side (their bytes are written straight
+ * into the ring at their offset, so reassembly copies nothing) and the SACK
+ * scoreboard of the send side (RFC 2018, RFC 6675 2).
+ *
+ * Rings are allocated on first use, so idle connections cost only their
+ * struct tcpcb.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp_var.h"
+
+int
+tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
+{
+	if (r->buf != NULL && r->cap >= cap)
+		return 0;
+	uint8_t *nb = malloc(cap);
+	if (nb == NULL)
+		return -ENOMEM;
+	if (r->buf != NULL) {
+		tcp_ring_read(r, 0, nb, r->len);
+		free(r->buf);
+	}
+	r->buf = nb;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+
+void
+tcp_ring_free(struct tcp_ring *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->len = 0;
+	r->head = 0;
+}
+
+void
+tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const void *src, uint32_t len)
+{
+	uint32_t pos = (r->head + off) % r->cap;
+	uint32_t first = r->cap - pos < len ? r->cap - pos : len;
+	memcpy(r->buf + pos, src, first);
+	memcpy(r->buf, (const uint8_t *)src + first, len - first);
+}
+
+uint32_t
+tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t len)
+{
+	uint32_t room = r->cap - r->len;
+	if (len > room)
+		len = room;
+	tcp_ring_write_at(r, r->len, src, len);
+	r->len += len;
+	return len;
+}
+
+uint32_t
+tcp_ring_read(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t len)
+{
+	if (off >= r->len)
+		return 0;
+	if (len > r->len - off)
+		len = r->len - off;
+	uint32_t pos = (r->head + off) % r->cap;
+	uint32_t first = r->cap - pos < len ? r->cap - pos : len;
+	memcpy(dst, r->buf + pos, first);
+	memcpy((uint8_t *)dst + first, r->buf, len - first);
+	return len;
+}
+
+void
+tcp_ring_consume(struct tcp_ring *r, uint32_t len)
+{
+	if (len > r->len)
+		len = r->len;
+	r->head = (r->head + len) % (r->cap == 0 ? 1 : r->cap);
+	r->len -= len;
+}
+
+uint32_t
+tcp_rcv_space(const struct tcpcb *tp)
+{
+	uint32_t cap = tp->rcv.buf != NULL ? tp->rcv.cap : tp->s.rcvbuf_bytes;
+	return cap - tp->rcv.len;
+}
+
+bool
+tcp_ooo_add(struct tcpcb *tp, uint32_t seq, uint32_t len)
+{
+	if (tp->ooo == NULL && (tp->ooo = malloc(TCP_OOO_RANGES * sizeof(*tp->ooo))) == NULL)
+		return false;
+	struct tcp_range n = {seq, seq + len};
+	/* Merge with every island it touches, then insert in order. */
+	unsigned i = 0;
+	while (i < tp->nooo) {
+		struct tcp_range *r = &tp->ooo[i];
+		if (SEQ_LT(n.end, r->start) || SEQ_GT(n.start, r->end)) {
+			i++;
+			continue;
+		}
+		n.start = SEQ_MIN(n.start, r->start);
+		n.end = SEQ_MAX(n.end, r->end);
+		memmove(r, r + 1, (tp->nooo - i - 1) * sizeof(*r));
+		tp->nooo--;
+	}
+	if (tp->nooo == TCP_OOO_RANGES)
+		return false;
+	for (i = 0; i < tp->nooo && SEQ_LT(tp->ooo[i].start, n.start); i++)
+		;
+	memmove(&tp->ooo[i + 1], &tp->ooo[i], (tp->nooo - i) * sizeof(n));
+	tp->ooo[i] = n;
+	tp->nooo++;
+	return true;
+}
+
+uint32_t
+tcp_ooo_pull(struct tcpcb *tp)
+{
+	uint32_t pulled = 0;
+	while (tp->nooo > 0 && SEQ_LEQ(tp->ooo[0].start, tp->rcv_nxt)) {
+		if (SEQ_GT(tp->ooo[0].end, tp->rcv_nxt)) {
+			uint32_t n = tp->ooo[0].end - tp->rcv_nxt;
+			tp->rcv_nxt += n;
+			tp->rcv.len += n;
+			pulled += n;
+		}
+		memmove(&tp->ooo[0], &tp->ooo[1], (tp->nooo - 1) * sizeof(tp->ooo[0]));
+		tp->nooo--;
+	}
+	return pulled;
+}
+
+static void
+sack_insert(struct tcpcb *tp, uint32_t start, uint32_t end)
+{
+	if (tp->sacked == NULL && (tp->sacked = malloc(TCP_SACK_RANGES * sizeof(*tp->sacked))) == NULL)
+		return;
+	struct tcp_range n = {start, end};
+	unsigned i = 0;
+	while (i < tp->nsacked) {
+		struct tcp_range *r = &tp->sacked[i];
+		if (SEQ_LT(n.end, r->start) || SEQ_GT(n.start, r->end)) {
+			i++;
+			continue;
+		}
+		n.start = SEQ_MIN(n.start, r->start);
+		n.end = SEQ_MAX(n.end, r->end);
+		memmove(r, r + 1, (tp->nsacked - i - 1) * sizeof(*r));
+		tp->nsacked--;
+	}
+	if (tp->nsacked == TCP_SACK_RANGES) {
+		/* Forget the highest island: losing SACK state only costs a
+		 * needless retransmission. */
+		tp->nsacked--;
+	}
+	for (i = 0; i < tp->nsacked && SEQ_LT(tp->sacked[i].start, n.start); i++)
+		;
+	memmove(&tp->sacked[i + 1], &tp->sacked[i], (tp->nsacked - i) * sizeof(n));
+	tp->sacked[i] = n;
+	tp->nsacked++;
+}
+
+void
+tcp_sack_update(struct tcpcb *tp, const struct ust_tcp_opts *o)
+{
+	/* Drop what the cumulative ACK now covers. */
+	unsigned k = 0;
+	for (unsigned i = 0; i < tp->nsacked; i++) {
+		struct tcp_range r = tp->sacked[i];
+		if (SEQ_LEQ(r.end, tp->snd_una))
+			continue;
+		if (SEQ_LT(r.start, tp->snd_una))
+			r.start = tp->snd_una;
+		tp->sacked[k++] = r;
+	}
+	tp->nsacked = k;
+	if (!tp->sack_ok)
+		return;
+	for (unsigned i = 0; i < o->nsack; i++) {
+		uint32_t s = o->sack[i].start, e = o->sack[i].end;
+		/* RFC 2018 5 / RFC 5961: only blocks inside what we sent count. */
+		if (!SEQ_LT(s, e) || SEQ_LT(s, tp->snd_una) || SEQ_GT(e, tp->snd_max))
+			continue;
+		sack_insert(tp, s, e);
+	}
+}
+
+uint32_t
+tcp_sacked_bytes(const struct tcpcb *tp)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < tp->nsacked; i++)
+		n += tp->sacked[i].end - tp->sacked[i].start;
+	return n;
+}
+
+bool
+tcp_is_sacked(const struct tcpcb *tp, uint32_t seq)
+{
+	for (unsigned i = 0; i < tp->nsacked; i++)
+		if (SEQ_GEQ(seq, tp->sacked[i].start) && SEQ_LT(seq, tp->sacked[i].end))
+			return true;
+	return false;
+}

@@ -1,0 +1,456 @@
+/*
+ * Connection blocks and the tables that find them: a 4-tuple hash (O(1)
+ * lookup however many connections), listeners by port, the list of all
+ * connections (for `ustack stat` and teardown). Ports per RFC 6056
+ * (algorithm 3), ISNs per RFC 6528 (SipHash-2-4 keyed by a per-stack secret
+ * plus a 4 µs clock).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ipv4.h"
+#include "tcp_var.h"
+
+#define HASH_BUCKETS 65536
+
+static uint64_t
+rotl(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+#define SIPROUND                                                                                   \
+	do {                                                                                       \
+		v0 += v1;                                                                          \
+		v1 = rotl(v1, 13);                                                                 \
+		v1 ^= v0;                                                                          \
+		v0 = rotl(v0, 32);                                                                 \
+		v2 += v3;                                                                          \
+		v3 = rotl(v3, 16);                                                                 \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = rotl(v3, 21);                                                                 \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = rotl(v1, 17);                                                                 \
+		v1 ^= v2;                                                                          \
+		v2 = rotl(v2, 32);                                                                 \
+	} while (0)
+
+static uint64_t
+load64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+uint64_t
+tcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len)
+{
+	/* SipHash-2-4 (Aumasson & Bernstein), little-endian words. */
+	uint64_t k0 = load64(key), k1 = load64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+	size_t end = len - len % 8;
+	for (size_t i = 0; i < end; i += 8) {
+		uint64_t m = load64(data + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	uint64_t b = (uint64_t)len << 56;
+	for (size_t i = 0; i < len % 8; i++)
+		b |= (uint64_t)data[end + i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t
+tuple_hash(const struct ust_tcp *t, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport,
+	   uint32_t extra)
+{
+	uint8_t d[16];
+	memcpy(d, &laddr, 4);
+	memcpy(d + 4, &faddr, 4);
+	memcpy(d + 8, &lport, 2);
+	memcpy(d + 10, &fport, 2);
+	memcpy(d + 12, &extra, 4);
+	return tcp_siphash(t->secret, d, sizeof(d));
+}
+
+int
+ust_tcp_init(struct ust_stack *st)
+{
+	struct ust_tcp *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->hash = calloc(HASH_BUCKETS, sizeof(*t->hash));
+	if (t->hash == NULL) {
+		free(t);
+		return -ENOMEM;
+	}
+	t->hash_mask = HASH_BUCKETS - 1;
+	uint64_t a = ust_stack_rand(st), b = ust_stack_rand(st);
+	memcpy(t->secret, &a, 8);
+	memcpy(t->secret + 8, &b, 8);
+	t->challenge_tokens = TCP_CHALLENGE_PER_S;
+	t->challenge_ts_ns = st->now_ns;
+	t->default_cc = st->cfg.tcp_cc;
+	st->tcp = t;
+	return 0;
+}
+
+void
+ust_tcp_fini(struct ust_stack *st)
+{
+	struct ust_tcp *t = st->tcp;
+	if (t == NULL)
+		return;
+	while (t->all != NULL)
+		tcp_free(st, t->all);
+	free(t->hash);
+	free(t);
+	st->tcp = NULL;
+}
+
+uint32_t
+tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	/* A 1 ms clock like Linux's, offset per connection (RFC 7323 5.4). */
+	return (uint32_t)(st->now_ns / UST_NS_PER_MS) + tp->ts_offset;
+}
+
+struct tcpcb *
+tcp_alloc(struct ust_stack *st, int family)
+{
+	struct ust_tcp *t = st->tcp;
+	struct tcpcb *tp = calloc(1, sizeof(*tp));
+	if (tp == NULL)
+		return NULL;
+	ust_sock_init(&tp->s, st, &ust_tcp_proto, family, UST_SOCK_STREAM);
+	tp->s.rcvbuf_bytes = TCP_RMEM_DEFAULT;
+	tp->s.sndbuf_bytes = TCP_WMEM_DEFAULT;
+	tp->state = TCPS_CLOSED;
+	tp->rto_ns = TCP_RTO_INIT_NS;
+	tp->mss = TCP_DEFAULT_MSS;
+	tp->keepidle_s = TCP_KEEPIDLE_S;
+	tp->keepintvl_s = TCP_KEEPINTVL_S;
+	tp->keepcnt = TCP_KEEPCNT;
+	tp->ssthresh = UINT32_MAX;
+	tcp_set_cc(tp, t->default_cc);
+	ust_timer_init(&tp->timer, tcp_timer_fire);
+	tp->all_next = t->all;
+	if (t->all != NULL)
+		t->all->all_prev = tp;
+	t->all = tp;
+	t->count++;
+	return tp;
+}
+
+void
+tcp_set_cc(struct tcpcb *tp, unsigned which)
+{
+	tp->cc = which == UST_TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
+}
+
+static uint32_t
+bucket(const struct ust_tcp *t, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport)
+{
+	/* Cheap mix: the table only needs spread; the secret guards ISNs. */
+	uint32_t h = laddr * 2654435761u ^ faddr * 2246822519u ^ (uint32_t)lport << 16 ^ fport;
+	h ^= h >> 15;
+	h *= 2654435761u;
+	return (h ^ (h >> 13)) & t->hash_mask;
+}
+
+void
+tcp_hash_insert(struct ust_stack *st, struct tcpcb *tp)
+{
+	struct ust_tcp *t = st->tcp;
+	uint32_t b = bucket(t, tp->s.local.addr4, tp->s.local.port, tp->s.remote.addr4,
+			    tp->s.remote.port);
+	tp->hnext = t->hash[b];
+	t->hash[b] = tp;
+	tp->hashed = true;
+}
+
+void
+tcp_hash_remove(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (!tp->hashed)
+		return;
+	struct ust_tcp *t = st->tcp;
+	uint32_t b = bucket(t, tp->s.local.addr4, tp->s.local.port, tp->s.remote.addr4,
+			    tp->s.remote.port);
+	struct tcpcb **pp = &t->hash[b];
+	while (*pp != tp)
+		pp = &(*pp)->hnext;
+	*pp = tp->hnext;
+	tp->hashed = false;
+}
+
+struct tcpcb *
+tcp_lookup(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport)
+{
+	struct ust_tcp *t = st->tcp;
+	for (struct tcpcb *tp = t->hash[bucket(t, laddr, lport, faddr, fport)]; tp != NULL;
+	     tp = tp->hnext)
+		if (tp->s.local.port == lport && tp->s.remote.port == fport &&
+		    tp->s.local.addr4 == laddr && tp->s.remote.addr4 == faddr)
+			return tp;
+	return NULL;
+}
+
+void
+tcp_listen_insert(struct ust_stack *st, struct tcpcb *tp)
+{
+	struct tcpcb **head = &st->tcp->listeners[tp->s.local.port & 255];
+	tp->hnext = *head;
+	*head = tp;
+	tp->listening = true;
+}
+
+void
+tcp_listen_remove(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (!tp->listening)
+		return;
+	struct tcpcb **pp = &st->tcp->listeners[tp->s.local.port & 255];
+	while (*pp != tp)
+		pp = &(*pp)->hnext;
+	*pp = tp->hnext;
+	tp->listening = false;
+}
+
+struct tcpcb *
+tcp_lookup_listener(struct ust_stack *st, uint32_t laddr, uint16_t lport)
+{
+	struct tcpcb *wild = NULL;
+	for (struct tcpcb *tp = st->tcp->listeners[lport & 255]; tp != NULL; tp = tp->hnext) {
+		if (tp->s.local.port != lport)
+			continue;
+		if (tp->s.local.addr4 == laddr)
+			return tp;
+		if (tp->s.local.addr4 == 0)
+			wild = tp;
+	}
+	return wild;
+}
+
+bool
+tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, uint16_t lport)
+{
+	/* Linux bind semantics: a port is taken by any socket bound to it on an
+	 * overlapping address, unless both set SO_REUSEADDR and the other is not
+	 * listening (TIME_WAIT and closed sockets then do not block), or both
+	 * set SO_REUSEPORT. */
+	for (struct tcpcb *tp = st->tcp->all; tp != NULL; tp = tp->all_next) {
+		if (tp == me || !tp->s.bound || tp->s.local.port != lport)
+			continue;
+		if (tp->s.local.addr4 != 0 && laddr != 0 && tp->s.local.addr4 != laddr)
+			continue;
+		if (me->s.reuseport && tp->s.reuseport)
+			continue;
+		if (me->s.reuseaddr && tp->s.reuseaddr && tp->state != TCPS_LISTEN)
+			continue;
+		if (me->s.reuseaddr && tp->state == TCPS_TIME_WAIT)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int
+tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t fport)
+{
+	/* RFC 6056 algorithm 3: a keyed offset per destination plus a global
+	 * counter, so ports are unpredictable yet spread for one peer. */
+	struct ust_tcp *t = st->tcp;
+	uint32_t range = TCP_PORT_HI - TCP_PORT_LO + 1;
+	uint32_t off = (uint32_t)tuple_hash(t, tp->s.local.addr4, 0, faddr, fport, 0x6056);
+	for (uint32_t i = 0; i < range; i++) {
+		uint16_t port = (uint16_t)(TCP_PORT_LO + (off + t->port_offset_seq + i) % range);
+		if (faddr != 0 && tcp_lookup(st, tp->s.local.addr4 != 0 ? tp->s.local.addr4 :
+									 st->cfg.ip4_addr,
+					     port, faddr, fport) != NULL)
+			continue;
+		if (tcp_lookup_listener(st, 0, port) != NULL || tcp_port_in_use(st, tp, tp->s.local.addr4, port))
+			continue;
+		t->port_offset_seq += i + 1;
+		tp->s.local.port = port;
+		tp->s.bound = true;
+		return 0;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+uint32_t
+tcp_new_isn(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport)
+{
+	/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs timer. */
+	uint32_t m = (uint32_t)(st->now_ns / (4 * UST_NS_PER_US));
+	return m + (uint32_t)tuple_hash(st->tcp, laddr, lport, faddr, fport, 0x6528);
+}
+
+void
+tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *o)
+{
+	uint32_t ours = ust_ipv4_mtu_payload(st) - UST_TCP_HLEN;
+	tp->rcv_mss = (uint16_t)ours;
+	tp->peer_mss = o != NULL && o->has_mss ? o->mss : TCP_DEFAULT_MSS;
+	uint32_t mss = tp->peer_mss < ours ? tp->peer_mss : ours;
+	/* Room for the timestamp option in every segment (RFC 7323 3.2). */
+	if (tp->ts_ok)
+		mss -= 12;
+	if (mss < 64)
+		mss = 64;
+	tp->mss = (uint16_t)mss;
+}
+
+void
+tcp_update_events(struct tcpcb *tp)
+{
+	uint32_t ev = 0;
+	switch (tp->state) {
+	case TCPS_LISTEN:
+		if (tp->acceptq_len > 0)
+			ev |= UST_EV_IN;
+		break;
+	case TCPS_CLOSED:
+		/* Never connected: epoll reports OUT|HUP, as Linux does. */
+		ev |= UST_EV_OUT | UST_EV_HUP;
+		if (tp->fin_rcvd || tp->s.so_error != 0)
+			ev |= UST_EV_IN | UST_EV_RDHUP;
+		break;
+	case TCPS_SYN_SENT:
+	case TCPS_SYN_RECEIVED:
+		break;
+	default:
+		if (tp->rcv.len > 0 || tp->fin_rcvd || tp->shut_rd)
+			ev |= UST_EV_IN;
+		if (tp->fin_rcvd || tp->shut_rd)
+			ev |= UST_EV_RDHUP;
+		if (!tp->fin_queued && tp->s.sndbuf_bytes - tp->snd.len >= tp->s.sndbuf_bytes / 3 &&
+		    (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_CLOSE_WAIT))
+			ev |= UST_EV_OUT;
+		if (tp->fin_queued && tp->fin_rcvd)
+			ev |= UST_EV_HUP;
+		break;
+	}
+	if (tp->s.so_error != 0)
+		ev |= UST_EV_ERR;
+	ust_sock_notify(&tp->s, ev);
+}
+
+void
+tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state)
+{
+	(void)st;
+	tp->state = state;
+	tp->s.connected = state >= TCPS_ESTABLISHED || state == TCPS_SYN_RECEIVED;
+	tcp_update_events(tp);
+}
+
+static void unlink_from_parent(struct tcpcb *tp);
+
+void
+tcp_free(struct ust_stack *st, struct tcpcb *tp)
+{
+	struct ust_tcp *t = st->tcp;
+	ust_timer_cancel(&st->timers, &tp->timer);
+	tcp_hash_remove(st, tp);
+	tcp_listen_remove(st, tp);
+	/* A listener takes its unaccepted children with it. */
+	while (tp->acceptq_head != NULL) {
+		struct tcpcb *c = tp->acceptq_head;
+		tp->acceptq_head = c->q_next;
+		c->parent = NULL;
+		c->q_next = NULL;
+		tcp_send_rst_for(st, c);
+		tcp_free(st, c);
+	}
+	if (tp->synq_len > 0) {
+		for (struct tcpcb *c = t->all; c != NULL;) {
+			struct tcpcb *next = c->all_next;
+			if (c->parent == tp)
+				tcp_free(st, c);
+			c = next;
+		}
+	}
+	unlink_from_parent(tp);
+	if (tp->all_prev != NULL)
+		tp->all_prev->all_next = tp->all_next;
+	else
+		t->all = tp->all_next;
+	if (tp->all_next != NULL)
+		tp->all_next->all_prev = tp->all_prev;
+	t->count--;
+	tcp_ring_free(&tp->snd);
+	tcp_ring_free(&tp->rcv);
+	free(tp->ooo);
+	free(tp->sacked);
+	free(tp);
+}
+
+static void
+unlink_from_parent(struct tcpcb *tp)
+{
+	struct tcpcb *l = tp->parent;
+	if (l == NULL)
+		return;
+	if (tp->state == TCPS_SYN_RECEIVED) {
+		l->synq_len--;
+	} else {
+		struct tcpcb **pp = &l->acceptq_head, *prev = NULL;
+		while (*pp != NULL && *pp != tp) {
+			prev = *pp;
+			pp = &(*pp)->q_next;
+		}
+		if (*pp == tp) {
+			*pp = tp->q_next;
+			if (l->acceptq_tail == tp)
+				l->acceptq_tail = prev;
+			l->acceptq_len--;
+			tcp_update_events(l);
+		}
+	}
+	tp->parent = NULL;
+	tp->q_next = NULL;
+}
+
+void
+tcp_close_conn(struct ust_stack *st, struct tcpcb *tp)
+{
+	/* An embryonic or unaccepted child has no owner to call close(). */
+	bool ownerless = tp->orphan || (tp->parent != NULL && !tp->accepted);
+	unlink_from_parent(tp);
+	tcp_hash_remove(st, tp);
+	tp->rexmt_at = tp->persist_at = tp->delack_at = tp->keep_at = tp->tw_at = 0;
+	ust_timer_cancel(&st->timers, &tp->timer);
+	tcp_set_state(st, tp, TCPS_CLOSED);
+	if (ownerless)
+		tcp_free(st, tp);
+}
+
+void
+tcp_drop(struct ust_stack *st, struct tcpcb *tp, int err)
+{
+	if (tp->state >= TCPS_SYN_RECEIVED && tp->state != TCPS_TIME_WAIT)
+		tcp_send_rst_for(st, tp);
+	tp->s.so_error = err;
+	if (err == ETIMEDOUT)
+		ust_stat_inc(st, UST_STAT_TCP_TIMEOUT);
+	tcp_close_conn(st, tp);
+}

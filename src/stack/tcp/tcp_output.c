@@ -1,0 +1,334 @@
+/*
+ * What to send now (FreeBSD tcp_output in spirit): new data within
+ * min(snd_wnd, cwnd) with Nagle (RFC 9293 3.7.4) and sender-side SWS
+ * avoidance (RFC 9293 3.8.6.2.1); in fast recovery, the holes below the
+ * highest SACKed byte first while the pipe is under cwnd (RFC 6675 5);
+ * a FIN after the last byte; ACKs and window updates; RSTs, challenge ACKs,
+ * keepalives. Every segment is built here, from the send ring, so a
+ * retransmission is the same code as a first transmission.
+ */
+#include <string.h>
+
+#include "../ipv4.h"
+#include "../wire/bytes.h"
+#include "../wire/csum.h"
+#include "tcp_var.h"
+
+static uint32_t
+window_to_advertise(struct tcpcb *tp)
+{
+	uint32_t space = tcp_rcv_space(tp);
+	uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	/* Never shrink the window we offered (RFC 9293 3.8.6.2.2); grow it only
+	 * by a worthwhile amount (receiver SWS avoidance, RFC 1122 4.2.3.3). */
+	if (space < cur)
+		return cur;
+	uint32_t cap = tp->rcv.buf != NULL ? tp->rcv.cap : tp->s.rcvbuf_bytes;
+	uint32_t step = cap / 2 < tp->rcv_mss ? cap / 2 : tp->rcv_mss;
+	if (space - cur < step && cur > 0)
+		return cur;
+	uint32_t max = 65535u << tp->rcv_wscale;
+	return space > max ? max : space;
+}
+
+int
+tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	struct ust_pkt *pkt = ust_stack_alloc(st);
+	if (pkt == NULL)
+		return -1;
+	struct ust_tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	if (flags & UST_TCP_SYN) {
+		o.has_mss = true;
+		o.mss = tp->rcv_mss;
+		if (tp->state == TCPS_SYN_SENT || tp->ws_ok) {
+			o.has_wscale = true;
+			o.wscale = tp->rcv_wscale;
+		}
+		o.sack_ok = tp->state == TCPS_SYN_SENT || tp->sack_ok;
+		o.has_ts = tp->state == TCPS_SYN_SENT || tp->ts_ok;
+	} else {
+		o.has_ts = tp->ts_ok;
+	}
+	if (o.has_ts) {
+		o.tsval = tcp_ts_now(st, tp);
+		o.tsecr = tp->ts_recent;
+	}
+	/* RFC 2018 4: report the islands we hold, the newest first. */
+	if (tp->sack_ok && tp->nooo > 0 && (flags & UST_TCP_ACK)) {
+		for (unsigned i = tp->nooo; i-- > 0 && o.nsack < UST_TCP_MAX_SACK;) {
+			o.sack[o.nsack].start = tp->ooo[i].start;
+			o.sack[o.nsack].end = tp->ooo[i].end;
+			o.nsack++;
+		}
+	}
+	uint8_t opt[UST_TCP_MAX_OPT_LEN];
+	size_t olen = ust_tcp_opts_build(opt, &o);
+	/* SACK blocks ride in the option space the MSS left for them; a full
+	 * data segment carries fewer, never more than the MTU allows. */
+	while (o.nsack > 0 && UST_TCP_HLEN + olen + len > ust_ipv4_mtu_payload(st)) {
+		o.nsack--;
+		olen = ust_tcp_opts_build(opt, &o);
+	}
+	uint32_t hlen = (uint32_t)(UST_TCP_HLEN + olen);
+	uint8_t *h = ust_pkt_append(pkt, hlen + len);
+	if (h == NULL) {
+		ust_drop(st, pkt, UST_DROP_NO_BUFFER);
+		return -1;
+	}
+	memcpy(h + UST_TCP_HLEN, opt, olen);
+	if (len > 0)
+		tcp_ring_read(&tp->snd, seq - tp->snd_una, h + hlen, len);
+	uint32_t win = (flags & UST_TCP_SYN) ? (tcp_rcv_space(tp) > 65535 ? 65535 : tcp_rcv_space(tp))
+					     : window_to_advertise(tp);
+	struct ust_tcp_view v = {
+		.sport = tp->s.local.port,
+		.dport = tp->s.remote.port,
+		.seq = seq,
+		.ack = (flags & UST_TCP_ACK) ? tp->rcv_nxt : 0,
+		.hlen = (uint8_t)hlen,
+		.flags = flags,
+		.win = (uint16_t)((flags & UST_TCP_SYN) ? win : win >> tp->rcv_wscale),
+	};
+	uint32_t ps = ust_csum_pseudo4(tp->s.local.addr4, tp->s.remote.addr4, UST_IPPROTO_TCP,
+				       (uint16_t)(hlen + len));
+	ust_tcp_build(h, &v, hlen + len, ps, false);
+	if (flags & UST_TCP_ACK) {
+		tp->last_ack_sent = tp->rcv_nxt;
+		if (!(flags & UST_TCP_SYN))
+			tp->rcv_adv = tp->rcv_nxt + ((uint32_t)v.win << tp->rcv_wscale);
+		else
+			tp->rcv_adv = tp->rcv_nxt + win;
+		tp->delack_at = 0;
+		tp->ack_now = false;
+		tp->segs_unacked = 0;
+	}
+	struct ust_ipv4_tx tx = {.src = tp->s.local.addr4, .dst = tp->s.remote.addr4,
+				 .proto = UST_IPPROTO_TCP, .df = true};
+	ust_stat_inc(st, UST_STAT_TCP_SEG_OUT);
+	if (SEQ_LT(seq, tp->snd_max) && (len > 0 || (flags & (UST_TCP_SYN | UST_TCP_FIN)))) {
+		ust_stat_inc(st, UST_STAT_TCP_RETRANS);
+		tp->total_retrans++;
+	}
+	return ust_ipv4_output(st, pkt, &tx);
+}
+
+void
+tcp_send_ack(struct ust_stack *st, struct tcpcb *tp)
+{
+	tcp_send_segment(st, tp, tp->snd_nxt, 0, UST_TCP_ACK);
+}
+
+void
+tcp_send_syn(struct ust_stack *st, struct tcpcb *tp)
+{
+	uint8_t flags = UST_TCP_SYN | (tp->state == TCPS_SYN_RECEIVED ? UST_TCP_ACK : 0);
+	tcp_send_segment(st, tp, tp->iss, 0, flags);
+	if (SEQ_GT(tp->iss + 1, tp->snd_max))
+		tp->snd_max = tp->iss + 1;
+	tp->snd_nxt = tp->iss + 1;
+	tcp_arm_rexmt(st, tp);
+}
+
+void
+tcp_send_rst_for(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (tp->state == TCPS_CLOSED || tp->state == TCPS_LISTEN || tp->state == TCPS_SYN_SENT)
+		return;
+	ust_stat_inc(st, UST_STAT_TCP_RST_OUT);
+	tcp_send_segment(st, tp, tp->snd_nxt, 0, UST_TCP_RST | UST_TCP_ACK);
+}
+
+void
+tcp_send_keepalive(struct ust_stack *st, struct tcpcb *tp)
+{
+	/* An old sequence number forces the peer to ACK (RFC 1122 4.2.3.6). */
+	ust_stat_inc(st, UST_STAT_TCP_KEEPALIVE_OUT);
+	tcp_send_segment(st, tp, tp->snd_una - 1, 0, UST_TCP_ACK);
+}
+
+void
+tcp_send_challenge_ack(struct ust_stack *st, struct tcpcb *tp)
+{
+	struct ust_tcp *t = st->tcp;
+	/* RFC 5961 7: limit challenge ACKs, one budget per second per stack. */
+	if (st->now_ns - t->challenge_ts_ns >= UST_NS_PER_S) {
+		t->challenge_ts_ns = st->now_ns;
+		t->challenge_tokens = TCP_CHALLENGE_PER_S;
+	}
+	if (t->challenge_tokens == 0)
+		return;
+	t->challenge_tokens--;
+	ust_stat_inc(st, UST_STAT_TCP_CHALLENGE_ACK);
+	tcp_send_ack(st, tp);
+}
+
+/* Highest SACKed sequence, or snd_una. */
+static uint32_t
+high_sacked(const struct tcpcb *tp)
+{
+	return tp->nsacked > 0 ? tp->sacked[tp->nsacked - 1].end : tp->snd_una;
+}
+
+/* Bytes in [a, b) that the peer has not SACKed. */
+static uint32_t
+unsacked_between(const struct tcpcb *tp, uint32_t a, uint32_t b)
+{
+	if (!SEQ_LT(a, b))
+		return 0;
+	uint32_t n = b - a;
+	for (unsigned i = 0; i < tp->nsacked; i++) {
+		uint32_t s = SEQ_MAX(tp->sacked[i].start, a), e = SEQ_MIN(tp->sacked[i].end, b);
+		if (SEQ_LT(s, e))
+			n -= e - s;
+	}
+	return n;
+}
+
+/* RFC 6675 NextSeg rule 1: the first unSACKed byte at or after rexmit_nxt
+ * below the highest SACKed one; sets *len to the hole's size (≤ mss). */
+static bool
+next_hole(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
+{
+	uint32_t s = SEQ_MAX(tp->rexmit_nxt, tp->snd_una);
+	uint32_t hi = tp->rto_recovery ? tp->snd_max : tp->sack_ok ? high_sacked(tp) : tp->snd_una + tp->mss;
+	if (!tp->sack_ok && SEQ_GT(tp->rexmit_nxt, tp->snd_una))
+		return false;
+	for (unsigned i = 0; i <= tp->nsacked && SEQ_LT(s, hi); i++) {
+		uint32_t end = i < tp->nsacked ? tp->sacked[i].start : hi;
+		if (SEQ_LT(s, end)) {
+			uint32_t n = end - s;
+			if (n > tp->mss)
+				n = tp->mss;
+			if (SEQ_GT(s + n, tp->snd_max))
+				n = tp->snd_max - s;
+			if (n == 0)
+				return false;
+			*seq = s;
+			*len = n;
+			return true;
+		}
+		if (i < tp->nsacked && SEQ_LT(s, tp->sacked[i].end))
+			s = tp->sacked[i].end;
+	}
+	return false;
+}
+
+/* Data bytes in the ring beyond snd_nxt (the FIN is not data). */
+static uint32_t
+unsent(const struct tcpcb *tp)
+{
+	uint32_t off = tp->snd_nxt - tp->snd_una;
+	return tp->snd.len > off ? tp->snd.len - off : 0;
+}
+
+static void
+send_new(struct ust_stack *st, struct tcpcb *tp, uint32_t budget)
+{
+	for (;;) {
+		uint32_t avail = unsent(tp);
+		uint32_t data_end = tp->snd_una + tp->snd.len;
+		/* The FIN takes the sequence number after the last byte; it is
+		 * (re)sent when snd_nxt reaches it and it is not yet acked. */
+		bool fin_pending = tp->fin_queued && !tp->fin_acked && SEQ_LEQ(tp->snd_nxt, data_end);
+		uint32_t wnd_end = tp->snd_una + tp->snd_wnd;
+		uint32_t usable = SEQ_GT(wnd_end, tp->snd_nxt) ? wnd_end - tp->snd_nxt : 0;
+		if (usable > budget)
+			usable = budget;
+		uint32_t len = avail < usable ? avail : usable;
+		if (len > tp->mss)
+			len = tp->mss;
+		bool fin_now = fin_pending && tp->snd_nxt + len == data_end;
+		if (len == 0 && !fin_now)
+			return;
+		if (len > 0 && len < tp->mss && len == avail && !fin_now && !tp->nodelay &&
+		    tp->snd_max != tp->snd_una)
+			return; /* Nagle: a small segment waits for the ACK of the last */
+		if (len > 0 && len < tp->mss && len < avail && len < tp->max_sndwnd / 2)
+			return; /* sender SWS: do not fill a sliver of window */
+		uint8_t flags = UST_TCP_ACK | (fin_now ? UST_TCP_FIN : 0);
+		if (len > 0 && len == avail)
+			flags |= UST_TCP_PSH;
+		if (tp->rtt_start_ns == 0 && !tp->ts_ok && tp->snd_nxt == tp->snd_max && len > 0) {
+			tp->rtt_seq = tp->snd_nxt;
+			tp->rtt_start_ns = st->now_ns;
+		}
+		tcp_send_segment(st, tp, tp->snd_nxt, len, flags);
+		tp->snd_nxt += len + (fin_now ? 1 : 0);
+		if (fin_now)
+			tp->fin_sent = true;
+		if (SEQ_GT(tp->snd_nxt, tp->snd_max))
+			tp->snd_max = tp->snd_nxt;
+		if (tp->rexmt_at == 0)
+			tcp_arm_rexmt(st, tp);
+		budget -= len < budget ? len : budget;
+		if (fin_now)
+			return;
+	}
+}
+
+void
+tcp_output(struct ust_stack *st, struct tcpcb *tp)
+{
+	switch (tp->state) {
+	case TCPS_CLOSED:
+	case TCPS_LISTEN:
+	case TCPS_SYN_SENT:
+	case TCPS_SYN_RECEIVED:
+	case TCPS_TIME_WAIT:
+		if (tp->ack_now && tp->state == TCPS_TIME_WAIT)
+			tcp_send_ack(st, tp);
+		return;
+	default:
+		break;
+	}
+	uint32_t before = tp->snd_max;
+	if (tp->in_recovery) {
+		/* RFC 6675 5: pipe = outstanding - SACKed - lost-not-resent. */
+		for (;;) {
+			uint32_t out = tp->snd_max - tp->snd_una;
+			uint32_t pipe = out - tcp_sacked_bytes(tp);
+			if (tp->sack_ok)
+				pipe -= unsacked_between(tp, SEQ_MAX(tp->rexmit_nxt, tp->snd_una),
+							 tp->rto_recovery ? tp->snd_max : high_sacked(tp));
+			if (pipe >= tp->cwnd)
+				break;
+			uint32_t seq, len;
+			if (next_hole(tp, &seq, &len)) {
+				/* The FIN has a sequence number but no byte in the ring:
+				 * a hole reaching it is resent as data up to the end,
+				 * then the FIN flag. */
+				uint32_t data_end = tp->snd_una + tp->snd.len;
+				uint8_t flags = UST_TCP_ACK;
+				if (tp->fin_sent && SEQ_GEQ(seq + len, data_end + 1)) {
+					len = data_end - seq;
+					flags |= UST_TCP_FIN;
+				}
+				tcp_send_segment(st, tp, seq, len, flags);
+				tp->rexmit_nxt = seq + len + ((flags & UST_TCP_FIN) ? 1 : 0);
+				continue;
+			}
+			uint32_t sent = tp->snd_max;
+			tp->snd_nxt = tp->snd_max;
+			send_new(st, tp, tp->cwnd - pipe);
+			if (tp->snd_max == sent)
+				break;
+		}
+	} else {
+		/* RFC 6675 pipe: SACKed bytes have left the network, which also
+		 * gives limited transmit (RFC 3042) as SACKs arrive. */
+		uint32_t flight = tp->snd_nxt - tp->snd_una - tcp_sacked_bytes(tp);
+		uint32_t budget = tp->cwnd > flight ? tp->cwnd - flight : 0;
+		send_new(st, tp, budget);
+	}
+	/* Zero window with data waiting and nothing in flight: probe. */
+	if (tp->snd_wnd == 0 && unsent(tp) > 0 && tp->snd_una == tp->snd_max && tp->persist_at == 0) {
+		tp->rexmt_at = 0;
+		tp->persist_shift = 0;
+		tp->persist_at = st->now_ns + tcp_rto_backed_off(tp);
+	}
+	if (tp->ack_now && tp->snd_max == before)
+		tcp_send_ack(st, tp);
+	tcp_timer_update(st, tp);
+}

@@ -1,0 +1,534 @@
+/*
+ * The socket face of TCP: struct ust_sock_proto for SOCK_STREAM. Calls never
+ * block: connect answers -EINPROGRESS, send/recv -EAGAIN, and readiness
+ * follows through ust_sock_notify. Errors are the ones Linux returns
+ * (man 7 tcp, man 2 connect/send/recv/shutdown).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ipv4.h"
+#include "tcp_var.h"
+
+/* Linux's struct linger. */
+struct tcp_linger {
+	int l_onoff;  /* linger active */
+	int l_linger; /* seconds */
+};
+
+static int
+tcp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	if (tp->state != TCPS_CLOSED)
+		return -EINVAL;
+	if (a->addr4 != 0 && !ust_ipv4_is_local(st, a->addr4))
+		return -EADDRNOTAVAIL;
+	s->local.addr4 = a->addr4;
+	if (a->port == 0)
+		return tcp_pick_port(st, tp, 0, 0);
+	if (tcp_port_in_use(st, tp, a->addr4, a->port)) {
+		s->local.addr4 = 0;
+		return -EADDRINUSE;
+	}
+	s->local.port = a->port;
+	s->bound = true;
+	return 0;
+}
+
+static int
+tcp_listen(struct ust_sock *s, int backlog)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	if (tp->state != TCPS_CLOSED && tp->state != TCPS_LISTEN)
+		return -EINVAL;
+	if (backlog > TCP_SOMAXCONN)
+		backlog = TCP_SOMAXCONN;
+	if (backlog < 0)
+		backlog = 0;
+	tp->backlog = backlog;
+	if (tp->state == TCPS_LISTEN)
+		return 0;
+	if (!s->bound) {
+		int rc = tcp_pick_port(st, tp, 0, 0);
+		if (rc < 0)
+			return rc;
+	} else if (tcp_lookup_listener(st, s->local.addr4, s->local.port) != NULL &&
+		   !(s->reuseport && tcp_lookup_listener(st, s->local.addr4, s->local.port)->s.reuseport)) {
+		return -EADDRINUSE;
+	}
+	tcp_listen_insert(st, tp);
+	tcp_set_state(st, tp, TCPS_LISTEN);
+	return 0;
+}
+
+static int
+tcp_accept(struct ust_sock *s, struct ust_sock **out)
+{
+	struct tcpcb *l = tcpcb_of(s);
+	if (l->state != TCPS_LISTEN)
+		return -EINVAL;
+	struct tcpcb *c = l->acceptq_head;
+	if (c == NULL)
+		return -EAGAIN;
+	l->acceptq_head = c->q_next;
+	if (l->acceptq_head == NULL)
+		l->acceptq_tail = NULL;
+	l->acceptq_len--;
+	c->q_next = NULL;
+	c->parent = NULL;
+	c->accepted = true;
+	tcp_update_events(l);
+	tcp_update_events(c);
+	*out = &c->s;
+	return 0;
+}
+
+static int
+tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	switch (tp->state) {
+	case TCPS_CLOSED:
+		break;
+	case TCPS_SYN_SENT:
+	case TCPS_SYN_RECEIVED:
+		return -EALREADY;
+	case TCPS_LISTEN:
+		return -EISCONN;
+	default:
+		return -EISCONN;
+	}
+	if (tp->fin_rcvd || tp->snd_max != 0 || tp->iss != 0) {
+		/* A socket that was connected once cannot connect again. */
+		return -EISCONN;
+	}
+	if (a->port == 0 || a->addr4 == 0)
+		return -ECONNREFUSED;
+	uint32_t nh;
+	if (!ust_ipv4_is_local(st, a->addr4) && ust_route_lookup(st, a->addr4, &nh) < 0)
+		return -ENETUNREACH;
+	if (s->local.addr4 == 0)
+		s->local.addr4 = (a->addr4 >> 24) == 127 ? a->addr4 : st->cfg.ip4_addr;
+	if (!s->bound || s->local.port == 0) {
+		int rc = tcp_pick_port(st, tp, a->addr4, a->port);
+		if (rc < 0)
+			return rc;
+	} else if (tcp_lookup(st, s->local.addr4, s->local.port, a->addr4, a->port) != NULL) {
+		return -EADDRNOTAVAIL;
+	}
+	s->remote.addr4 = a->addr4;
+	s->remote.port = a->port;
+	s->so_error = 0;
+	tp->iss = tcp_new_isn(st, s->local.addr4, s->local.port, a->addr4, a->port);
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->ts_offset = (uint32_t)ust_stack_rand(st);
+	tp->rcv_wscale = 7;
+	tp->ts_ok = true; /* offered; negotiate() settles it */
+	tcp_mss_init(st, tp, NULL);
+	tp->rcv_mss = (uint16_t)(ust_ipv4_mtu_payload(st) - UST_TCP_HLEN);
+	tcp_hash_insert(st, tp);
+	tcp_set_state(st, tp, TCPS_SYN_SENT);
+	tp->rtt_start_ns = st->now_ns;
+	tcp_send_syn(st, tp);
+	tcp_timer_update(st, tp);
+	return -EINPROGRESS;
+}
+
+static ssize_t
+tcp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
+	   const struct ust_sockaddr *to)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	(void)flags;
+	(void)to;
+	if (s->so_error != 0) {
+		int e = s->so_error;
+		s->so_error = 0;
+		tcp_update_events(tp);
+		return -e;
+	}
+	switch (tp->state) {
+	case TCPS_ESTABLISHED:
+	case TCPS_CLOSE_WAIT:
+		break;
+	case TCPS_SYN_SENT:
+	case TCPS_SYN_RECEIVED:
+		return -EAGAIN;
+	default:
+		/* Never connected, shut down for writing, or gone (Linux). */
+		return -EPIPE;
+	}
+	if (tp->fin_queued)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	if (tp->snd.buf == NULL && tcp_ring_reserve(&tp->snd, s->sndbuf_bytes) < 0)
+		return -ENOBUFS;
+	uint32_t n = tcp_ring_write(&tp->snd, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+	if (n == 0)
+		return -EAGAIN;
+	tcp_output(st, tp);
+	tcp_update_events(tp);
+	return n;
+}
+
+static ssize_t
+tcp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_sockaddr *from)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	if (from != NULL)
+		*from = s->remote;
+	if (tp->state == TCPS_LISTEN)
+		return -ENOTCONN;
+	if (tp->rcv.len == 0) {
+		if (s->so_error != 0) {
+			int e = s->so_error;
+			s->so_error = 0;
+			tcp_update_events(tp);
+			return -e;
+		}
+		if (tp->fin_rcvd || tp->shut_rd)
+			return 0;
+		if (tp->state == TCPS_CLOSED)
+			return tp->snd_max == 0 && tp->iss == 0 ? -ENOTCONN : 0;
+		if (len == 0)
+			return 0;
+		return -EAGAIN;
+	}
+	uint32_t n = tcp_ring_read(&tp->rcv, 0, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+	if (!(flags & UST_MSG_PEEK)) {
+		uint32_t before = tcp_rcv_space(tp);
+		tcp_ring_consume(&tp->rcv, n);
+		/* Tell the sender once the window has opened by a useful amount
+		 * (RFC 9293 3.8.6.2.2, receiver SWS avoidance). */
+		uint32_t adv = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+		uint32_t now_space = tcp_rcv_space(tp);
+		uint32_t step = tp->rcv.cap / 2 < tp->rcv_mss ? tp->rcv.cap / 2 : tp->rcv_mss;
+		if (now_space - adv >= step && before - adv < step &&
+		    (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_FIN_WAIT_1 ||
+		     tp->state == TCPS_FIN_WAIT_2)) {
+			tp->ack_now = true;
+			tcp_output(st, tp);
+		}
+		tcp_update_events(tp);
+	}
+	return n;
+}
+
+static int
+tcp_shutdown(struct ust_sock *s, int how)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	switch (tp->state) {
+	case TCPS_CLOSED:
+	case TCPS_LISTEN:
+	case TCPS_SYN_SENT:
+		return -ENOTCONN;
+	default:
+		break;
+	}
+	if (how != UST_SHUT_WR)
+		tp->shut_rd = true;
+	if (how != UST_SHUT_RD && !tp->fin_queued) {
+		tp->fin_queued = true;
+		if (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_SYN_RECEIVED)
+			tcp_set_state(st, tp, TCPS_FIN_WAIT_1);
+		else if (tp->state == TCPS_CLOSE_WAIT)
+			tcp_set_state(st, tp, TCPS_LAST_ACK);
+		tcp_output(st, tp);
+	}
+	tcp_update_events(tp);
+	return 0;
+}
+
+static void
+tcp_close(struct ust_sock *s)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	tp->orphan = true;
+	s->on_event = NULL;
+	switch (tp->state) {
+	case TCPS_CLOSED:
+	case TCPS_LISTEN:
+	case TCPS_SYN_SENT:
+		tcp_free(st, tp);
+		return;
+	case TCPS_TIME_WAIT:
+		return;
+	default:
+		break;
+	}
+	/* Linux (and RFC 2525 2.17): closing with unread data, or with
+	 * SO_LINGER of zero seconds, aborts with a RST. */
+	if (tp->rcv.len > 0 || (tp->linger_on && tp->linger_s == 0)) {
+		tcp_send_rst_for(st, tp);
+		tcp_free(st, tp);
+		return;
+	}
+	if (!tp->fin_queued)
+		tcp_shutdown(s, UST_SHUT_WR);
+	if (tp->state == TCPS_FIN_WAIT_2 && tp->keep_at == 0) {
+		tp->keep_at = st->now_ns + TCP_FIN_TIMEOUT_NS;
+		tcp_timer_update(st, tp);
+	}
+}
+
+static int
+get_int(const void *val, size_t len, int *out)
+{
+	if (len < sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+static uint32_t
+buf_size(int v, uint32_t min)
+{
+	uint64_t b = v < 0 ? 0 : (uint64_t)v;
+	if (b > TCP_MEM_MAX / 2)
+		b = TCP_MEM_MAX / 2;
+	b *= 2; /* man 7 socket: the kernel doubles it */
+	return b < min ? min : (uint32_t)b;
+}
+
+static int
+tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	struct ust_stack *st = s->stack;
+	int v = 0;
+	if (level == UST_SOL_SOCKET) {
+		switch (name) {
+		case UST_SO_REUSEADDR:
+		case UST_SO_REUSEPORT:
+			return 0;
+		case UST_SO_KEEPALIVE:
+			tp->keep_at = 0;
+			tcp_timer_update(st, tp);
+			return 0;
+		case UST_SO_RCVBUF:
+			if (get_int(val, len, &v) < 0)
+				return -EINVAL;
+			/* The ring is sized once, at the first byte. */
+			if (tp->rcv.buf == NULL)
+				s->rcvbuf_bytes = buf_size(v, 2304);
+			return 0;
+		case UST_SO_SNDBUF:
+			if (get_int(val, len, &v) < 0)
+				return -EINVAL;
+			if (tp->snd.buf == NULL)
+				s->sndbuf_bytes = buf_size(v, 4608);
+			return 0;
+		case UST_SO_LINGER: {
+			struct tcp_linger l;
+			if (len < sizeof(l))
+				return -EINVAL;
+			memcpy(&l, val, sizeof(l));
+			tp->linger_on = l.l_onoff != 0;
+			tp->linger_s = (uint16_t)(l.l_linger < 0 ? 0 : l.l_linger > 65535 ? 65535 : l.l_linger);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level != UST_SOL_TCP)
+		return -ENOPROTOOPT;
+	if (name == UST_TCP_CONGESTION) {
+		char n[16] = {0};
+		memcpy(n, val, len < sizeof(n) - 1 ? len : sizeof(n) - 1);
+		if (strcmp(n, "reno") == 0)
+			tcp_set_cc(tp, UST_TCP_CC_NEWRENO);
+		else if (strcmp(n, "cubic") == 0)
+			tcp_set_cc(tp, UST_TCP_CC_CUBIC);
+		else
+			return -ENOENT;
+		return 0;
+	}
+	if (get_int(val, len, &v) < 0)
+		return -EINVAL;
+	switch (name) {
+	case UST_TCP_NODELAY:
+		tp->nodelay = v != 0;
+		if (tp->nodelay)
+			tcp_output(st, tp);
+		return 0;
+	case UST_TCP_MAXSEG:
+		if (v < 88 || v > 65535)
+			return -EINVAL;
+		if (tp->state == TCPS_CLOSED || tp->state == TCPS_LISTEN)
+			tp->rcv_mss = (uint16_t)v;
+		return 0;
+	case UST_TCP_KEEPIDLE:
+	case UST_TCP_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		if (name == UST_TCP_KEEPIDLE)
+			tp->keepidle_s = (uint32_t)v;
+		else
+			tp->keepintvl_s = (uint32_t)v;
+		tp->keep_at = 0;
+		tcp_timer_update(st, tp);
+		return 0;
+	case UST_TCP_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		tp->keepcnt = (uint32_t)v;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/* The leading part of Linux's struct tcp_info (linux/tcp.h), same layout. */
+struct tcp_info_linux {
+	uint8_t tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes, tcpi_backoff,
+		tcpi_options, tcpi_wscale, tcpi_flags;
+	uint32_t tcpi_rto, tcpi_ato, tcpi_snd_mss, tcpi_rcv_mss;
+	uint32_t tcpi_unacked, tcpi_sacked, tcpi_lost, tcpi_retrans, tcpi_fackets;
+	uint32_t tcpi_last_data_sent, tcpi_last_ack_sent, tcpi_last_data_recv, tcpi_last_ack_recv;
+	uint32_t tcpi_pmtu, tcpi_rcv_ssthresh, tcpi_rtt, tcpi_rttvar, tcpi_snd_ssthresh,
+		tcpi_snd_cwnd, tcpi_advmss, tcpi_reordering;
+	uint32_t tcpi_rcv_rtt, tcpi_rcv_space;
+	uint32_t tcpi_total_retrans;
+};
+_Static_assert(sizeof(struct tcp_info_linux) == 104, "struct tcp_info prefix layout");
+
+/* Linux's TCP_ESTABLISHED.. numbering for tcpi_state. */
+static const uint8_t linux_state[] = {
+	[TCPS_CLOSED] = 7,      [TCPS_LISTEN] = 10,     [TCPS_SYN_SENT] = 2,
+	[TCPS_SYN_RECEIVED] = 3, [TCPS_ESTABLISHED] = 1, [TCPS_CLOSE_WAIT] = 8,
+	[TCPS_FIN_WAIT_1] = 4,  [TCPS_CLOSING] = 11,    [TCPS_LAST_ACK] = 9,
+	[TCPS_FIN_WAIT_2] = 5,  [TCPS_TIME_WAIT] = 6,
+};
+
+static int
+put_int(void *val, size_t *len, int v)
+{
+	if (*len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+static int
+tcp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	if (level == UST_SOL_SOCKET) {
+		switch (name) {
+		case UST_SO_RCVBUF:
+			return put_int(val, len, (int)s->rcvbuf_bytes);
+		case UST_SO_SNDBUF:
+			return put_int(val, len, (int)s->sndbuf_bytes);
+		case UST_SO_LINGER: {
+			struct tcp_linger l = {tp->linger_on, tp->linger_s};
+			if (*len < sizeof(l))
+				return -EINVAL;
+			memcpy(val, &l, sizeof(l));
+			*len = sizeof(l);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level != UST_SOL_TCP)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case UST_TCP_NODELAY:
+		return put_int(val, len, tp->nodelay);
+	case UST_TCP_MAXSEG:
+		return put_int(val, len, tp->state >= TCPS_ESTABLISHED ? tp->mss : tp->rcv_mss ? tp->rcv_mss : TCP_DEFAULT_MSS);
+	case UST_TCP_KEEPIDLE:
+		return put_int(val, len, (int)tp->keepidle_s);
+	case UST_TCP_KEEPINTVL:
+		return put_int(val, len, (int)tp->keepintvl_s);
+	case UST_TCP_KEEPCNT:
+		return put_int(val, len, (int)tp->keepcnt);
+	case UST_TCP_CONGESTION: {
+		size_t n = strlen(tp->cc->name) + 1;
+		if (*len < n)
+			n = *len;
+		memcpy(val, tp->cc->name, n);
+		*len = n;
+		return 0;
+	}
+	case UST_TCP_INFO: {
+		struct tcp_info_linux ti;
+		memset(&ti, 0, sizeof(ti));
+		ti.tcpi_state = linux_state[tp->state];
+		ti.tcpi_ca_state = tp->in_recovery ? 3 : 0;
+		ti.tcpi_retransmits = tp->rxtshift;
+		ti.tcpi_backoff = tp->rxtshift;
+		ti.tcpi_options = (uint8_t)((tp->ts_ok ? 1 : 0) | (tp->sack_ok ? 2 : 0) | (tp->ws_ok ? 4 : 0));
+		ti.tcpi_wscale = (uint8_t)(tp->snd_wscale | tp->rcv_wscale << 4);
+		ti.tcpi_rto = (uint32_t)(tcp_rto_backed_off(tp) / UST_NS_PER_US);
+		ti.tcpi_ato = (uint32_t)(TCP_DELACK_NS / UST_NS_PER_US);
+		ti.tcpi_snd_mss = tp->mss;
+		ti.tcpi_rcv_mss = tp->rcv_mss;
+		ti.tcpi_unacked = tp->mss != 0 ? (tp->snd_max - tp->snd_una + tp->mss - 1) / tp->mss : 0;
+		ti.tcpi_sacked = tp->mss != 0 ? tcp_sacked_bytes(tp) / tp->mss : 0;
+		ti.tcpi_pmtu = s->stack->nif->mtu;
+		ti.tcpi_rtt = (uint32_t)(tp->srtt_ns / UST_NS_PER_US);
+		ti.tcpi_rttvar = (uint32_t)(tp->rttvar_ns / UST_NS_PER_US);
+		ti.tcpi_snd_ssthresh = tp->ssthresh == UINT32_MAX || tp->mss == 0 ? 0x7fffffff : tp->ssthresh / tp->mss;
+		ti.tcpi_snd_cwnd = tp->mss != 0 ? tp->cwnd / tp->mss : 0;
+		ti.tcpi_advmss = tp->rcv_mss;
+		ti.tcpi_reordering = 3;
+		ti.tcpi_rcv_space = tcp_rcv_space(tp);
+		ti.tcpi_total_retrans = tp->total_retrans;
+		size_t n = *len < sizeof(ti) ? *len : sizeof(ti);
+		memcpy(val, &ti, n);
+		*len = n;
+		return 0;
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static size_t
+tcp_nread(const struct ust_sock *s)
+{
+	const struct tcpcb *tp = (const struct tcpcb *)s;
+	return tp->rcv.len;
+}
+
+const struct ust_sock_proto ust_tcp_proto = {
+	.bind = tcp_bind,
+	.listen = tcp_listen,
+	.accept = tcp_accept,
+	.connect = tcp_connect,
+	.sendto = tcp_sendto,
+	.recvfrom = tcp_recvfrom,
+	.shutdown = tcp_shutdown,
+	.close = tcp_close,
+	.setopt = tcp_setopt,
+	.getopt = tcp_getopt,
+	.nread = tcp_nread,
+};
+
+int
+ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
+{
+	if (family != UST_AF_INET)
+		return -EAFNOSUPPORT;
+	struct tcpcb *tp = tcp_alloc(st, family);
+	if (tp == NULL)
+		return -ENOMEM;
+	tcp_update_events(tp);
+	*out = &tp->s;
+	return 0;
+}

@@ -1,0 +1,289 @@
+/*
+ * TCP internals shared by the files of src/stack/tcp (FreeBSD's tcp_var.h in
+ * spirit): the connection block, the per-stack tables, and the functions the
+ * pieces call on each other. Nothing outside src/stack/tcp includes this.
+ *
+ *   tcp.c        input validation, demultiplexing, LISTEN and SYN_SENT
+ *   tcp_input.c  segment arrival in the synchronized states (RFC 9293 3.10.7.4)
+ *   tcp_output.c what to send now: data, retransmissions, ACKs, FIN, probes
+ *   tcp_timer.c  one wheel entry per connection at its earliest deadline
+ *   tcp_conn.c   connection blocks, hash tables, ports, ISNs, teardown
+ *   tcp_sock.c   the struct ust_sock_proto the socket API dispatches to
+ *   tcp_buf.c    send/receive byte rings and the out-of-order map
+ *   cc_newreno.c cc_cubic.c  congestion control behind struct tcp_cc
+ *   syncookie.c  RFC 4987 cookies when the SYN queue is full
+ */
+#ifndef UST_TCP_VAR_H
+#define UST_TCP_VAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../sock.h"
+#include "../stack.h"
+#include "../timer.h"
+#include "../wire/ipv4.h"
+#include "../wire/tcp.h"
+#include "tcp.h"
+#include "tcp_seq.h"
+
+enum tcp_state {
+	TCPS_CLOSED,
+	TCPS_LISTEN,
+	TCPS_SYN_SENT,
+	TCPS_SYN_RECEIVED,
+	TCPS_ESTABLISHED,
+	TCPS_CLOSE_WAIT,
+	TCPS_FIN_WAIT_1,
+	TCPS_CLOSING,
+	TCPS_LAST_ACK,
+	TCPS_FIN_WAIT_2,
+	TCPS_TIME_WAIT,
+};
+
+/* Linux defaults where the RFCs leave room. */
+#define TCP_MSL_NS (30 * UST_NS_PER_S)           /* TIME_WAIT lasts 2*MSL = 60 s */
+#define TCP_RTO_MIN_NS (200 * UST_NS_PER_MS)     /* Linux TCP_RTO_MIN */
+#define TCP_RTO_MAX_NS (120 * UST_NS_PER_S)      /* Linux TCP_RTO_MAX */
+#define TCP_RTO_INIT_NS (1 * UST_NS_PER_S)       /* RFC 6298 2.1 */
+#define TCP_DELACK_NS (40 * UST_NS_PER_MS)       /* Linux TCP_DELACK_MIN */
+#define TCP_FIN_TIMEOUT_NS (60 * UST_NS_PER_S)   /* tcp_fin_timeout */
+#define TCP_RETRIES2 15                          /* tcp_retries2 */
+#define TCP_SYN_RETRIES 6                        /* tcp_syn_retries */
+#define TCP_SYNACK_RETRIES 5                     /* tcp_synack_retries */
+#define TCP_KEEPIDLE_S 7200                      /* tcp_keepalive_time */
+#define TCP_KEEPINTVL_S 75                       /* tcp_keepalive_intvl */
+#define TCP_KEEPCNT 9                            /* tcp_keepalive_probes */
+#define TCP_SOMAXCONN 4096                       /* backlog cap */
+#define TCP_DEFAULT_MSS 536                      /* RFC 9293 3.7.1 */
+#define TCP_WMEM_DEFAULT 262144                  /* where Linux autotuning gets quickly */
+#define TCP_RMEM_DEFAULT 262144                  /* idem; rings are allocated on first use */
+#define TCP_MEM_MAX (4u << 20)                   /* tcp_rmem[2]/tcp_wmem[2] order */
+#define TCP_OOO_RANGES 512                       /* out-of-order islands kept */
+#define TCP_SACK_RANGES 512                      /* scoreboard entries */
+#define TCP_CHALLENGE_PER_S 1000                 /* tcp_challenge_ack_limit */
+#define TCP_PORT_LO 32768                        /* ip_local_port_range */
+#define TCP_PORT_HI 60999
+
+/* A byte ring. `head` is the offset of the first byte, `len` the bytes held. */
+struct tcp_ring {
+	uint8_t *buf;  /* cap bytes, or NULL until first use */
+	uint32_t cap;  /* capacity */
+	uint32_t head; /* offset of the oldest byte */
+	uint32_t len;  /* bytes held */
+};
+
+struct tcp_range {
+	uint32_t start; /* first sequence number */
+	uint32_t end;   /* sequence number after the last */
+};
+
+struct tcpcb;
+
+struct tcp_cc {
+	const char *name;                                  /* TCP_CONGESTION name */
+	void (*init)(struct tcpcb *tp);                    /* at connection start */
+	void (*ack)(struct tcpcb *tp, uint32_t acked);     /* new data acked outside recovery */
+	void (*loss)(struct tcpcb *tp);                    /* entering fast recovery: set ssthresh */
+	void (*rto)(struct tcpcb *tp);                     /* retransmission timeout */
+};
+
+extern const struct tcp_cc tcp_cc_newreno;
+extern const struct tcp_cc tcp_cc_cubic;
+
+struct tcpcb {
+	struct ust_sock s;            /* socket part; first member for the cast */
+	struct tcpcb *hnext;          /* 4-tuple hash chain, or listener chain */
+	struct tcpcb *all_next;       /* every connection of the stack */
+	struct tcpcb *all_prev;       /* ... doubly linked for O(1) removal */
+	struct tcpcb *parent;         /* listener of an embryonic or unaccepted one */
+	struct tcpcb *q_next;         /* accept queue link */
+	struct ust_timer timer;       /* one wheel entry at the earliest deadline */
+	enum tcp_state state;         /* RFC 9293 state */
+	bool hashed;                  /* in the 4-tuple table */
+	bool listening;               /* in the listener table */
+	bool orphan;                  /* closed by the owner; freed when done */
+	bool accepted;                /* handed out by accept() */
+	bool nodelay;                 /* TCP_NODELAY */
+	bool ts_ok;                   /* timestamps negotiated */
+	bool sack_ok;                 /* SACK negotiated */
+	bool ws_ok;                   /* window scaling negotiated */
+	bool fin_queued;              /* shutdown(WR) or close(): FIN follows the data */
+	bool fin_sent;                /* our FIN has a sequence number */
+	bool fin_acked;               /* the peer acknowledged our FIN */
+	bool fin_rcvd;                /* peer's FIN consumed */
+	bool shut_rd;                 /* shutdown(RD) */
+	bool ack_now;                 /* send an ACK at the next output */
+	bool in_recovery;             /* fast recovery (RFC 6675 / 6582) */
+	bool rto_recovery;            /* recovering after a timeout: every unSACKed byte is lost */
+	bool linger_on;               /* SO_LINGER l_onoff */
+	bool ooo_fin;                 /* a FIN arrived out of order at ooo_fin_seq */
+	uint32_t ooo_fin_seq;         /* where */
+	uint16_t linger_s;            /* SO_LINGER l_linger */
+	/* send sequence space (RFC 9293 3.3.1) */
+	uint32_t iss;                 /* initial send sequence number */
+	uint32_t snd_una;             /* oldest unacknowledged */
+	uint32_t snd_nxt;             /* next to send */
+	uint32_t snd_max;             /* highest sent + 1 */
+	uint32_t snd_wnd;             /* peer's window, scaled */
+	uint32_t max_sndwnd;          /* largest window the peer offered */
+	uint32_t snd_wl1;             /* segment seq of the last window update */
+	uint32_t snd_wl2;             /* segment ack of the last window update */
+	uint8_t snd_wscale;           /* peer's shift */
+	uint8_t rcv_wscale;           /* our shift */
+	/* receive sequence space */
+	uint32_t irs;                 /* initial receive sequence number */
+	uint32_t rcv_nxt;             /* next expected */
+	uint32_t rcv_adv;             /* right edge we advertised */
+	uint32_t last_ack_sent;       /* ack field of our last segment (RFC 7323 4.3) */
+	uint32_t segs_unacked;        /* full segments received since our last ACK */
+	uint32_t quickacks;           /* segments to ACK at once (start of connection) */
+	/* sizes */
+	uint16_t mss;                 /* bytes of data per segment we send */
+	uint16_t rcv_mss;             /* MSS we announced */
+	uint16_t peer_mss;            /* MSS the peer announced */
+	/* timestamps (RFC 7323) */
+	uint32_t ts_recent;           /* latest tsval to echo */
+	uint64_t ts_recent_ns;        /* when ts_recent was set (24-day PAWS rule) */
+	uint32_t ts_offset;           /* random per-connection offset of our clock */
+	/* RTT and RTO (RFC 6298) */
+	uint64_t srtt_ns;             /* smoothed RTT, 0 = no sample yet */
+	uint64_t rttvar_ns;           /* RTT variation */
+	uint64_t rto_ns;              /* current RTO before backoff */
+	uint32_t rtt_seq;             /* sequence timed without timestamps */
+	uint64_t rtt_start_ns;        /* when it was sent, 0 = none timed */
+	uint8_t rxtshift;             /* consecutive timeouts */
+	uint8_t keep_probes;          /* keepalives unanswered */
+	uint8_t persist_shift;        /* zero-window probe backoff */
+	/* congestion control */
+	const struct tcp_cc *cc;      /* NewReno or CUBIC */
+	uint32_t cwnd;                /* congestion window, bytes */
+	uint32_t ssthresh;            /* slow start threshold, bytes */
+	uint32_t dupacks;             /* consecutive duplicate ACKs */
+	uint32_t recover;             /* snd_max when recovery started (RFC 6582) */
+	uint32_t rexmit_nxt;          /* next hole byte to retransmit in recovery */
+	uint32_t bytes_acked;         /* ABC counter in congestion avoidance */
+	double cubic_wmax;            /* CUBIC W_max, segments */
+	double cubic_k;               /* CUBIC K, seconds */
+	uint64_t cubic_epoch_ns;      /* start of the current CUBIC epoch, 0 = none */
+	double cubic_west;            /* Reno-friendly estimate, segments */
+	uint32_t cubic_cwnd_prior;    /* cwnd before the last reduction */
+	/* SACK scoreboard: what the peer holds above snd_una, sorted */
+	struct tcp_range *sacked;     /* TCP_SACK_RANGES entries, allocated at first loss */
+	unsigned nsacked;             /* used entries */
+	/* buffers */
+	struct tcp_ring snd;          /* bytes from snd_una on, not yet acked */
+	struct tcp_ring rcv;          /* bytes in order, not yet read */
+	struct tcp_range *ooo;        /* received beyond rcv_nxt, sorted; TCP_OOO_RANGES, lazily */
+	unsigned nooo;                /* used entries */
+	/* deadlines, 0 = not armed */
+	uint64_t rexmt_at;            /* retransmission */
+	uint64_t persist_at;          /* zero-window probe */
+	uint64_t delack_at;           /* delayed ACK */
+	uint64_t keep_at;             /* keepalive or FIN_WAIT_2 timeout */
+	uint64_t tw_at;               /* end of TIME_WAIT */
+	uint64_t last_rcv_ns;         /* when the peer was last heard (keepalive) */
+	uint32_t keepidle_s;          /* TCP_KEEPIDLE */
+	uint32_t keepintvl_s;         /* TCP_KEEPINTVL */
+	uint32_t keepcnt;             /* TCP_KEEPCNT */
+	/* listener */
+	int backlog;                  /* listen() backlog, capped */
+	unsigned synq_len;            /* embryonic connections */
+	unsigned acceptq_len;         /* established, not accepted */
+	struct tcpcb *acceptq_head;   /* oldest */
+	struct tcpcb *acceptq_tail;   /* newest */
+	/* counters (TCP_INFO, ustack stat) */
+	uint32_t total_retrans;       /* segments retransmitted */
+	uint32_t dupacks_in;          /* duplicate ACKs received */
+};
+
+struct ust_tcp {
+	struct tcpcb **hash;          /* 4-tuple table */
+	uint32_t hash_mask;           /* buckets - 1 */
+	struct tcpcb *listeners[256]; /* by local port */
+	struct tcpcb *all;            /* every connection */
+	unsigned count;               /* connections */
+	uint8_t secret[16];           /* RFC 6528 / syncookie key */
+	uint32_t port_offset_seq;     /* RFC 6056 algorithm 3 counter */
+	uint64_t challenge_ts_ns;     /* challenge ACK bucket refill time */
+	uint32_t challenge_tokens;    /* challenge ACKs left this second */
+	unsigned default_cc;          /* enum ust_tcp_cc for new sockets */
+};
+
+static inline struct tcpcb *
+tcpcb_of(struct ust_sock *s)
+{
+	return (struct tcpcb *)s;
+}
+
+/* tcp_conn.c */
+struct tcpcb *tcp_alloc(struct ust_stack *st, int family);
+void tcp_hash_insert(struct ust_stack *st, struct tcpcb *tp);
+void tcp_hash_remove(struct ust_stack *st, struct tcpcb *tp);
+struct tcpcb *tcp_lookup(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr,
+			 uint16_t fport);
+struct tcpcb *tcp_lookup_listener(struct ust_stack *st, uint32_t laddr, uint16_t lport);
+void tcp_listen_insert(struct ust_stack *st, struct tcpcb *tp);
+void tcp_listen_remove(struct ust_stack *st, struct tcpcb *tp);
+bool tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, uint16_t lport);
+int tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t fport);
+uint32_t tcp_new_isn(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr,
+		     uint16_t fport);
+uint64_t tcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len);
+/* Enter CLOSED: unhash, stop timers, free if nobody holds the socket. */
+void tcp_close_conn(struct ust_stack *st, struct tcpcb *tp);
+/* Abort with an error for the owner (ECONNRESET, ETIMEDOUT, ...). */
+void tcp_drop(struct ust_stack *st, struct tcpcb *tp, int err);
+void tcp_free(struct ust_stack *st, struct tcpcb *tp);
+void tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state);
+void tcp_update_events(struct tcpcb *tp);
+void tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *o);
+void tcp_set_cc(struct tcpcb *tp, unsigned which);
+uint32_t tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp);
+
+/* tcp_buf.c */
+int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
+void tcp_ring_free(struct tcp_ring *r);
+uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t len);
+void tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const void *src, uint32_t len);
+uint32_t tcp_ring_read(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t len);
+void tcp_ring_consume(struct tcp_ring *r, uint32_t len);
+/* Receive window we may advertise now (bytes). */
+uint32_t tcp_rcv_space(const struct tcpcb *tp);
+/* Out-of-order map: record [seq, seq+len); returns false when it has no room. */
+bool tcp_ooo_add(struct tcpcb *tp, uint32_t seq, uint32_t len);
+/* After rcv_nxt advanced: bytes of the map now in order (they are already in the ring). */
+uint32_t tcp_ooo_pull(struct tcpcb *tp);
+void tcp_sack_update(struct tcpcb *tp, const struct ust_tcp_opts *o);
+uint32_t tcp_sacked_bytes(const struct tcpcb *tp);
+bool tcp_is_sacked(const struct tcpcb *tp, uint32_t seq);
+
+/* tcp_output.c */
+void tcp_output(struct ust_stack *st, struct tcpcb *tp);
+void tcp_send_ack(struct ust_stack *st, struct tcpcb *tp);
+void tcp_send_syn(struct ust_stack *st, struct tcpcb *tp);
+void tcp_send_rst_for(struct ust_stack *st, struct tcpcb *tp);
+void tcp_send_keepalive(struct ust_stack *st, struct tcpcb *tp);
+void tcp_send_challenge_ack(struct ust_stack *st, struct tcpcb *tp);
+int tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t len,
+		     uint8_t flags);
+
+/* tcp_input.c */
+void tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
+		    const struct ust_ipv4_view *ip, const struct ust_tcp_view *th);
+void tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt_ns);
+
+/* tcp_timer.c */
+void tcp_timer_update(struct ust_stack *st, struct tcpcb *tp);
+void tcp_timer_fire(void *ctx, struct ust_timer *t, uint64_t now_ns);
+void tcp_arm_rexmt(struct ust_stack *st, struct tcpcb *tp);
+uint64_t tcp_rto_backed_off(const struct tcpcb *tp);
+
+/* syncookie.c */
+uint32_t tcp_syncookie_make(struct ust_stack *st, const struct ust_ipv4_view *ip,
+			    const struct ust_tcp_view *th, uint16_t *mss);
+/* 0 and the MSS encoded, or -1 if `ack - 1` is not a valid cookie. */
+int tcp_syncookie_check(struct ust_stack *st, const struct ust_ipv4_view *ip,
+			const struct ust_tcp_view *th, uint16_t *mss);
+
+#endif
