@@ -75,8 +75,12 @@ usage(FILE *f)
 		"usage: ustackd --vdev net_tap0,iface=NAME | --pci ADDR --ip A.B.C.D/LEN [options]\n"
 		"  --gw A.B.C.D          default gateway\n"
 		"  --config FILE         key=value lines: vdev, pci, ip, gw, mbufs, services\n"
-		"  --services LIST       built-in services: udp-echo, or all\n"
+		"  --services LIST       built-in services: udp-echo, tcp-echo, tcp-discard,\n"
+		"                        tcp-chargen (ports 7, 7, 9, 19), or all\n"
 		"  --udp-echo            UDP echo on port 7\n"
+		"  --tcp-connect IP:PORT open a TCP connection to a listener; with --send-bytes N\n"
+		"                        send N bytes of the chargen pattern, else receive and\n"
+		"                        check that pattern, and print what happened\n"
 		"  --mbufs N             packet buffers (default 8191)\n"
 		"  --idle-sleep-us N     sleep up to N us when idle (default 50; 0 = busy poll)\n"
 		"  --lock PATH           lock file: one daemon per path (default /run/ustack/ustackd.lock)\n"
@@ -116,9 +120,17 @@ set_services(struct daemon_config *c, const char *list)
 	char buf[128];
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *tok = strtok(buf, ","); tok != NULL; tok = strtok(NULL, ",")) {
-		if (strcmp(tok, "all") == 0 || strcmp(tok, "udp-echo") == 0)
-			c->services.udp_echo = true;
-		else
+		bool all = strcmp(tok, "all") == 0;
+		bool known = all;
+		if (all || strcmp(tok, "udp-echo") == 0)
+			known = c->services.udp_echo = true;
+		if (all || strcmp(tok, "tcp-echo") == 0)
+			known = c->services.tcp_echo = true;
+		if (all || strcmp(tok, "tcp-discard") == 0)
+			known = c->services.tcp_discard = true;
+		if (all || strcmp(tok, "tcp-chargen") == 0)
+			known = c->services.tcp_chargen = true;
+		if (!known)
 			return -1;
 	}
 	return 0;
@@ -146,11 +158,27 @@ apply(struct daemon_config *c, const char *key, const char *val)
 		c->mbufs = (unsigned)strtoul(val, NULL, 10);
 	} else if (strcmp(key, "idle-sleep-us") == 0) {
 		c->idle_sleep_us = (unsigned)strtoul(val, NULL, 10);
+	} else if (strcmp(key, "tcp-connect") == 0) {
+		char ip[64];
+		snprintf(ip, sizeof(ip), "%s", val);
+		char *colon = strrchr(ip, ':');
+		char *end = NULL;
+		long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+		if (colon != NULL)
+			*colon = '\0';
+		if (colon == NULL || *end != '\0' || port < 1 || port > 65535 ||
+		    parse_ip(ip, &c->services.connect_ip) < 0) {
+			fprintf(stderr, "ustackd: --tcp-connect '%s': write it like 198.18.0.1:5001\n", val);
+			return -1;
+		}
+		c->services.connect_port = (uint16_t)port;
+	} else if (strcmp(key, "send-bytes") == 0) {
+		c->services.send_bytes = strtoull(val, NULL, 10);
 	} else if (strcmp(key, "lock") == 0) {
 		snprintf(c->lock_path, sizeof(c->lock_path), "%s", val);
 	} else if (strcmp(key, "services") == 0) {
 		if (set_services(c, val) < 0) {
-			fprintf(stderr, "ustackd: --services '%s': unknown service — choose from udp-echo, all\n", val);
+			fprintf(stderr, "ustackd: --services '%s': unknown service — choose from udp-echo, tcp-echo, tcp-discard, tcp-chargen, all\n", val);
 			return -1;
 		}
 	} else {
@@ -197,6 +225,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"config", required_argument, 0, 'c'}, {"services", required_argument, 0, 's'},
 		{"udp-echo", no_argument, 0, 'u'},    {"mbufs", required_argument, 0, 'm'},
 		{"idle-sleep-us", required_argument, 0, 'I'}, {"lock", required_argument, 0, 'l'},
+		{"tcp-connect", required_argument, 0, 'C'}, {"send-bytes", required_argument, 0, 'B'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -213,6 +242,8 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'm': rc = apply(c, "mbufs", optarg); break;
 		case 'I': rc = apply(c, "idle-sleep-us", optarg); break;
 		case 'l': rc = apply(c, "lock", optarg); break;
+		case 'C': rc = apply(c, "tcp-connect", optarg); break;
+		case 'B': rc = apply(c, "send-bytes", optarg); break;
 		case 'v': c->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -454,9 +485,11 @@ main(int argc, char **argv)
 	signal(SIGUSR1, on_signal);
 	const uint8_t *m = ust_port_netif(port)->mac;
 	struct in_addr a = {.s_addr = htonl(c.ip)};
-	printf("ustackd: up on port %u mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u mtu %u%s\n", port_id,
-	       m[0], m[1], m[2], m[3], m[4], m[5], inet_ntoa(a), c.prefix, ust_port_netif(port)->mtu,
-	       c.services.udp_echo ? " services udp-echo" : "");
+	printf("ustackd: up on port %u mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u mtu %u%s%s%s%s\n",
+	       port_id, m[0], m[1], m[2], m[3], m[4], m[5], inet_ntoa(a), c.prefix,
+	       ust_port_netif(port)->mtu, c.services.udp_echo ? " udp-echo" : "",
+	       c.services.tcp_echo ? " tcp-echo" : "", c.services.tcp_discard ? " tcp-discard" : "",
+	       c.services.tcp_chargen ? " tcp-chargen" : "");
 
 	struct loop_ctx lc = {.st = st, .sv = sv, .idle_sleep_us = c.idle_sleep_us};
 	unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);

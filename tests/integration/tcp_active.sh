@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# ustack opens the connection: ustackd's client connects to a kernel listener
+# in the namespace and sends 100 MB of the chargen pattern, which the kernel
+# side checks byte for byte; then the kernel sends 100 MB to ustack, which
+# checks them.
+. "$(dirname "$0")/lib.sh"
+PEER="/usr/bin/python3 $(dirname "$0")/tcp_peer.py"
+N=100000000
+
+run_client() { # peer mode, ustackd client args
+	local mode=$1
+	shift
+	ust_up "$@"
+	in_ns $PEER "$mode" 5001 "$N" >"$WORK/peer.txt" 2>&1 &
+	local peer=$!
+	wait "$peer" || fail "kernel peer ($mode): $(cat "$WORK/peer.txt")"
+	grep -v listening "$WORK/peer.txt"
+	for _ in $(seq 100); do
+		grep -q '^ustackd: client: sent' "$WORK/ustackd.log" && break
+		sleep 0.1
+	done
+	grep '^ustackd: client' "$WORK/ustackd.log"
+	ust_stop
+}
+
+run_client listen-sink --tcp-connect "$PEER_IP:5001" --send-bytes "$N"
+grep -q "client: sent $N bytes" "$WORK/ustackd.log" || fail "ustack did not send $N bytes"
+
+run_client listen-send --tcp-connect "$PEER_IP:5001"
+grep -q "received $N bytes, pattern ok" "$WORK/ustackd.log" || fail "ustack did not receive $N intact bytes"
+echo PASS
