@@ -135,7 +135,8 @@ listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
 		c->rcv_nxt = th->seq;
 		c->rcv_adv = c->rcv_nxt;
 		c->iss = th->ack - 1;
-		c->snd_una = c->snd_nxt = c->snd_max = th->ack;
+		c->snd_una = c->iss;
+		c->snd_nxt = c->snd_max = th->ack;
 		struct ust_tcp_opts o = {.has_mss = true, .mss = mss};
 		tcp_mss_init(st, c, &o);
 		c->state = TCPS_SYN_RECEIVED;
@@ -249,9 +250,8 @@ syn_sent_input(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 static bool
 time_wait_reusable(const struct tcpcb *tp, const struct ust_tcp_view *th)
 {
-	if (tp->ts_ok && th->opts.has_ts)
-		return SEQ_GT(th->opts.tsval, tp->ts_recent);
-	return SEQ_GT(th->seq, tp->rcv_nxt);
+	return SEQ_GT(th->seq, tp->rcv_nxt) ||
+	       (tp->ts_ok && th->opts.has_ts && SEQ_GT(th->opts.tsval, tp->ts_recent));
 }
 
 void

@@ -27,6 +27,9 @@ window_to_advertise(struct tcpcb *tp)
 	uint32_t step = cap / 2 < tp->rcv_mss ? cap / 2 : tp->rcv_mss;
 	if (space - cur < step && cur > 0)
 		return cur;
+	/* Offer whole segments only: less than one is a silly window. */
+	if (space < tp->rcv_mss)
+		return cur;
 	uint32_t max = 65535u << tp->rcv_wscale;
 	return space > max ? max : space;
 }
@@ -279,6 +282,8 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 	case TCPS_TIME_WAIT:
 		if (tp->ack_now && tp->state == TCPS_TIME_WAIT)
 			tcp_send_ack(st, tp);
+		if (tp->state != TCPS_CLOSED)
+			tcp_timer_update(st, tp);
 		return;
 	default:
 		break;
@@ -322,8 +327,11 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 		uint32_t budget = tp->cwnd > flight ? tp->cwnd - flight : 0;
 		send_new(st, tp, budget);
 	}
-	/* Zero window with data waiting and nothing in flight: probe. */
-	if (tp->snd_wnd == 0 && unsent(tp) > 0 && tp->snd_una == tp->snd_max && tp->persist_at == 0) {
+	/* A window too small to use (zero, or a sliver SWS avoidance will not
+	 * fill) with data waiting and nothing in flight: probe, or the two
+	 * sides would wait for each other forever (RFC 9293 3.8.6.1). */
+	uint32_t usable = tp->snd_wnd > tp->snd_nxt - tp->snd_una ? tp->snd_wnd - (tp->snd_nxt - tp->snd_una) : 0;
+	if (usable < tp->mss && unsent(tp) > usable && tp->snd_una == tp->snd_max && tp->persist_at == 0) {
 		tp->rexmt_at = 0;
 		tp->persist_shift = 0;
 		tp->persist_at = st->now_ns + tcp_rto_backed_off(tp);

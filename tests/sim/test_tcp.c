@@ -1,0 +1,631 @@
+/*
+ * TCP state machine through the socket API on two stacks: open and close in
+ * every order, half-close, RST in each state, the RFC 5961 challenge ACKs,
+ * RTO backoff to ETIMEDOUT, keepalive expiry, zero window and persist probes,
+ * TIME_WAIT reuse, and a SYN flood answered with cookies while a legitimate
+ * client still gets in. Frames are injected through the memlink where a test
+ * needs a segment no well-behaved stack would send.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "stack/tcp/tcp_var.h"
+#include "stack/wire/csum.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/ipv4.h"
+#include "stack/wire/tcp.h"
+
+static struct tcpcb *
+tcb(struct ust_sock *s)
+{
+	return (struct tcpcb *)s;
+}
+
+/* Inject a TCP segment as if end `from` sent it. */
+static void
+inject_tcp(struct sim *s, unsigned from, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+	   uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	uint8_t f[128];
+	struct ust_netif *me = ust_memlink_netif(s->link, from), *peer = ust_memlink_netif(s->link, 1 - from);
+	ust_eth_build(f, peer->mac, me->mac, UST_ETHERTYPE_IPV4);
+	struct ust_ipv4_view ip = {.tot_len = 40, .id = 1, .ttl = 64, .proto = UST_IPPROTO_TCP,
+				   .src = src, .dst = dst};
+	ust_ipv4_build(f + 14, &ip, false);
+	struct ust_tcp_view th = {.sport = sport, .dport = dport, .seq = seq, .ack = ack, .hlen = 20,
+				  .flags = flags, .win = 65535};
+	ust_tcp_build(f + 34, &th, 20, ust_csum_pseudo4(src, dst, UST_IPPROTO_TCP, 20), false);
+	assert_int_equal(ust_memlink_inject(s->link, from, f, 54), 0);
+}
+
+/* A segment from the server's peer (A) to the server end of a connection. */
+static void
+inject_to(struct sim *s, struct ust_sock *target, unsigned from, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	struct tcpcb *t = tcb(target);
+	inject_tcp(s, from, t->s.remote.addr4, t->s.local.addr4, t->s.remote.port, t->s.local.port, seq,
+		   ack, flags);
+}
+
+static bool
+is_state(void *arg)
+{
+	struct ust_sock **p = arg;
+	return tcb(p[0])->state == (enum tcp_state)(uintptr_t)p[1];
+}
+
+static void
+wait_state(struct sim *s, struct ust_sock *sk, enum tcp_state st, uint64_t max_ns)
+{
+	void *arg[2] = {sk, (void *)(uintptr_t)st};
+	if (!sim_run_until(s, is_state, arg, max_ns))
+		fail_msg("seed %llu: state %d, expected %d", (unsigned long long)s->seed, tcb(sk)->state, st);
+}
+
+static void
+test_closed_syn_gets_rst_connect_refused(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(1, NULL, NULL);
+	struct ust_sock *c;
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+	struct ust_sockaddr to = sim_addr(SIM_IP_B, 81);
+	assert_int_equal(ust_sock_connect(c, &to), -EINPROGRESS);
+	assert_int_equal(ust_sock_connect(c, &to), -EALREADY);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	assert_true(ust_sock_events(c) & UST_EV_ERR);
+	int err = 0;
+	size_t len = sizeof(err);
+	assert_int_equal(ust_sock_getopt(c, UST_SOL_SOCKET, UST_SO_ERROR, &err, &len), 0);
+	assert_int_equal(err, ECONNREFUSED);
+	assert_int_equal(s->b->stats.drop[UST_DROP_TCP_NO_CONN], 1);
+	assert_int_equal(s->b->stats.stat[UST_STAT_TCP_RST_OUT], 1);
+	ust_sock_close(c);
+	sim_free(s);
+}
+
+static void
+test_established_options_negotiated(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(2, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	for (int i = 0; i < 2; i++) {
+		struct tcpcb *t = tcb(i == 0 ? c : v);
+		assert_int_equal(t->state, TCPS_ESTABLISHED);
+		assert_true(t->ts_ok);
+		assert_true(t->sack_ok);
+		assert_true(t->ws_ok);
+		assert_int_equal(t->snd_wscale, 7);
+		assert_int_equal(t->mss, 1460 - 12);
+		assert_true(t->srtt_ns > 0);
+	}
+	struct ust_sockaddr pa, na;
+	ust_sock_getpeer(v, &pa);
+	ust_sock_getname(c, &na);
+	assert_int_equal(pa.addr4, SIM_IP_A);
+	assert_int_equal(pa.port, na.port);
+	assert_true(na.port >= TCP_PORT_LO && na.port <= TCP_PORT_HI);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_syn_sent_simultaneous_open_established(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(3, NULL, NULL);
+	struct ust_sock *a, *b;
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &a), 0);
+	assert_int_equal(ust_sock_open(s->b, UST_AF_INET, UST_SOCK_STREAM, &b), 0);
+	struct ust_sockaddr pa = sim_addr(0, 7000), pb = sim_addr(0, 7001);
+	assert_int_equal(ust_sock_bind(a, &pa), 0);
+	assert_int_equal(ust_sock_bind(b, &pb), 0);
+	struct ust_sockaddr ta = sim_addr(SIM_IP_B, 7001), tb = sim_addr(SIM_IP_A, 7000);
+	assert_int_equal(ust_sock_connect(a, &ta), -EINPROGRESS);
+	assert_int_equal(ust_sock_connect(b, &tb), -EINPROGRESS);
+	wait_state(s, a, TCPS_ESTABLISHED, 5 * UST_NS_PER_S);
+	wait_state(s, b, TCPS_ESTABLISHED, 5 * UST_NS_PER_S);
+	assert_int_equal(ust_sock_send(a, "hi", 2, 0), 2);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	char buf[4];
+	assert_int_equal(ust_sock_recv(b, buf, sizeof(buf), 0), 2);
+	ust_sock_close(a);
+	ust_sock_close(b);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_established_close_orders(void **state)
+{
+	(void)state;
+	for (int order = 0; order < 3; order++) {
+		struct sim *s = sim_new(10 + (uint64_t)order, NULL, NULL);
+		struct ust_sock *c, *v;
+		sim_connect_pair(s, 80, &c, &v);
+		struct tcpcb *tc = tcb(c), *tv = tcb(v);
+		char buf[4];
+		if (order == 0) { /* client first: client TIME_WAIT, server CLOSED */
+			ust_sock_shutdown(c, UST_SHUT_WR);
+			wait_state(s, v, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+			assert_int_equal(tc->state, TCPS_FIN_WAIT_2);
+			assert_int_equal(ust_sock_recv(v, buf, sizeof(buf), 0), 0);
+			ust_sock_shutdown(v, UST_SHUT_WR);
+			wait_state(s, c, TCPS_TIME_WAIT, UST_NS_PER_S);
+			wait_state(s, v, TCPS_CLOSED, UST_NS_PER_S);
+			wait_state(s, c, TCPS_CLOSED, 61 * UST_NS_PER_S);
+		} else if (order == 1) { /* server first */
+			ust_sock_shutdown(v, UST_SHUT_WR);
+			wait_state(s, c, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+			ust_sock_shutdown(c, UST_SHUT_WR);
+			wait_state(s, v, TCPS_TIME_WAIT, UST_NS_PER_S);
+			wait_state(s, c, TCPS_CLOSED, UST_NS_PER_S);
+		} else { /* simultaneous: both FIN_WAIT_1 → CLOSING → TIME_WAIT */
+			ust_sock_shutdown(c, UST_SHUT_WR);
+			ust_sock_shutdown(v, UST_SHUT_WR);
+			assert_int_equal(tc->state, TCPS_FIN_WAIT_1);
+			assert_int_equal(tv->state, TCPS_FIN_WAIT_1);
+			wait_state(s, c, TCPS_TIME_WAIT, UST_NS_PER_S);
+			wait_state(s, v, TCPS_TIME_WAIT, UST_NS_PER_S);
+		}
+		assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), 0);
+		ust_sock_close(c);
+		ust_sock_close(v);
+		sim_run_for(s, 70 * UST_NS_PER_S);
+		assert_int_equal(s->a->tcp->count + s->b->tcp->count, 0);
+		sim_free(s);
+	}
+}
+
+static void
+test_close_wait_half_close_data_still_flows(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(20, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	assert_int_equal(ust_sock_send(c, "request", 7, 0), 7);
+	assert_int_equal(ust_sock_shutdown(c, UST_SHUT_WR), 0);
+	assert_int_equal(ust_sock_send(c, "x", 1, 0), -EPIPE);
+	wait_state(s, v, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+	char buf[16];
+	assert_int_equal(ust_sock_recv(v, buf, sizeof(buf), 0), 7);
+	assert_int_equal(ust_sock_recv(v, buf, sizeof(buf), 0), 0);
+	assert_true(ust_sock_events(v) & UST_EV_RDHUP);
+	/* The other direction is still open. */
+	assert_int_equal(ust_sock_send(v, "response", 8, 0), 8);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), 8);
+	assert_memory_equal(buf, "response", 8);
+	ust_sock_close(v);
+	wait_state(s, c, TCPS_TIME_WAIT, UST_NS_PER_S);
+	ust_sock_close(c);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_established_linger_zero_close_sends_rst(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(21, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	int lg[2] = {1, 0};
+	assert_int_equal(ust_sock_setopt(c, UST_SOL_SOCKET, UST_SO_LINGER, lg, sizeof(lg)), 0);
+	ust_sock_close(c);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	char buf[4];
+	assert_int_equal(ust_sock_recv(v, buf, sizeof(buf), 0), -ECONNRESET);
+	assert_int_equal(tcb(v)->state, TCPS_CLOSED);
+	assert_int_equal(ust_sock_send(v, "x", 1, 0), -EPIPE);
+	assert_int_equal(s->b->stats.stat[UST_STAT_TCP_RST_IN], 1);
+	ust_sock_close(v);
+	sim_free(s);
+}
+
+static void
+test_established_close_with_unread_data_sends_rst(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(22, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	ust_sock_send(c, "unread", 6, 0);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	ust_sock_close(v);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	char buf[8];
+	assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), -ECONNRESET);
+	ust_sock_close(c);
+	sim_free(s);
+}
+
+/* Put a fresh connection in `want` (client side), then send it an exact RST. */
+static void
+rst_in_state(enum tcp_state want, uint64_t seed)
+{
+	struct sim *s = sim_new(seed, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	struct tcpcb *tc = tcb(c);
+	if (want == TCPS_CLOSE_WAIT) {
+		ust_sock_shutdown(v, UST_SHUT_WR);
+		wait_state(s, c, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+	} else if (want == TCPS_FIN_WAIT_2) {
+		ust_sock_shutdown(c, UST_SHUT_WR);
+		wait_state(s, c, TCPS_FIN_WAIT_2, UST_NS_PER_S);
+	} else if (want == TCPS_FIN_WAIT_1 || want == TCPS_LAST_ACK) {
+		/* Cut the wire so our FIN stays unacknowledged. */
+		if (want == TCPS_LAST_ACK) {
+			ust_sock_shutdown(v, UST_SHUT_WR);
+			wait_state(s, c, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+		}
+		struct ust_memlink_impair cut = {.partitioned = true};
+		ust_memlink_set_impair(s->link, 0, &cut);
+		ust_sock_shutdown(c, UST_SHUT_WR);
+		assert_int_equal(tc->state, want);
+		struct ust_memlink_impair ok = {0};
+		ust_memlink_set_impair(s->link, 0, &ok);
+	}
+	assert_int_equal(tc->state, want);
+	inject_to(s, c, 1, tc->rcv_nxt, 0, UST_TCP_RST);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tc->state, TCPS_CLOSED);
+	int err = 0;
+	size_t len = sizeof(err);
+	ust_sock_getopt(c, UST_SOL_SOCKET, UST_SO_ERROR, &err, &len);
+	assert_int_equal(err, want == TCPS_CLOSE_WAIT ? EPIPE : ECONNRESET);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_run_for(s, 130 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_each_state_exact_rst_closes(void **state)
+{
+	(void)state;
+	rst_in_state(TCPS_ESTABLISHED, 30);
+	rst_in_state(TCPS_CLOSE_WAIT, 31);
+	rst_in_state(TCPS_FIN_WAIT_1, 32);
+	rst_in_state(TCPS_FIN_WAIT_2, 33);
+	rst_in_state(TCPS_LAST_ACK, 34);
+}
+
+static void
+test_syn_sent_rst_without_ack_ignored_with_ack_refused(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(35, NULL, NULL);
+	struct ust_memlink_impair cut = {.partitioned = true};
+	ust_memlink_set_impair(s->link, 0, &cut);
+	struct ust_sock *c;
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+	struct ust_sockaddr to = sim_addr(SIM_IP_B, 80);
+	assert_int_equal(ust_sock_connect(c, &to), -EINPROGRESS);
+	struct tcpcb *tc = tcb(c);
+	/* RFC 9293 3.10.7.3: a RST without an acceptable ACK is dropped. */
+	inject_to(s, c, 1, 0, 0, UST_TCP_RST);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tc->state, TCPS_SYN_SENT);
+	inject_to(s, c, 1, 0, tc->iss + 1, UST_TCP_RST | UST_TCP_ACK);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tc->state, TCPS_CLOSED);
+	assert_int_equal(tc->s.so_error, ECONNREFUSED);
+	ust_sock_close(c);
+	sim_free(s);
+}
+
+static void
+test_time_wait_rst_closes_early(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(36, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	ust_sock_shutdown(c, UST_SHUT_WR);
+	wait_state(s, v, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+	ust_sock_shutdown(v, UST_SHUT_WR);
+	wait_state(s, c, TCPS_TIME_WAIT, UST_NS_PER_S);
+	inject_to(s, c, 1, tcb(c)->rcv_nxt, 0, UST_TCP_RST);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tcb(c)->state, TCPS_CLOSED);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_free(s);
+}
+
+static void
+test_established_inwindow_rst_gets_challenge_ack(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(40, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	struct tcpcb *tc = tcb(c);
+	uint64_t before = s->a->stats.stat[UST_STAT_TCP_CHALLENGE_ACK];
+	/* RFC 5961 3.2: in the window but not exactly rcv_nxt. */
+	inject_to(s, c, 1, tc->rcv_nxt + 1000, 0, UST_TCP_RST);
+	/* Out of the window altogether: silently dropped. */
+	inject_to(s, c, 1, tc->rcv_nxt + 0x40000000u, 0, UST_TCP_RST);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tc->state, TCPS_ESTABLISHED);
+	assert_int_equal(s->a->stats.stat[UST_STAT_TCP_CHALLENGE_ACK], before + 1);
+	assert_int_equal(s->a->stats.drop[UST_DROP_TCP_BAD_RST], 1);
+	/* RFC 5961 4.2: a SYN on an established connection, any sequence. */
+	inject_to(s, c, 1, tc->rcv_nxt + 5, 0, UST_TCP_SYN);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tc->state, TCPS_ESTABLISHED);
+	assert_int_equal(s->a->stats.stat[UST_STAT_TCP_CHALLENGE_ACK], before + 2);
+	/* RFC 5961 5.2: an ACK for data never sent is dropped with an ACK. */
+	inject_to(s, c, 1, tc->rcv_nxt, tc->snd_max + 100000, UST_TCP_ACK);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(s->a->stats.drop[UST_DROP_TCP_BAD_ACK], 1);
+	assert_int_equal(tc->snd_una, tc->snd_max);
+	/* Still a working connection. */
+	assert_int_equal(ust_sock_send(v, "ok", 2, 0), 2);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	char buf[4];
+	assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), 2);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_established_rto_backoff_to_etimedout(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(50, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	struct ust_memlink_impair cut = {.partitioned = true};
+	ust_memlink_set_impair(s->link, 0, &cut);
+	ust_memlink_set_impair(s->link, 1, &cut);
+	uint64_t t0 = s->now;
+	assert_int_equal(ust_sock_send(c, "lost", 4, 0), 4);
+	wait_state(s, c, TCPS_CLOSED, 3600 * UST_NS_PER_S);
+	double gave_up_s = (double)(s->now - t0) / 1e9;
+	/* 15 retries with doubling from ~200 ms, capped at 120 s: Linux gives
+	 * up after about 924 s; the first RTO here follows the measured RTT. */
+	printf("RTO backoff: ETIMEDOUT after %.1f s, %llu timeouts\n", gave_up_s,
+	       (unsigned long long)s->a->stats.stat[UST_STAT_TCP_RTO]);
+	assert_true(gave_up_s > 800 && gave_up_s < 1100);
+	assert_int_equal(s->a->stats.stat[UST_STAT_TCP_RTO], TCP_RETRIES2 + 1);
+	int err = 0;
+	size_t len = sizeof(err);
+	ust_sock_getopt(c, UST_SOL_SOCKET, UST_SO_ERROR, &err, &len);
+	assert_int_equal(err, ETIMEDOUT);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_free(s);
+}
+
+static void
+test_syn_sent_no_answer_times_out(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(51, NULL, NULL);
+	struct ust_memlink_impair cut = {.partitioned = true};
+	ust_memlink_set_impair(s->link, 0, &cut);
+	struct ust_sock *c;
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+	/* Resolve ARP first so only the SYNs are at stake. */
+	struct ust_sockaddr to = sim_addr(SIM_IP_B, 80);
+	uint64_t t0 = s->now;
+	assert_int_equal(ust_sock_connect(c, &to), -EINPROGRESS);
+	wait_state(s, c, TCPS_CLOSED, 300 * UST_NS_PER_S);
+	/* Linux: 6 SYN retries, 1+2+4+8+16+32+64 = 127 s. */
+	double t = (double)(s->now - t0) / 1e9;
+	assert_true(t > 126 && t < 128);
+	assert_int_equal(tcb(c)->s.so_error, ETIMEDOUT);
+	ust_sock_close(c);
+	sim_free(s);
+}
+
+static void
+test_established_keepalive_expires(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(52, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	int one = 1, idle = 10, intvl = 2, cnt = 3;
+	ust_sock_setopt(c, UST_SOL_TCP, UST_TCP_KEEPIDLE, &idle, sizeof(idle));
+	ust_sock_setopt(c, UST_SOL_TCP, UST_TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	ust_sock_setopt(c, UST_SOL_TCP, UST_TCP_KEEPCNT, &cnt, sizeof(cnt));
+	ust_sock_setopt(c, UST_SOL_SOCKET, UST_SO_KEEPALIVE, &one, sizeof(one));
+	/* Connected peer answers probes: still alive after a minute. */
+	sim_run_for(s, 60 * UST_NS_PER_S);
+	assert_int_equal(tcb(c)->state, TCPS_ESTABLISHED);
+	uint64_t answered = s->a->stats.stat[UST_STAT_TCP_KEEPALIVE_OUT];
+	assert_true(answered >= 5);
+	struct ust_memlink_impair cut = {.partitioned = true};
+	ust_memlink_set_impair(s->link, 1, &cut);
+	uint64_t t0 = s->now;
+	wait_state(s, c, TCPS_CLOSED, 60 * UST_NS_PER_S);
+	double t = (double)(s->now - t0) / 1e9;
+	/* idle 10 s + 3 probes 2 s apart, then the verdict at the 4th: ≤ 18 s. */
+	assert_true(t <= 18.5);
+	assert_int_equal(tcb(c)->s.so_error, ETIMEDOUT);
+	assert_int_equal(s->a->stats.stat[UST_STAT_TCP_KEEPALIVE_OUT] - answered, 3);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_free(s);
+}
+
+static void
+test_established_zero_window_persist_then_update(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(53, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	static uint8_t buf[1 << 16];
+	memset(buf, 'z', sizeof(buf));
+	size_t sent = 0;
+	for (int i = 0; i < 200; i++) {
+		ssize_t w = ust_sock_send(c, buf, sizeof(buf), 0);
+		if (w > 0)
+			sent += (size_t)w;
+		sim_run_for(s, 50 * UST_NS_PER_MS);
+	}
+	/* The receiver never read: its window is shut (or a sliver below one
+	 * segment, which SWS avoidance will not fill) and the sender probes. */
+	assert_true(tcb(c)->snd_wnd < tcb(c)->mss);
+	assert_true(tcb(c)->snd.len > 0);
+	uint64_t probes = s->a->stats.stat[UST_STAT_TCP_PERSIST_OUT];
+	assert_true(probes >= 3);
+	assert_int_equal(tcb(c)->state, TCPS_ESTABLISHED);
+	size_t got = 0;
+	for (int i = 0; i < 2000 && got < sent; i++) {
+		ssize_t r;
+		while ((r = ust_sock_recv(v, buf, sizeof(buf), 0)) > 0)
+			got += (size_t)r;
+		sim_run_for(s, 20 * UST_NS_PER_MS);
+	}
+	assert_int_equal(got, sent);
+	sim_run_for(s, 200 * UST_NS_PER_MS);
+	assert_int_equal(tcb(c)->snd_una, tcb(c)->snd_max);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_time_wait_new_syn_reuses_tuple(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(54, NULL, NULL);
+	struct ust_sock *l = sim_listen(s->b, 80, 8);
+	for (int round = 0; round < 2; round++) {
+		struct ust_sock *c, *v = NULL;
+		assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+		int one = 1;
+		ust_sock_setopt(c, UST_SOL_SOCKET, UST_SO_REUSEADDR, &one, sizeof(one));
+		struct ust_sockaddr me = sim_addr(0, 40000), to = sim_addr(SIM_IP_B, 80);
+		assert_int_equal(ust_sock_bind(c, &me), 0);
+		assert_int_equal(ust_sock_connect(c, &to), -EINPROGRESS);
+		while (v == NULL) {
+			assert_true(sim_step(s, s->now + 5 * UST_NS_PER_S));
+			ust_sock_accept(l, &v, NULL);
+		}
+		wait_state(s, c, TCPS_ESTABLISHED, UST_NS_PER_S);
+		/* The server closes first and keeps the tuple in TIME_WAIT. */
+		ust_sock_shutdown(v, UST_SHUT_WR);
+		wait_state(s, c, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+		ust_sock_close(c);
+		wait_state(s, v, TCPS_TIME_WAIT, UST_NS_PER_S);
+		ust_sock_close(v);
+		sim_run_for(s, UST_NS_PER_S);
+	}
+	/* The second SYN found the first connection's TIME_WAIT and reused it. */
+	assert_int_equal(s->b->stats.stat[UST_STAT_TCP_TW_REUSE], 1);
+	assert_int_equal(s->b->stats.stat[UST_STAT_TCP_PASSIVE_OPEN], 2);
+	ust_sock_close(l);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_listen_syn_flood_cookies_let_client_in(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(55, NULL, NULL);
+	struct ust_sock *l = sim_listen(s->b, 80, 4);
+	/* 500 SYNs from spoofed addresses nobody answers for. */
+	for (uint32_t i = 0; i < 500; i++)
+		inject_tcp(s, 0, 0xc6120100u + i, SIM_IP_B, (uint16_t)(1024 + i), 80, i * 7919u, 0,
+			   UST_TCP_SYN);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	assert_int_equal(tcb(l)->synq_len, 4);
+	assert_true(s->b->stats.stat[UST_STAT_TCP_SYNCOOKIE_SENT] >= 490);
+	/* A real client still connects: its SYN is answered with a cookie and
+	 * its ACK alone creates the connection. */
+	struct ust_sock *c, *v = NULL;
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+	struct ust_sockaddr to = sim_addr(SIM_IP_B, 80);
+	assert_int_equal(ust_sock_connect(c, &to), -EINPROGRESS);
+	while (v == NULL) {
+		if (!sim_step(s, s->now + 10 * UST_NS_PER_S))
+			fail_msg("seed %llu: the client never got through", (unsigned long long)s->seed);
+		ust_sock_accept(l, &v, NULL);
+	}
+	assert_int_equal(s->b->stats.stat[UST_STAT_TCP_SYNCOOKIE_OK], 1);
+	assert_int_equal(ust_sock_send(c, "hello", 5, 0), 5);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	char buf[8];
+	assert_int_equal(ust_sock_recv(v, buf, sizeof(buf), 0), 5);
+	/* A forged ACK with a wrong cookie is refused. */
+	inject_tcp(s, 0, 0xc6120099u, SIM_IP_B, 999, 80, 1234, 0xdeadbeef, UST_TCP_ACK);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(s->b->stats.drop[UST_DROP_TCP_SYN_COOKIE_BAD], 1);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	ust_sock_close(l);
+	sim_run_for(s, 130 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
+test_listen_errors_match_linux(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(56, NULL, NULL);
+	struct ust_sock *l = sim_listen(s->b, 80, 8), *x, *out;
+	assert_int_equal(ust_sock_open(s->b, UST_AF_INET, UST_SOCK_STREAM, &x), 0);
+	struct ust_sockaddr p = sim_addr(0, 80);
+	assert_int_equal(ust_sock_bind(x, &p), -EADDRINUSE);
+	assert_int_equal(ust_sock_accept(x, &out, NULL), -EINVAL);
+	assert_int_equal(ust_sock_accept(l, &out, NULL), -EAGAIN);
+	char buf[4];
+	assert_int_equal(ust_sock_recv(x, buf, sizeof(buf), 0), -ENOTCONN);
+	assert_int_equal(ust_sock_send(x, "x", 1, 0), -EPIPE);
+	assert_int_equal(ust_sock_shutdown(x, UST_SHUT_RDWR), -ENOTCONN);
+	struct ust_sockaddr other = sim_addr(0xc6120063u, 81);
+	assert_int_equal(ust_sock_bind(x, &other), -EADDRNOTAVAIL);
+	ust_sock_close(x);
+	ust_sock_close(l);
+	sim_free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_closed_syn_gets_rst_connect_refused),
+		cmocka_unit_test(test_established_options_negotiated),
+		cmocka_unit_test(test_syn_sent_simultaneous_open_established),
+		cmocka_unit_test(test_established_close_orders),
+		cmocka_unit_test(test_close_wait_half_close_data_still_flows),
+		cmocka_unit_test(test_established_linger_zero_close_sends_rst),
+		cmocka_unit_test(test_established_close_with_unread_data_sends_rst),
+		cmocka_unit_test(test_each_state_exact_rst_closes),
+		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored_with_ack_refused),
+		cmocka_unit_test(test_time_wait_rst_closes_early),
+		cmocka_unit_test(test_established_inwindow_rst_gets_challenge_ack),
+		cmocka_unit_test(test_established_rto_backoff_to_etimedout),
+		cmocka_unit_test(test_syn_sent_no_answer_times_out),
+		cmocka_unit_test(test_established_keepalive_expires),
+		cmocka_unit_test(test_established_zero_window_persist_then_update),
+		cmocka_unit_test(test_time_wait_new_syn_reuses_tuple),
+		cmocka_unit_test(test_listen_syn_flood_cookies_let_client_in),
+		cmocka_unit_test(test_listen_errors_match_linux),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
