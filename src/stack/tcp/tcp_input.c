@@ -142,21 +142,22 @@ enter_recovery(struct ust_stack *st, struct tcpcb *tp)
 	ust_stat_inc(st, UST_STAT_TCP_FAST_RETRANS);
 }
 
-/* Returns true when the connection closed. */
+/* Returns true when processing stops: the segment is dropped, or the
+ * connection closed (and may be freed). */
 static bool
 process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *th, uint32_t seg_len)
 {
 	uint32_t ack = th->ack;
 	if (SEQ_GT(ack, tp->snd_max)) {
 		ust_drop(st, NULL, UST_DROP_TCP_BAD_ACK);
-		tp->ack_now = true;
-		return false;
+		tcp_send_oow_ack(st, tp);
+		return true;
 	}
 	/* RFC 5961 5.2: an ACK far below snd_una is a blind injection attempt. */
 	if (SEQ_LT(ack, tp->snd_una - tp->max_sndwnd)) {
 		ust_drop(st, NULL, UST_DROP_TCP_BAD_ACK);
 		tcp_send_challenge_ack(st, tp);
-		return false;
+		return true;
 	}
 	uint32_t win = (uint32_t)th->win << tp->snd_wscale;
 	bool win_changed = win != tp->snd_wnd;
@@ -350,18 +351,17 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 			tp->ts_recent = th->opts.tsval;
 		} else {
 			ust_drop(st, pkt, UST_DROP_TCP_PAWS);
-			tp->ack_now = true;
-			tcp_output(st, tp);
+			tcp_send_oow_ack(st, tp);
+			tcp_timer_update(st, tp);
 			return;
 		}
 	}
 	if (!seq_acceptable(tp, th->seq, seg_len)) {
 		ust_drop(st, pkt, UST_DROP_TCP_BAD_SEQ);
 		if (!(flags & UST_TCP_RST)) {
-			tp->ack_now = true;
 			if (tp->state == TCPS_TIME_WAIT && (flags & UST_TCP_FIN))
 				tp->tw_at = st->now_ns + 2 * TCP_MSL_NS;
-			tcp_send_ack(st, tp);
+			tcp_send_oow_ack(st, tp);
 			tcp_timer_update(st, tp);
 		}
 		return;

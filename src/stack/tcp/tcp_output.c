@@ -167,6 +167,18 @@ tcp_send_challenge_ack(struct ust_stack *st, struct tcpcb *tp)
 	tcp_send_ack(st, tp);
 }
 
+void
+tcp_send_oow_ack(struct ust_stack *st, struct tcpcb *tp)
+{
+	/* Linux tcp_oow_rate_limited: two stacks that disagree about the
+	 * sequence space (one was fed a forged segment) would otherwise ACK
+	 * each other's ACKs forever. */
+	if (tp->oow_ack_ns != 0 && st->now_ns - tp->oow_ack_ns < TCP_OOW_RATELIMIT_NS)
+		return;
+	tp->oow_ack_ns = st->now_ns;
+	tcp_send_ack(st, tp);
+}
+
 /* Highest SACKed sequence, or snd_una. */
 static uint32_t
 high_sacked(const struct tcpcb *tp)

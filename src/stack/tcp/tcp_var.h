@@ -62,6 +62,7 @@ enum tcp_state {
 #define TCP_OOO_RANGES 512                       /* out-of-order islands kept */
 #define TCP_SACK_RANGES 512                      /* scoreboard entries */
 #define TCP_CHALLENGE_PER_S 1000                 /* tcp_challenge_ack_limit */
+#define TCP_OOW_RATELIMIT_NS (500 * UST_NS_PER_MS) /* tcp_invalid_ratelimit */
 #define TCP_PORT_LO 32768                        /* ip_local_port_range */
 #define TCP_PORT_HI 60999
 
@@ -183,6 +184,7 @@ struct tcpcb {
 	uint64_t keep_at;             /* keepalive or FIN_WAIT_2 timeout */
 	uint64_t tw_at;               /* end of TIME_WAIT */
 	uint64_t last_rcv_ns;         /* when the peer was last heard (keepalive) */
+	uint64_t oow_ack_ns;          /* last ACK sent for an out-of-window segment */
 	uint32_t keepidle_s;          /* TCP_KEEPIDLE */
 	uint32_t keepintvl_s;         /* TCP_KEEPINTVL */
 	uint32_t keepcnt;             /* TCP_KEEPCNT */
@@ -265,6 +267,7 @@ void tcp_send_syn(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_rst_for(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_keepalive(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_challenge_ack(struct ust_stack *st, struct tcpcb *tp);
+void tcp_send_oow_ack(struct ust_stack *st, struct tcpcb *tp);
 int tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t len,
 		     uint8_t flags);
 

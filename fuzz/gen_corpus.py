@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of the fuzz targets (run from the repository root).
+
+stack/corpus: records [mode][len BE16][frame] aimed at the live connection
+(mode bits let the harness fix headers and make seq/ack relative); wire/corpus:
+plain frames for the parsers.
+"""
+import os
+import struct
+
+def tcp_frame(flags, payload=b"", opts=b""):
+    eth = b"\x00" * 12 + b"\x08\x00"
+    hl = 20 + len(opts)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + hl + len(payload), 1, 0, 64, 6, 0,
+                     bytes(4), bytes(4))
+    tcp = struct.pack("!HHIIBBHHH", 0, 0, 0, 0, (hl // 4) << 4, flags, 65535, 0, 0) + opts
+    return eth + ip + tcp + payload
+
+def rec(mode, frame):
+    return bytes([mode]) + struct.pack("!H", len(frame)) + frame
+
+ACK, PSH, FIN, SYN, RST = 0x10, 0x08, 0x01, 0x02, 0x04
+ts = bytes([1, 1, 8, 10]) + struct.pack("!II", 12345, 0)
+sack = bytes([1, 1, 5, 10]) + struct.pack("!II", 100, 200)
+stack = {
+    "data": rec(0x0f, tcp_frame(ACK | PSH, b"hello", ts)),
+    "fin": rec(0x0f, tcp_frame(ACK | FIN, b"", ts)),
+    "rst": rec(0x0f, tcp_frame(RST)),
+    "syn": rec(0x0f, tcp_frame(SYN, b"", bytes([2, 4, 5, 0xb4]))),
+    "sack_dup": rec(0x1f, tcp_frame(ACK, b"", sack)) * 3,
+    "ooo_then_fill": rec(0x0f, tcp_frame(ACK, b"x" * 100)) + rec(0x2f, tcp_frame(ACK | FIN, b"y" * 50)),
+    "raw_udp": rec(0x03, b"\x00" * 12 + b"\x08\x00" + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 32, 1, 0, 64, 17, 0, bytes(4), bytes(4)) + struct.pack("!HHHH", 1, 7, 12, 0) + b"ping"),
+    "arp": rec(0x01, b"\x00" * 12 + b"\x08\x06" + struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\x02\x00\x00\x00\x00\x01", bytes([198, 18, 0, 1]), bytes(6), bytes([198, 18, 0, 2]))),
+}
+wire = {
+    "tcp_syn": tcp_frame(SYN, b"", bytes([2, 4, 5, 0xb4, 4, 2, 8, 10]) + bytes(8) + bytes([1, 3, 3, 7]))[14:],
+    "ipv4_udp": bytes.fromhex("4500001c0001000040110000c6120001c6120002000100070008000000"),
+    "eth_arp": bytes(12) + b"\x08\x06" + bytes(28),
+}
+for d, items in (("fuzz/stack/corpus", stack), ("fuzz/wire/corpus", wire)):
+    os.makedirs(d, exist_ok=True)
+    for name, data in items.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
