@@ -168,7 +168,10 @@ ust_icmp_send_unreach(struct ust_stack *st, const struct ust_pkt *orig,
 		st->stats.drop[UST_DROP_ICMP_RATE]++;
 		return;
 	}
-	size_t quote = orig->len < ICMP_QUOTE_MAX ? orig->len : ICMP_QUOTE_MAX;
+	/* Quote from the offending datagram's IP header on. */
+	const uint8_t *dgram = orig->buf + orig->l3_off;
+	size_t dlen = orig->len + (orig->data_off - orig->l3_off);
+	size_t quote = dlen < ICMP_QUOTE_MAX ? dlen : ICMP_QUOTE_MAX;
 	struct ust_pkt *pkt = ust_stack_alloc(st);
 	if (pkt == NULL)
 		return;
@@ -177,7 +180,7 @@ ust_icmp_send_unreach(struct ust_stack *st, const struct ust_pkt *orig,
 		ust_drop(st, pkt, UST_DROP_NO_BUFFER);
 		return;
 	}
-	memcpy(p + UST_ICMP_HLEN, ust_pkt_data(orig), quote);
+	memcpy(p + UST_ICMP_HLEN, dgram, quote);
 	ust_icmp_build(p, UST_ICMP_UNREACH, code, 0, quote);
 	struct ust_ipv4_tx tx = {.src = ip->dst, .dst = ip->src, .proto = UST_IPPROTO_ICMP,
 				 .tos = 0xc0};

@@ -92,13 +92,8 @@ deliver(struct ust_stack *st, struct ust_pkt *pkt, struct ust_ipv4_view *ip)
 		ust_tcp_input(st, pkt, ip);
 		return;
 	default:
-		if (!bcast) {
-			/* Quote from the IP header: step back over it. */
-			struct ust_pkt q = *pkt;
-			q.data_off = pkt->l3_off;
-			q.len = pkt->len + ip->hlen;
-			ust_icmp_send_unreach(st, &q, ip, UST_ICMP_UNREACH_PROTO);
-		}
+		if (!bcast)
+			ust_icmp_send_unreach(st, pkt, ip, UST_ICMP_UNREACH_PROTO);
 		ust_drop(st, pkt, UST_DROP_IP_PROTO);
 		return;
 	}

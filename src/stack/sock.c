@@ -137,8 +137,8 @@ ust_sock_close(struct ust_sock *s)
 	s->proto->close(s);
 }
 
-static int
-get_int(const void *val, size_t len, int *out)
+int
+ust_sockopt_get_int(const void *val, size_t len, int *out)
 {
 	if (len < sizeof(int))
 		return -EINVAL;
@@ -146,8 +146,8 @@ get_int(const void *val, size_t len, int *out)
 	return 0;
 }
 
-static int
-put_int(void *val, size_t *len, int v)
+int
+ust_sockopt_put_int(void *val, size_t *len, int v)
 {
 	if (*len < sizeof(int))
 		return -EINVAL;
@@ -167,7 +167,7 @@ ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t
 		case UST_SO_REUSEADDR:
 		case UST_SO_REUSEPORT:
 		case UST_SO_KEEPALIVE:
-			if (get_int(val, len, &v) < 0)
+			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			if (name == UST_SO_REUSEADDR)
 				s->reuseaddr = v != 0;
@@ -195,18 +195,18 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 	if (level == UST_SOL_SOCKET) {
 		switch (name) {
 		case UST_SO_TYPE:
-			return put_int(val, len, s->type);
+			return ust_sockopt_put_int(val, len, s->type);
 		case UST_SO_ERROR: {
 			int e = s->so_error;
 			s->so_error = 0;
-			return put_int(val, len, e);
+			return ust_sockopt_put_int(val, len, e);
 		}
 		case UST_SO_REUSEADDR:
-			return put_int(val, len, s->reuseaddr);
+			return ust_sockopt_put_int(val, len, s->reuseaddr);
 		case UST_SO_REUSEPORT:
-			return put_int(val, len, s->reuseport);
+			return ust_sockopt_put_int(val, len, s->reuseport);
 		case UST_SO_KEEPALIVE:
-			return put_int(val, len, s->keepalive);
+			return ust_sockopt_put_int(val, len, s->keepalive);
 		default:
 			break;
 		}

@@ -132,6 +132,11 @@ size_t ust_sock_nread(const struct ust_sock *s);
 uint32_t ust_sock_events(const struct ust_sock *s);
 void ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg);
 
+/* For protocols: read/write an int option value as setsockopt/getsockopt
+ * pass it; -EINVAL when the buffer is too short (man 2 setsockopt). */
+int ust_sockopt_get_int(const void *val, size_t len, int *out);
+int ust_sockopt_put_int(void *val, size_t *len, int v);
+
 /* For protocols: set the readiness bits and call the callback if they changed. */
 void ust_sock_notify(struct ust_sock *s, uint32_t events);
 /* For protocols: fill the common part of a newly allocated socket. */

@@ -168,10 +168,7 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_v
 	}
 	struct udp_sock *u = lookup(st, ip->src, uv.sport, ip->dst, uv.dport);
 	if (u == NULL) {
-		struct ust_pkt q = *pkt;
-		q.data_off = pkt->l3_off;
-		q.len = pkt->len + ip->hlen;
-		ust_icmp_send_unreach(st, &q, ip, UST_ICMP_UNREACH_PORT);
+		ust_icmp_send_unreach(st, pkt, ip, UST_ICMP_UNREACH_PORT);
 		ust_drop(st, pkt, UST_DROP_UDP_NO_PORT);
 		return;
 	}
@@ -467,9 +464,8 @@ udp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 	int v;
 	if (level != UST_SOL_SOCKET)
 		return -ENOPROTOOPT;
-	if (len < sizeof(int))
+	if (ust_sockopt_get_int(val, len, &v) < 0)
 		return -EINVAL;
-	memcpy(&v, val, sizeof(v));
 	switch (name) {
 	case UST_SO_REUSEADDR:
 	case UST_SO_REUSEPORT:
@@ -509,11 +505,7 @@ udp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 	default:
 		return -ENOPROTOOPT;
 	}
-	if (*len < sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(v));
-	*len = sizeof(int);
-	return 0;
+	return ust_sockopt_put_int(val, len, v);
 }
 
 static size_t

@@ -282,15 +282,6 @@ tcp_close(struct ust_sock *s)
 	}
 }
 
-static int
-get_int(const void *val, size_t len, int *out)
-{
-	if (len < sizeof(int))
-		return -EINVAL;
-	memcpy(out, val, sizeof(int));
-	return 0;
-}
-
 static uint32_t
 buf_size(int v, uint32_t min)
 {
@@ -317,14 +308,14 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 			tcp_timer_update(st, tp);
 			return 0;
 		case UST_SO_RCVBUF:
-			if (get_int(val, len, &v) < 0)
+			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			/* The ring is sized once, at the first byte. */
 			if (tp->rcv.buf == NULL)
 				s->rcvbuf_bytes = buf_size(v, 2304);
 			return 0;
 		case UST_SO_SNDBUF:
-			if (get_int(val, len, &v) < 0)
+			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			if (tp->snd.buf == NULL)
 				s->sndbuf_bytes = buf_size(v, 4608);
@@ -355,7 +346,7 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 			return -ENOENT;
 		return 0;
 	}
-	if (get_int(val, len, &v) < 0)
+	if (ust_sockopt_get_int(val, len, &v) < 0)
 		return -EINVAL;
 	switch (name) {
 	case UST_TCP_NODELAY:
@@ -413,25 +404,15 @@ static const uint8_t linux_state[] = {
 };
 
 static int
-put_int(void *val, size_t *len, int v)
-{
-	if (*len < sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
-}
-
-static int
 tcp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 {
 	struct tcpcb *tp = tcpcb_of(s);
 	if (level == UST_SOL_SOCKET) {
 		switch (name) {
 		case UST_SO_RCVBUF:
-			return put_int(val, len, (int)s->rcvbuf_bytes);
+			return ust_sockopt_put_int(val, len, (int)s->rcvbuf_bytes);
 		case UST_SO_SNDBUF:
-			return put_int(val, len, (int)s->sndbuf_bytes);
+			return ust_sockopt_put_int(val, len, (int)s->sndbuf_bytes);
 		case UST_SO_LINGER: {
 			struct tcp_linger l = {tp->linger_on, tp->linger_s};
 			if (*len < sizeof(l))
@@ -448,15 +429,15 @@ tcp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 		return -ENOPROTOOPT;
 	switch (name) {
 	case UST_TCP_NODELAY:
-		return put_int(val, len, tp->nodelay);
+		return ust_sockopt_put_int(val, len, tp->nodelay);
 	case UST_TCP_MAXSEG:
-		return put_int(val, len, tp->state >= TCPS_ESTABLISHED ? tp->mss : tp->rcv_mss ? tp->rcv_mss : TCP_DEFAULT_MSS);
+		return ust_sockopt_put_int(val, len, tp->state >= TCPS_ESTABLISHED ? tp->mss : tp->rcv_mss ? tp->rcv_mss : TCP_DEFAULT_MSS);
 	case UST_TCP_KEEPIDLE:
-		return put_int(val, len, (int)tp->keepidle_s);
+		return ust_sockopt_put_int(val, len, (int)tp->keepidle_s);
 	case UST_TCP_KEEPINTVL:
-		return put_int(val, len, (int)tp->keepintvl_s);
+		return ust_sockopt_put_int(val, len, (int)tp->keepintvl_s);
 	case UST_TCP_KEEPCNT:
-		return put_int(val, len, (int)tp->keepcnt);
+		return ust_sockopt_put_int(val, len, (int)tp->keepcnt);
 	case UST_TCP_CONGESTION: {
 		size_t n = strlen(tp->cc->name) + 1;
 		if (*len < n)
