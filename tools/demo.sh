@@ -44,9 +44,14 @@ except ConnectionRefusedError as e:
     print("   closed port:", e)
 PY
 
+echo "== kernel: TCP to ustack's echo (port 7) and chargen (port 19)"
+in_ns /usr/bin/python3 tests/integration/tcp_peer.py echo "$UST_IP" 7 1000000 | sed 's/^/   /'
+in_ns /usr/bin/python3 tests/integration/tcp_peer.py chargen "$UST_IP" 19 740 | sed 's/^/   /'
+
 cap_stop
 echo "== on the wire (tshark, kernel side of the tap):"
-tshark -r "$WORK/cap.pcap" 2>/dev/null | sed 's/^/   /' | head -20
+tshark -r "$WORK/cap.pcap" -c 14 2>/dev/null | sed 's/^/   /'
+echo "   ... ($(tshark -r "$WORK/cap.pcap" 2>/dev/null | wc -l) frames in all)"
 cap_check_clean | sed 's/^/   /'
 
 ust_stop

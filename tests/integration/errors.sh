@@ -26,8 +26,17 @@ out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$UST_BIN" --vdev "n
 echo "$out" | grep -q "not root — run as root" || fail "as nobody: $out"
 echo "ok: as nobody -> $out"
 
+# A config file works like the command line, and its mistakes are named.
+printf 'ip=198.18.0.2/24\nbogus=1\n' >"$WORK/bad.conf"
+expect_error "unknown setting 'bogus'" --vdev "net_tap0,iface=$IF" --config "$WORK/bad.conf"
+expect_error "$WORK/none.conf: No such file" --config "$WORK/none.conf"
+
 # A second daemon on the same lock refuses to start.
-ust_up
+printf '# ustack test\nip=%s/24\nservices=udp-echo\n' "$UST_IP" >"$WORK/good.conf"
+ust_up --config "$WORK/good.conf"
+grep -q "ip $UST_IP/24 mtu 1500 udp-echo" "$WORK/ustackd.log" || fail "config file not applied"
+in_ns ping -c 1 -W 2 "$UST_IP" >/dev/null || fail "ping with a config file"
+echo "ok: --config sets the address and services"
 out=$("$UST_BIN" --vdev "net_tap1,iface=${IF}b" --ip 198.18.0.3/24 --lock "$WORK/ustackd.lock" 2>&1) &&
 	fail "a second ustackd started on the same lock"
 echo "$out" | grep -q "another ustackd (pid $UST_PID)" || fail "second daemon: $out"

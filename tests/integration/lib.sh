@@ -84,7 +84,7 @@ cap_check_clean() {
 	bad=$(tshark -r "$WORK/cap.pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
 		-o tcp.check_checksum:TRUE \
 		-Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad"' \
-		2>/dev/null | head -5)
+		2>/dev/null | sed -n 1,5p)
 	[ -z "$bad" ] || fail "tshark flags packets on the wire: $bad"
 	local n
 	n=$(tshark -r "$WORK/cap.pcap" 2>/dev/null | wc -l)

@@ -17,7 +17,7 @@ cap_check_clean
 # permitted, timestamps; the kernel's SYN asked for all of them.
 synack=$(tshark -r "$WORK/cap.pcap" -Y "tcp.flags.syn==1 && tcp.flags.ack==1 && ip.src==$UST_IP" \
 	-T fields -e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.options.sack_perm \
-	-e tcp.options.timestamp.tsval 2>/dev/null | head -1)
+	-e tcp.options.timestamp.tsval 2>/dev/null | sed -n 1p)
 echo "ustack SYN-ACK options (mss, wscale, sack_perm, tsval): $synack"
 read -r mss ws sackp tsval <<<"$synack"
 [ "$mss" = 1460 ] || fail "SYN-ACK MSS is '$mss', expected 1460"
