@@ -44,6 +44,8 @@ struct daemon_config {
 	unsigned mbufs;               /* --mbufs */
 	unsigned idle_sleep_us;       /* --idle-sleep-us */
 	char lock_path[256];          /* --lock: one daemon per path */
+	uint8_t mac[6];               /* --mac: the stack's own address */
+	bool mac_set;                 /* --mac given */
 	bool verbose;                 /* -v: EAL logs */
 	struct ust_services_config services; /* built-in services */
 };
@@ -81,6 +83,8 @@ usage(FILE *f)
 		"  --tcp-connect IP:PORT open a TCP connection to a listener; with --send-bytes N\n"
 		"                        send N bytes of the chargen pattern, else receive and\n"
 		"                        check that pattern, and print what happened\n"
+		"  --mac XX:XX:XX:XX:XX:XX  the stack's MAC (default: the port's; on net_tap a\n"
+		"                        neighbour of it, since the kernel side has the port's)\n"
 		"  --mbufs N             packet buffers (default 8191)\n"
 		"  --idle-sleep-us N     sleep up to N us when idle (default 50; 0 = busy poll)\n"
 		"  --lock PATH           lock file: one daemon per path (default /run/ustack/ustackd.lock)\n"
@@ -154,6 +158,18 @@ apply(struct daemon_config *c, const char *key, const char *val)
 			fprintf(stderr, "ustackd: --gw '%s': not an IPv4 address — write it like 198.18.0.1\n", val);
 			return -1;
 		}
+	} else if (strcmp(key, "mac") == 0) {
+		unsigned m[6];
+		char tail;
+		if (sscanf(val, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &tail) != 6 ||
+		    m[0] > 255 || m[1] > 255 || m[2] > 255 || m[3] > 255 || m[4] > 255 || m[5] > 255 ||
+		    (m[0] & 1)) {
+			fprintf(stderr, "ustackd: --mac '%s': not a unicast MAC — write it like 02:00:00:00:00:02\n", val);
+			return -1;
+		}
+		for (int i = 0; i < 6; i++)
+			c->mac[i] = (uint8_t)m[i];
+		c->mac_set = true;
 	} else if (strcmp(key, "mbufs") == 0) {
 		c->mbufs = (unsigned)strtoul(val, NULL, 10);
 	} else if (strcmp(key, "idle-sleep-us") == 0) {
@@ -226,6 +242,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"udp-echo", no_argument, 0, 'u'},    {"mbufs", required_argument, 0, 'm'},
 		{"idle-sleep-us", required_argument, 0, 'I'}, {"lock", required_argument, 0, 'l'},
 		{"tcp-connect", required_argument, 0, 'C'}, {"send-bytes", required_argument, 0, 'B'},
+		{"mac", required_argument, 0, 'M'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -244,6 +261,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'l': rc = apply(c, "lock", optarg); break;
 		case 'C': rc = apply(c, "tcp-connect", optarg); break;
 		case 'B': rc = apply(c, "send-bytes", optarg); break;
+		case 'M': rc = apply(c, "mac", optarg); break;
 		case 'v': c->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -469,6 +487,8 @@ main(int argc, char **argv)
 	port = ust_port_open(port_id, c.mbufs, rte_socket_id());
 	if (port == NULL)
 		goto out;
+	if (c.mac_set)
+		memcpy(ust_port_netif(port)->mac, c.mac, 6);
 	struct ust_stack_config sc = {.ip4_addr = c.ip, .ip4_prefix = c.prefix, .ip4_gateway = c.gw,
 				      .seed = now_ns() ^ ((uint64_t)getpid() << 32)};
 	st = ust_stack_create(&sc, ust_port_netif(port), now_ns());

@@ -11,6 +11,7 @@ run_client() { # peer mode, ustackd client args
 	local mode=$1
 	shift
 	ust_up "$@"
+	cap_start 'tcp[tcpflags] & tcp-syn != 0'
 	in_ns $PEER "$mode" 5001 "$N" >"$WORK/peer.txt" 2>&1 &
 	local peer=$!
 	wait "$peer" || fail "kernel peer ($mode): $(cat "$WORK/peer.txt")"
@@ -20,6 +21,16 @@ run_client() { # peer mode, ustackd client args
 		sleep 0.1
 	done
 	grep '^ustackd: client' "$WORK/ustackd.log"
+	cap_stop
+	# ustack's own SYN offers MSS 1460, window scale 7, SACK and timestamps.
+	local syn
+	syn=$(tshark -r "$WORK/cap.pcap" -Y "tcp.flags.syn==1 && tcp.flags.ack==0 && ip.src==$UST_IP" \
+		-T fields -e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.options.sack_perm \
+		-e tcp.options.timestamp.tsval 2>/dev/null | sed -n 1p)
+	echo "ustack SYN options (mss, wscale, sack_perm, tsval): $syn"
+	read -r mss ws sackp tsval <<<"$syn"
+	[ "$mss" = 1460 ] && [ "$ws" = 7 ] && [ -n "$sackp" ] && [ -n "$tsval" ] ||
+		fail "ustack's SYN options: '$syn'"
 	ust_stop
 }
 

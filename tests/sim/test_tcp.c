@@ -330,6 +330,50 @@ test_syn_sent_rst_without_ack_ignored_with_ack_refused(void **state)
 }
 
 static void
+test_syn_received_rst_frees_embryo(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(37, NULL, NULL);
+	struct ust_sock *l = sim_listen(s->b, 80, 8);
+	/* A SYN from nowhere leaves an embryonic connection on the listener. */
+	inject_tcp(s, 0, 0xc6120077u, SIM_IP_B, 5555, 80, 1000, 0, UST_TCP_SYN);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tcb(l)->synq_len, 1);
+	inject_tcp(s, 0, 0xc6120077u, SIM_IP_B, 5555, 80, 1001, 0, UST_TCP_RST);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tcb(l)->synq_len, 0);
+	assert_int_equal(s->b->tcp->count, 1); /* only the listener is left */
+	ust_sock_close(l);
+	sim_free(s);
+}
+
+static void
+test_closing_rst_closes(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(38, NULL, NULL);
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	/* The client's FIN is lost while the server's arrives: the client has
+	 * sent and received a FIN, but its own is unacknowledged. */
+	struct ust_memlink_impair cut = {.partitioned = true}, ok = {0};
+	ust_memlink_set_impair(s->link, 0, &cut);
+	ust_sock_shutdown(c, UST_SHUT_WR);
+	ust_sock_shutdown(v, UST_SHUT_WR);
+	struct tcpcb *tc = tcb(c);
+	sim_run_for(s, 20 * UST_NS_PER_MS);
+	assert_int_equal(tc->state, TCPS_CLOSING);
+	ust_memlink_set_impair(s->link, 0, &ok);
+	inject_to(s, c, 1, tc->rcv_nxt, 0, UST_TCP_RST);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(tc->state, TCPS_CLOSED);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_run_for(s, 130 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
 test_time_wait_rst_closes_early(void **state)
 {
 	(void)state;
@@ -617,6 +661,8 @@ main(void)
 		cmocka_unit_test(test_established_close_with_unread_data_sends_rst),
 		cmocka_unit_test(test_each_state_exact_rst_closes),
 		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored_with_ack_refused),
+		cmocka_unit_test(test_syn_received_rst_frees_embryo),
+		cmocka_unit_test(test_closing_rst_closes),
 		cmocka_unit_test(test_time_wait_rst_closes_early),
 		cmocka_unit_test(test_established_inwindow_rst_gets_challenge_ack),
 		cmocka_unit_test(test_established_rto_backoff_to_etimedout),
