@@ -648,6 +648,57 @@ test_listen_errors_match_linux(void **state)
 	sim_free(s);
 }
 
+static void
+test_listen_ten_thousand_connections(void **state)
+{
+	(void)state;
+	enum { N = 10000 };
+	static struct ust_sock *cli[N], *srv[N];
+	struct sim *s = sim_new(57, NULL, NULL);
+	struct ust_sock *l = sim_listen(s->b, 80, 4096);
+	struct ust_sockaddr to = sim_addr(SIM_IP_B, 80);
+	unsigned accepted = 0;
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &cli[i]), 0);
+		assert_int_equal(ust_sock_connect(cli[i], &to), -EINPROGRESS);
+		if (i % 256 == 255 || i == N - 1) {
+			sim_run_for(s, 5 * UST_NS_PER_MS);
+			while (accepted < N && ust_sock_accept(l, &srv[accepted], NULL) == 0)
+				accepted++;
+		}
+	}
+	/* SYNs that waited behind the first ARP resolution (its queue holds 64)
+	 * come again after the 1 s SYN timeout. */
+	for (int round = 0; round < 30 && accepted < N; round++) {
+		sim_run_for(s, 100 * UST_NS_PER_MS);
+		while (accepted < N && ust_sock_accept(l, &srv[accepted], NULL) == 0)
+			accepted++;
+	}
+	assert_int_equal(accepted, N);
+	/* Every pair finds its own peer: a byte each way on a sample. */
+	for (unsigned i = 0; i < N; i += 997)
+		assert_int_equal(ust_sock_send(cli[i], "p", 1, 0), 1);
+	sim_run_for(s, 100 * UST_NS_PER_MS);
+	unsigned got = 0;
+	char b;
+	for (unsigned i = 0; i < N; i++)
+		got += ust_sock_recv(srv[i], &b, 1, 0) == 1;
+	assert_int_equal(got, (N + 996) / 997);
+	assert_int_equal(s->a->tcp->count, N);
+	assert_int_equal(s->b->tcp->count, N + 1);
+	/* Close in batches the link's 1000-frame queue can carry. */
+	for (unsigned i = 0; i < N; i++) {
+		ust_sock_close(cli[i]);
+		ust_sock_close(srv[i]);
+		if (i % 200 == 199)
+			sim_run_for(s, 20 * UST_NS_PER_MS);
+	}
+	ust_sock_close(l);
+	sim_run_for(s, 130 * UST_NS_PER_S);
+	assert_int_equal(s->a->tcp->count + s->b->tcp->count, 0);
+	sim_free(s);
+}
+
 int
 main(void)
 {
@@ -672,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_time_wait_new_syn_reuses_tuple),
 		cmocka_unit_test(test_listen_syn_flood_cookies_let_client_in),
 		cmocka_unit_test(test_listen_errors_match_linux),
+		cmocka_unit_test(test_listen_ten_thousand_connections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,7 +60,7 @@ new_child(struct ust_stack *st, struct tcpcb *l, const struct ust_ipv4_view *ip,
 	c->s.local.port = th->dport;
 	c->s.remote.addr4 = ip->src;
 	c->s.remote.port = th->sport;
-	c->s.bound = true;
+	tcp_bind_insert(st, c);
 	c->parent = l;
 	c->irs = th->seq;
 	c->rcv_nxt = th->seq + 1;

@@ -249,6 +249,28 @@ tcp_lookup_listener(struct ust_stack *st, uint32_t laddr, uint16_t lport)
 	return wild;
 }
 
+void
+tcp_bind_insert(struct ust_stack *st, struct tcpcb *tp)
+{
+	struct tcpcb **head = &st->tcp->bound[tp->s.local.port % TCP_BIND_BUCKETS];
+	tp->bnext = *head;
+	*head = tp;
+	tp->bhashed = true;
+	tp->s.bound = true;
+}
+
+static void
+bind_remove(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (!tp->bhashed)
+		return;
+	struct tcpcb **pp = &st->tcp->bound[tp->s.local.port % TCP_BIND_BUCKETS];
+	while (*pp != tp)
+		pp = &(*pp)->bnext;
+	*pp = tp->bnext;
+	tp->bhashed = false;
+}
+
 bool
 tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, uint16_t lport)
 {
@@ -256,8 +278,8 @@ tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, ui
 	 * overlapping address, unless both set SO_REUSEADDR and the other is not
 	 * listening (TIME_WAIT and closed sockets then do not block), or both
 	 * set SO_REUSEPORT. */
-	for (struct tcpcb *tp = st->tcp->all; tp != NULL; tp = tp->all_next) {
-		if (tp == me || !tp->s.bound || tp->s.local.port != lport)
+	for (struct tcpcb *tp = st->tcp->bound[lport % TCP_BIND_BUCKETS]; tp != NULL; tp = tp->bnext) {
+		if (tp == me || tp->s.local.port != lport)
 			continue;
 		if (tp->s.local.addr4 != 0 && laddr != 0 && tp->s.local.addr4 != laddr)
 			continue;
@@ -290,7 +312,7 @@ tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t f
 			continue;
 		t->port_offset_seq += i + 1;
 		tp->s.local.port = port;
-		tp->s.bound = true;
+		tcp_bind_insert(st, tp);
 		return 0;
 	}
 	return -EADDRNOTAVAIL;
@@ -372,6 +394,7 @@ tcp_free(struct ust_stack *st, struct tcpcb *tp)
 	ust_timer_cancel(&st->timers, &tp->timer);
 	tcp_hash_remove(st, tp);
 	tcp_listen_remove(st, tp);
+	bind_remove(st, tp);
 	/* A listener takes its unaccepted children with it. */
 	while (tp->acceptq_head != NULL) {
 		struct tcpcb *c = tp->acceptq_head;

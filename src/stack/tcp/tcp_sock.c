@@ -34,7 +34,7 @@ tcp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 		return -EADDRINUSE;
 	}
 	s->local.port = a->port;
-	s->bound = true;
+	tcp_bind_insert(st, tp);
 	return 0;
 }
 

@@ -63,6 +63,7 @@ enum tcp_state {
 #define TCP_SACK_RANGES 512                      /* scoreboard entries */
 #define TCP_CHALLENGE_PER_S 1000                 /* tcp_challenge_ack_limit */
 #define TCP_OOW_RATELIMIT_NS (500 * UST_NS_PER_MS) /* tcp_invalid_ratelimit */
+#define TCP_BIND_BUCKETS 4096                    /* bind table: port conflicts in O(sockets on the port) */
 #define TCP_PORT_LO 32768                        /* ip_local_port_range */
 #define TCP_PORT_HI 60999
 
@@ -95,6 +96,7 @@ extern const struct tcp_cc tcp_cc_cubic;
 struct tcpcb {
 	struct ust_sock s;            /* socket part; first member for the cast */
 	struct tcpcb *hnext;          /* 4-tuple hash chain, or listener chain */
+	struct tcpcb *bnext;          /* chain of sockets bound to the same port bucket */
 	struct tcpcb *all_next;       /* every connection of the stack */
 	struct tcpcb *all_prev;       /* ... doubly linked for O(1) removal */
 	struct tcpcb *parent;         /* listener of an embryonic or unaccepted one */
@@ -102,6 +104,7 @@ struct tcpcb {
 	struct ust_timer timer;       /* one wheel entry at the earliest deadline */
 	enum tcp_state state;         /* RFC 9293 state */
 	bool hashed;                  /* in the 4-tuple table */
+	bool bhashed;                 /* in the bind table */
 	bool listening;               /* in the listener table */
 	bool orphan;                  /* closed by the owner; freed when done */
 	bool accepted;                /* handed out by accept() */
@@ -203,6 +206,7 @@ struct ust_tcp {
 	struct tcpcb **hash;          /* 4-tuple table */
 	uint32_t hash_mask;           /* buckets - 1 */
 	struct tcpcb *listeners[256]; /* by local port */
+	struct tcpcb *bound[TCP_BIND_BUCKETS]; /* every bound socket, by local port */
 	struct tcpcb *all;            /* every connection */
 	unsigned count;               /* connections */
 	uint8_t secret[16];           /* RFC 6528 / syncookie key */
@@ -228,6 +232,8 @@ struct tcpcb *tcp_lookup_listener(struct ust_stack *st, uint32_t laddr, uint16_t
 void tcp_listen_insert(struct ust_stack *st, struct tcpcb *tp);
 void tcp_listen_remove(struct ust_stack *st, struct tcpcb *tp);
 bool tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, uint16_t lport);
+/* Record that tp holds s.local.port (sets s.bound). */
+void tcp_bind_insert(struct ust_stack *st, struct tcpcb *tp);
 int tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t fport);
 uint32_t tcp_new_isn(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr,
 		     uint16_t fport);
