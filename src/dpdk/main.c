@@ -29,6 +29,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 
+#include "ctl.h"
 #include "port.h"
 #include "services.h"
 #include "stack/stack.h"
@@ -44,6 +45,7 @@ struct daemon_config {
 	unsigned mbufs;               /* --mbufs */
 	unsigned idle_sleep_us;       /* --idle-sleep-us */
 	char lock_path[256];          /* --lock: one daemon per path */
+	char ctl_path[108];           /* --ctl: the control socket */
 	uint8_t mac[6];               /* --mac: the stack's own address */
 	bool mac_set;                 /* --mac given */
 	bool verbose;                 /* -v: EAL logs */
@@ -88,6 +90,7 @@ usage(FILE *f)
 		"  --mbufs N             packet buffers (default 8191)\n"
 		"  --idle-sleep-us N     sleep up to N us when idle (default 50; 0 = busy poll)\n"
 		"  --lock PATH           lock file: one daemon per path (default /run/ustack/ustackd.lock)\n"
+		"  --ctl PATH            control socket for `ustack stat` (default /run/ustack/ctl.sock)\n"
 		"  -v                    show DPDK's logs\n");
 }
 
@@ -190,6 +193,8 @@ apply(struct daemon_config *c, const char *key, const char *val)
 		c->services.connect_port = (uint16_t)port;
 	} else if (strcmp(key, "send-bytes") == 0) {
 		c->services.send_bytes = strtoull(val, NULL, 10);
+	} else if (strcmp(key, "ctl") == 0) {
+		snprintf(c->ctl_path, sizeof(c->ctl_path), "%s", val);
 	} else if (strcmp(key, "lock") == 0) {
 		snprintf(c->lock_path, sizeof(c->lock_path), "%s", val);
 	} else if (strcmp(key, "services") == 0) {
@@ -242,7 +247,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"udp-echo", no_argument, 0, 'u'},    {"mbufs", required_argument, 0, 'm'},
 		{"idle-sleep-us", required_argument, 0, 'I'}, {"lock", required_argument, 0, 'l'},
 		{"tcp-connect", required_argument, 0, 'C'}, {"send-bytes", required_argument, 0, 'B'},
-		{"mac", required_argument, 0, 'M'},
+		{"mac", required_argument, 0, 'M'},          {"ctl", required_argument, 0, 'S'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -262,6 +267,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'C': rc = apply(c, "tcp-connect", optarg); break;
 		case 'B': rc = apply(c, "send-bytes", optarg); break;
 		case 'M': rc = apply(c, "mac", optarg); break;
+		case 'S': rc = apply(c, "ctl", optarg); break;
 		case 'v': c->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -411,6 +417,7 @@ eal_init(const struct daemon_config *c, const char *prog)
 
 struct loop_ctx {
 	struct ust_stack *st;       /* the stack */
+	struct ust_ctl *ctl;        /* control socket */
 	struct ust_services *sv;    /* built-in services */
 	unsigned idle_sleep_us;     /* --idle-sleep-us */
 };
@@ -433,6 +440,7 @@ poll_loop(void *arg)
 {
 	struct loop_ctx *lc = arg;
 	unsigned idle = 0;
+	uint64_t last_ctl_ns = 0;
 	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
 		uint64_t now = now_ns();
 		unsigned work = ust_stack_poll(lc->st, now);
@@ -440,6 +448,12 @@ poll_loop(void *arg)
 			work += ust_services_poll(lc->sv);
 		if (atomic_exchange(&stats_requested, false))
 			print_counters(lc->st);
+		/* The control socket costs a system call: look at it once a
+		 * millisecond, not every turn. */
+		if (now - last_ctl_ns >= UST_NS_PER_MS) {
+			last_ctl_ns = now;
+			work += ust_ctl_poll(lc->ctl, lc->st);
+		}
 		if (work != 0) {
 			idle = 0;
 			continue;
@@ -464,15 +478,24 @@ int
 main(int argc, char **argv)
 {
 	struct daemon_config c = {.mbufs = 8191, .idle_sleep_us = 50,
-				  .lock_path = "/run/ustack/ustackd.lock"};
+				  .lock_path = "/run/ustack/ustackd.lock", .ctl_path = "/run/ustack/ctl.sock"};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, &c) < 0 || preflight(&c) < 0)
 		return 2;
 	int lock_fd = take_lock(c.lock_path);
 	if (lock_fd < 0)
 		return 2;
-	if (eal_init(&c, argv[0]) < 0)
+	/* Before DPDK: a second daemon must fail before it creates a port. */
+	struct ust_ctl *ctl = ust_ctl_open(c.ctl_path);
+	if (ctl == NULL) {
+		close(lock_fd);
+		return 2;
+	}
+	if (eal_init(&c, argv[0]) < 0) {
+		ust_ctl_close(ctl);
+		close(lock_fd);
 		return 1;
+	}
 	int rc = 1;
 	struct ust_port *port = NULL;
 	struct ust_stack *st = NULL;
@@ -511,7 +534,7 @@ main(int argc, char **argv)
 	       c.services.tcp_echo ? " tcp-echo" : "", c.services.tcp_discard ? " tcp-discard" : "",
 	       c.services.tcp_chargen ? " tcp-chargen" : "");
 
-	struct loop_ctx lc = {.st = st, .sv = sv, .idle_sleep_us = c.idle_sleep_us};
+	struct loop_ctx lc = {.st = st, .ctl = ctl, .sv = sv, .idle_sleep_us = c.idle_sleep_us};
 	unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
 	if (worker < RTE_MAX_LCORE) {
 		rte_eal_remote_launch(poll_loop, &lc, worker);
@@ -526,6 +549,7 @@ main(int argc, char **argv)
 	ust_port_print_stats(port);
 	rc = 0;
 out:
+	ust_ctl_close(ctl);
 	ust_services_stop(sv);
 	ust_stack_destroy(st);
 	ust_port_close(port);

@@ -259,3 +259,10 @@ ust_sock_notify(struct ust_sock *s, uint32_t events)
 	if (s->on_event != NULL)
 		s->on_event(s, events, s->cb_arg);
 }
+
+void
+ust_stack_foreach_sock(struct ust_stack *st, ust_sock_info_fn *fn, void *arg)
+{
+	ust_tcp_foreach(st, fn, arg);
+	ust_udp_foreach(st, fn, arg);
+}

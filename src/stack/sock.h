@@ -137,6 +137,21 @@ void ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg)
 int ust_sockopt_get_int(const void *val, size_t len, int *out);
 int ust_sockopt_put_int(void *val, size_t *len, int v);
 
+/* One line of `ustack stat`: what ss -tanu shows for a socket. */
+struct ust_sock_info {
+	uint8_t type;              /* UST_SOCK_STREAM or UST_SOCK_DGRAM */
+	const char *state;         /* ss's name: ESTAB, LISTEN, TIME-WAIT, UNCONN, ... */
+	struct ust_sockaddr local; /* bound address */
+	struct ust_sockaddr peer;  /* connected peer (port 0 if none) */
+	uint32_t recvq;            /* bytes received not yet read (listener: accept queue) */
+	uint32_t sendq;            /* bytes not yet acknowledged (listener: backlog) */
+	const void *owner;         /* the socket's user handle, or NULL (orphans, TIME-WAIT) */
+};
+
+typedef void ust_sock_info_fn(const struct ust_sock_info *info, void *arg);
+/* Call fn for every TCP connection and UDP socket of the stack. */
+void ust_stack_foreach_sock(struct ust_stack *st, ust_sock_info_fn *fn, void *arg);
+
 /* For protocols: set the readiness bits and call the callback if they changed. */
 void ust_sock_notify(struct ust_sock *s, uint32_t events);
 /* For protocols: fill the common part of a newly allocated socket. */

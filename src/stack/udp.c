@@ -545,6 +545,26 @@ const struct ust_sock_proto ust_udp_proto = {
 	.nread = udp_nread,
 };
 
+void
+ust_udp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg)
+{
+	for (unsigned b = 0; b < UDP_BUCKETS; b++) {
+		for (struct udp_sock *u = st->udp->bucket[b]; u != NULL; u = u->next) {
+			struct ust_sock_info i = {
+				.type = UST_SOCK_DGRAM,
+				.state = u->s.connected ? "ESTAB" : "UNCONN",
+				.local = u->s.local,
+				.peer = u->s.connected ? u->s.remote : u->s.local,
+				.recvq = u->q_bytes,
+				.owner = u->s.user,
+			};
+			if (!u->s.connected)
+				i.peer.addr4 = i.peer.port = 0;
+			fn(&i, arg);
+		}
+	}
+}
+
 int
 ust_udp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
 {

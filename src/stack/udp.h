@@ -20,5 +20,6 @@ void ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_i
 void ust_udp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
 			int err);
 int ust_udp_sock_create(struct ust_stack *st, int family, struct ust_sock **out);
+void ust_udp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg);
 
 #endif

@@ -6,7 +6,7 @@ expect_error() { # pattern, ustackd args...
 	local pat=$1
 	shift
 	local out rc=0
-	out=$("$UST_BIN" --lock "$WORK/err.lock" "$@" 2>&1) || rc=$?
+	out=$("$UST_BIN" --lock "$WORK/err.lock" --ctl "$WORK/err.sock" "$@" 2>&1) || rc=$?
 	[ "$rc" -ne 0 ] || fail "ustackd $* succeeded"
 	echo "$out" | grep -q -- "$pat" || fail "ustackd $*: expected '$pat', got: $out"
 	echo "ok: ustackd $* -> $(echo "$out" | grep -- "$pat" | head -1)"
@@ -22,7 +22,8 @@ expect_error "unknown service" --vdev "net_tap0,iface=$IF" --ip 198.18.0.2/24 --
 
 # Not root: run as nobody.
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$UST_BIN" --vdev "net_tap0,iface=$IF" \
-	--ip 198.18.0.2/24 --lock "$WORK/nobody.lock" 2>&1) && fail "ustackd ran as nobody"
+	--ip 198.18.0.2/24 --lock "$WORK/nobody.lock" --ctl "$WORK/nobody.sock" 2>&1) &&
+	fail "ustackd ran as nobody"
 echo "$out" | grep -q "not root — run as root" || fail "as nobody: $out"
 echo "ok: as nobody -> $out"
 
@@ -41,5 +42,14 @@ out=$("$UST_BIN" --vdev "net_tap1,iface=${IF}b" --ip 198.18.0.3/24 --lock "$WORK
 	fail "a second ustackd started on the same lock"
 echo "$out" | grep -q "another ustackd (pid $UST_PID)" || fail "second daemon: $out"
 echo "ok: second daemon -> $out"
+# Another lock but the same control socket: the live daemon is detected.
+out=$("$UST_BIN" --vdev "net_tap1,iface=${IF}c" --ip 198.18.0.3/24 --lock "$WORK/other.lock" \
+	--ctl "$WORK/ctl.sock" 2>&1) && fail "a second ustackd started on the same control socket"
+echo "$out" | grep -q "another ustackd is listening on $WORK/ctl.sock" || fail "second ctl: $out"
+echo "ok: same control socket -> $(echo "$out" | grep another)"
+ip link del "${IF}c" 2>/dev/null || true
 ust_stop
+out=$("$UST_CLI" --ctl "$WORK/ctl.sock" stat 2>&1) && fail "ustack stat worked with no daemon"
+echo "$out" | grep -q "is ustackd running" || fail "ustack stat without daemon: $out"
+echo "ok: ustack stat with no daemon -> $out"
 echo PASS

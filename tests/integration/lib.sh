@@ -42,7 +42,8 @@ trap ust_cleanup EXIT
 # Start ustackd and wire its tap into $NS. Extra arguments go to ustackd.
 ust_up() {
 	ip netns del "$NS" 2>/dev/null || true
-	"$UST_BIN" --vdev "net_tap0,iface=$IF" --ip "$UST_IP/24" --lock "$WORK/ustackd.lock" "$@" \
+	"$UST_BIN" --vdev "net_tap0,iface=$IF" --ip "$UST_IP/24" --lock "$WORK/ustackd.lock" \
+		--ctl "$WORK/ctl.sock" "$@" \
 		>"$WORK/ustackd.log" 2>&1 &
 	UST_PID=$!
 	for _ in $(seq 100); do

@@ -6,7 +6,8 @@
 fx=$(cd "$(dirname "$0")/../replay/fixtures" && pwd)
 
 "$UST_BIN" --vdev "net_pcap0,rx_pcap=$fx/ping.in.pcap,tx_pcap=$WORK/out.pcap" \
-	--mac 02:00:00:00:00:02 --ip 198.18.0.2/24 --lock "$WORK/ustackd.lock" >"$WORK/ustackd.log" 2>&1 &
+	--mac 02:00:00:00:00:02 --ip 198.18.0.2/24 --lock "$WORK/ustackd.lock" --ctl "$WORK/ctl.sock" \
+	>"$WORK/ustackd.log" 2>&1 &
 UST_PID=$!
 for _ in $(seq 100); do
 	grep -q '^ustackd: up' "$WORK/ustackd.log" 2>/dev/null && break

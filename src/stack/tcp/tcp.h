@@ -26,6 +26,7 @@ void ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_i
 void ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
 			int err);
 int ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out);
+void ust_tcp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg);
 
 struct ust_tcp_view;
 /* Answer a segment that belongs to no connection (RFC 9293 3.10.7.1). */

@@ -501,6 +501,33 @@ const struct ust_sock_proto ust_tcp_proto = {
 	.nread = tcp_nread,
 };
 
+/* ss's state names (iproute2 misc/ss.c). */
+static const char *const ss_state[] = {
+	[TCPS_CLOSED] = "CLOSE",        [TCPS_LISTEN] = "LISTEN",         [TCPS_SYN_SENT] = "SYN-SENT",
+	[TCPS_SYN_RECEIVED] = "SYN-RECV", [TCPS_ESTABLISHED] = "ESTAB",  [TCPS_CLOSE_WAIT] = "CLOSE-WAIT",
+	[TCPS_FIN_WAIT_1] = "FIN-WAIT-1", [TCPS_CLOSING] = "CLOSING",    [TCPS_LAST_ACK] = "LAST-ACK",
+	[TCPS_FIN_WAIT_2] = "FIN-WAIT-2", [TCPS_TIME_WAIT] = "TIME-WAIT",
+};
+
+void
+ust_tcp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg)
+{
+	for (struct tcpcb *tp = st->tcp->all; tp != NULL; tp = tp->all_next) {
+		struct ust_sock_info i = {
+			.type = UST_SOCK_STREAM,
+			.state = ss_state[tp->state],
+			.local = tp->s.local,
+			.peer = tp->s.remote,
+			.recvq = tp->state == TCPS_LISTEN ? tp->acceptq_len : tp->rcv.len,
+			.sendq = tp->state == TCPS_LISTEN ? (uint32_t)tp->backlog : tp->snd.len,
+			.owner = tp->orphan ? NULL : tp->s.user,
+		};
+		if (tp->state == TCPS_LISTEN || tp->state == TCPS_CLOSED)
+			i.peer.addr4 = i.peer.port = 0;
+		fn(&i, arg);
+	}
+}
+
 int
 ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
 {

@@ -1,0 +1,216 @@
+/* Control socket of ustackd; see ctl.h. */
+#include "ctl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "stack/sock.h"
+
+#define CTL_PENDING 8
+
+struct ust_ctl {
+	int fd;                     /* listening socket */
+	char path[108];             /* its path, unlinked at close */
+	int pending[CTL_PENDING];   /* accepted clients whose request has not come yet, -1 = free */
+	unsigned waited[CTL_PENDING]; /* polls each has waited */
+};
+
+static int
+addr_of(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -1;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+struct ust_ctl *
+ust_ctl_open(const char *path)
+{
+	struct sockaddr_un sa;
+	if (addr_of(path, &sa) < 0) {
+		fprintf(stderr, "ustackd: control socket path '%s' is too long — choose a shorter --ctl\n", path);
+		return NULL;
+	}
+	char dir[sizeof(sa.sun_path)];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	/* A live daemon answers a connect; a stale file from a crash does not. */
+	int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		fprintf(stderr, "ustackd: another ustackd is listening on %s — stop it, or give this one "
+				"its own --ctl\n",
+			path);
+		return NULL;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		fprintf(stderr, "ustackd: control socket %s: %s — check the directory exists and is "
+				"writable\n",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	struct ust_ctl *ctl = calloc(1, sizeof(*ctl));
+	if (ctl == NULL) {
+		close(fd);
+		return NULL;
+	}
+	ctl->fd = fd;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	for (int i = 0; i < CTL_PENDING; i++)
+		ctl->pending[i] = -1;
+	return ctl;
+}
+
+void
+ust_ctl_close(struct ust_ctl *ctl)
+{
+	if (ctl == NULL)
+		return;
+	for (int i = 0; i < CTL_PENDING; i++)
+		if (ctl->pending[i] >= 0)
+			close(ctl->pending[i]);
+	close(ctl->fd);
+	unlink(ctl->path);
+	free(ctl);
+}
+
+static void
+say(int fd, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* The client reads as fast as it can; a full buffer means it is gone. */
+	send(fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void
+format_addr(char *out, size_t len, const struct ust_sockaddr *a, bool wild_port)
+{
+	struct in_addr ia = {.s_addr = htonl(a->addr4)};
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &ia, ip, sizeof(ip));
+	if (wild_port && a->port == 0)
+		snprintf(out, len, "%s:*", ip);
+	else
+		snprintf(out, len, "%s:%u", ip, a->port);
+}
+
+struct stat_ctx {
+	int fd;        /* client */
+	unsigned tcp;  /* TCP sockets listed */
+	unsigned udp;  /* UDP sockets listed */
+};
+
+static void
+one_sock(const struct ust_sock_info *i, void *arg)
+{
+	struct stat_ctx *c = arg;
+	char local[32], peer[32];
+	format_addr(local, sizeof(local), &i->local, false);
+	format_addr(peer, sizeof(peer), &i->peer, true);
+	say(c->fd, "%-5s %-10s %6u %6u %-21s %-21s", i->type == UST_SOCK_STREAM ? "tcp" : "udp",
+	    i->state, i->recvq, i->sendq, local, peer);
+	if (i->type == UST_SOCK_STREAM)
+		c->tcp++;
+	else
+		c->udp++;
+}
+
+static void
+answer_stat(int fd, struct ust_stack *st)
+{
+	struct stat_ctx c = {.fd = fd};
+	say(fd, "%-5s %-10s %6s %6s %-21s %-21s", "Netid", "State", "Recv-Q", "Send-Q",
+	    "Local Address:Port", "Peer Address:Port");
+	ust_stack_foreach_sock(st, one_sock, &c);
+	say(fd, "sockets: tcp %u udp %u", c.tcp, c.udp);
+	say(fd, "counters:");
+	for (int i = 0; i < UST_STAT_MAX; i++)
+		if (st->stats.stat[i] != 0)
+			say(fd, "  %-44s %llu", ust_stat_name(i), (unsigned long long)st->stats.stat[i]);
+	for (int i = 1; i < UST_DROP_MAX; i++)
+		if (st->stats.drop[i] != 0)
+			say(fd, "  drop: %-38s %llu", ust_drop_name(i), (unsigned long long)st->stats.drop[i]);
+}
+
+/* Serve one client if its request is there; returns false while waiting. */
+static bool
+serve(int cfd, struct ust_stack *st)
+{
+	char req[64];
+	ssize_t r = recv(cfd, req, sizeof(req) - 1, MSG_DONTWAIT);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return false;
+	if (r > 0) {
+		req[r] = '\0';
+		req[strcspn(req, "\r\n")] = '\0';
+		if (strcmp(req, "stat") == 0)
+			answer_stat(cfd, st);
+		else
+			say(cfd, "ustackd: unknown request '%s' — try: stat", req);
+	}
+	send(cfd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return true;
+}
+
+unsigned
+ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st)
+{
+	/* Never block the datapath on a client: requests that have not
+	 * arrived yet wait in `pending` (a second at most, at 1 kHz polls). */
+	unsigned n = 0;
+	for (int i = 0; i < CTL_PENDING; i++) {
+		if (ctl->pending[i] < 0)
+			continue;
+		if (serve(ctl->pending[i], st) || ++ctl->waited[i] > 1000) {
+			close(ctl->pending[i]);
+			ctl->pending[i] = -1;
+			n++;
+		}
+	}
+	int cfd;
+	while ((cfd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		n++;
+		if (serve(cfd, st)) {
+			close(cfd);
+			continue;
+		}
+		int slot = -1;
+		for (int i = 0; i < CTL_PENDING && slot < 0; i++)
+			if (ctl->pending[i] < 0)
+				slot = i;
+		if (slot < 0) {
+			close(cfd);
+			continue;
+		}
+		ctl->pending[slot] = cfd;
+		ctl->waited[slot] = 0;
+	}
+	return n;
+}

@@ -1,0 +1,23 @@
+/*
+ * ustackd's control socket (a Unix SOCK_SEQPACKET socket): `ustack stat`
+ * connects, sends "stat", and reads the socket table and counters back, one
+ * message per line and an empty message at the end. Served from the poll
+ * loop, on the stack's core, so it reads the stack without locks.
+ */
+#ifndef UST_DPDK_CTL_H
+#define UST_DPDK_CTL_H
+
+#include <stdint.h>
+
+#include "stack/stack.h"
+
+struct ust_ctl;
+
+/* Listen on `path`; prints one line and returns NULL on failure (another
+ * ustackd already listening there, no permission, path too long). */
+struct ust_ctl *ust_ctl_open(const char *path);
+/* Answer whatever requests are waiting; never blocks. */
+unsigned ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st);
+void ust_ctl_close(struct ust_ctl *ctl);
+
+#endif
