@@ -39,19 +39,23 @@ trap ust_cleanup EXIT
 [ "$(id -u)" -eq 0 ] || { echo "needs root (netns, net_tap)" >&2; exit 1; }
 [ -x "${UST_BIN:-}" ] || { echo "UST_BIN must point at ustackd" >&2; exit 1; }
 
-# Start ustackd and wire its tap into $NS. Extra arguments go to ustackd.
-ust_up() {
-	ip netns del "$NS" 2>/dev/null || true
-	"$UST_BIN" --vdev "net_tap0,iface=$IF" --ip "$UST_IP/24" --lock "$WORK/ustackd.lock" \
-		--ctl "$WORK/ctl.sock" "$@" \
-		>"$WORK/ustackd.log" 2>&1 &
+# Start ustackd with this test's lock and control socket and wait until it
+# is up. Arguments go to ustackd.
+ust_start() {
+	"$UST_BIN" --lock "$WORK/ustackd.lock" --ctl "$WORK/ctl.sock" "$@" >"$WORK/ustackd.log" 2>&1 &
 	UST_PID=$!
 	for _ in $(seq 100); do
-		grep -q '^ustackd: up' "$WORK/ustackd.log" 2>/dev/null && break
+		grep -q '^ustackd: up' "$WORK/ustackd.log" 2>/dev/null && return
 		kill -0 "$UST_PID" 2>/dev/null || fail "ustackd exited during start"
 		sleep 0.1
 	done
-	grep -q '^ustackd: up' "$WORK/ustackd.log" || fail "ustackd did not come up"
+	fail "ustackd did not come up"
+}
+
+# Start ustackd on a tap and wire the tap into $NS. Arguments go to ustackd.
+ust_up() {
+	ip netns del "$NS" 2>/dev/null || true
+	ust_start --vdev "net_tap0,iface=$IF" --ip "$UST_IP/24" "$@"
 	UST_MAC=$(sed -n 's/^ustackd: up .* mac \([0-9a-f:]*\) .*/\1/p' "$WORK/ustackd.log")
 	ip netns add "$NS"
 	ip link set "$IF" netns "$NS"

@@ -5,15 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 fx=$(cd "$(dirname "$0")/../replay/fixtures" && pwd)
 
-"$UST_BIN" --vdev "net_pcap0,rx_pcap=$fx/ping.in.pcap,tx_pcap=$WORK/out.pcap" \
-	--mac 02:00:00:00:00:02 --ip 198.18.0.2/24 --lock "$WORK/ustackd.lock" --ctl "$WORK/ctl.sock" \
-	>"$WORK/ustackd.log" 2>&1 &
-UST_PID=$!
-for _ in $(seq 100); do
-	grep -q '^ustackd: up' "$WORK/ustackd.log" 2>/dev/null && break
-	kill -0 "$UST_PID" 2>/dev/null || fail "ustackd exited during start"
-	sleep 0.1
-done
+ust_start --vdev "net_pcap0,rx_pcap=$fx/ping.in.pcap,tx_pcap=$WORK/out.pcap" \
+	--mac 02:00:00:00:00:02 --ip 198.18.0.2/24
 sleep 1
 ust_stop
 tshark -r "$WORK/out.pcap" 2>/dev/null | sed 's/^/  /'

@@ -90,33 +90,45 @@ tcp_rcv_space(const struct tcpcb *tp)
 	return cap - tp->rcv.len;
 }
 
+/* Merge [start, end) into a sorted array of disjoint ranges. When the array
+ * is full the highest range makes room (forgetting the far end of what the
+ * peer holds costs at most a needless retransmission) if `evict`, else the
+ * insert fails. */
+static bool
+range_insert(struct tcp_range *arr, unsigned *n, uint32_t start, uint32_t end, bool evict)
+{
+	struct tcp_range r = {start, end};
+	unsigned i = 0;
+	while (i < *n) {
+		struct tcp_range *x = &arr[i];
+		if (SEQ_LT(r.end, x->start) || SEQ_GT(r.start, x->end)) {
+			i++;
+			continue;
+		}
+		r.start = SEQ_MIN(r.start, x->start);
+		r.end = SEQ_MAX(r.end, x->end);
+		memmove(x, x + 1, (*n - i - 1) * sizeof(*x));
+		(*n)--;
+	}
+	if (*n == TCP_OOO_RANGES) {
+		if (!evict)
+			return false;
+		(*n)--;
+	}
+	for (i = 0; i < *n && SEQ_LT(arr[i].start, r.start); i++)
+		;
+	memmove(&arr[i + 1], &arr[i], (*n - i) * sizeof(r));
+	arr[i] = r;
+	(*n)++;
+	return true;
+}
+
 bool
 tcp_ooo_add(struct tcpcb *tp, uint32_t seq, uint32_t len)
 {
 	if (tp->ooo == NULL && (tp->ooo = malloc(TCP_OOO_RANGES * sizeof(*tp->ooo))) == NULL)
 		return false;
-	struct tcp_range n = {seq, seq + len};
-	/* Merge with every island it touches, then insert in order. */
-	unsigned i = 0;
-	while (i < tp->nooo) {
-		struct tcp_range *r = &tp->ooo[i];
-		if (SEQ_LT(n.end, r->start) || SEQ_GT(n.start, r->end)) {
-			i++;
-			continue;
-		}
-		n.start = SEQ_MIN(n.start, r->start);
-		n.end = SEQ_MAX(n.end, r->end);
-		memmove(r, r + 1, (tp->nooo - i - 1) * sizeof(*r));
-		tp->nooo--;
-	}
-	if (tp->nooo == TCP_OOO_RANGES)
-		return false;
-	for (i = 0; i < tp->nooo && SEQ_LT(tp->ooo[i].start, n.start); i++)
-		;
-	memmove(&tp->ooo[i + 1], &tp->ooo[i], (tp->nooo - i) * sizeof(n));
-	tp->ooo[i] = n;
-	tp->nooo++;
-	return true;
+	return range_insert(tp->ooo, &tp->nooo, seq, seq + len, false);
 }
 
 uint32_t
@@ -134,36 +146,6 @@ tcp_ooo_pull(struct tcpcb *tp)
 		tp->nooo--;
 	}
 	return pulled;
-}
-
-static void
-sack_insert(struct tcpcb *tp, uint32_t start, uint32_t end)
-{
-	if (tp->sacked == NULL && (tp->sacked = malloc(TCP_SACK_RANGES * sizeof(*tp->sacked))) == NULL)
-		return;
-	struct tcp_range n = {start, end};
-	unsigned i = 0;
-	while (i < tp->nsacked) {
-		struct tcp_range *r = &tp->sacked[i];
-		if (SEQ_LT(n.end, r->start) || SEQ_GT(n.start, r->end)) {
-			i++;
-			continue;
-		}
-		n.start = SEQ_MIN(n.start, r->start);
-		n.end = SEQ_MAX(n.end, r->end);
-		memmove(r, r + 1, (tp->nsacked - i - 1) * sizeof(*r));
-		tp->nsacked--;
-	}
-	if (tp->nsacked == TCP_SACK_RANGES) {
-		/* Forget the highest island: losing SACK state only costs a
-		 * needless retransmission. */
-		tp->nsacked--;
-	}
-	for (i = 0; i < tp->nsacked && SEQ_LT(tp->sacked[i].start, n.start); i++)
-		;
-	memmove(&tp->sacked[i + 1], &tp->sacked[i], (tp->nsacked - i) * sizeof(n));
-	tp->sacked[i] = n;
-	tp->nsacked++;
 }
 
 void
@@ -187,7 +169,10 @@ tcp_sack_update(struct tcpcb *tp, const struct ust_tcp_opts *o)
 		/* RFC 2018 5 / RFC 5961: only blocks inside what we sent count. */
 		if (!SEQ_LT(s, e) || SEQ_LT(s, tp->snd_una) || SEQ_GT(e, tp->snd_max))
 			continue;
-		sack_insert(tp, s, e);
+		if (tp->sacked == NULL &&
+		    (tp->sacked = malloc(TCP_SACK_RANGES * sizeof(*tp->sacked))) == NULL)
+			return;
+		range_insert(tp->sacked, &tp->nsacked, s, e, true);
 	}
 }
 

@@ -60,7 +60,7 @@ enum tcp_state {
 #define TCP_RMEM_DEFAULT 262144                  /* idem; rings are allocated on first use */
 #define TCP_MEM_MAX (4u << 20)                   /* tcp_rmem[2]/tcp_wmem[2] order */
 #define TCP_OOO_RANGES 512                       /* out-of-order islands kept */
-#define TCP_SACK_RANGES 512                      /* scoreboard entries */
+#define TCP_SACK_RANGES TCP_OOO_RANGES           /* scoreboard entries */
 #define TCP_CHALLENGE_PER_S 1000                 /* tcp_challenge_ack_limit */
 #define TCP_OOW_RATELIMIT_NS (500 * UST_NS_PER_MS) /* tcp_invalid_ratelimit */
 #define TCP_BIND_BUCKETS 4096                    /* bind table: port conflicts in O(sockets on the port) */
