@@ -36,6 +36,8 @@
 struct udp_sock {
 	struct ust_sock s;      /* common part; first member for the cast */
 	struct udp_sock *next;  /* hash chain of the local port */
+	struct udp_sock *all_next; /* every UDP socket of the stack */
+	struct udp_sock *all_prev; /* ... doubly linked for O(1) removal */
 	struct ust_pkt *q_head; /* received datagrams, oldest first */
 	struct ust_pkt *q_tail; /* newest */
 	uint32_t q_bytes;       /* buffer bytes charged to rcvbuf */
@@ -46,7 +48,8 @@ struct udp_sock {
 };
 
 struct ust_udp {
-	struct udp_sock *bucket[UDP_BUCKETS]; /* sockets by local port */
+	struct udp_sock *bucket[UDP_BUCKETS]; /* bound sockets by local port */
+	struct udp_sock *all;                 /* every socket, bound or not */
 	unsigned count;                       /* sockets in the table */
 };
 
@@ -89,19 +92,30 @@ unhash(struct ust_stack *st, struct udp_sock *u)
 	st->udp->count--;
 }
 
+static void
+udp_close(struct ust_sock *s)
+{
+	struct udp_sock *u = (struct udp_sock *)s;
+	struct ust_udp *t = s->stack->udp;
+	unhash(s->stack, u);
+	queue_purge(u);
+	if (u->all_prev != NULL)
+		u->all_prev->all_next = u->all_next;
+	else
+		t->all = u->all_next;
+	if (u->all_next != NULL)
+		u->all_next->all_prev = u->all_prev;
+	free(u);
+}
+
 void
 ust_udp_fini(struct ust_stack *st)
 {
 	if (st->udp == NULL)
 		return;
-	for (unsigned b = 0; b < UDP_BUCKETS; b++) {
-		while (st->udp->bucket[b] != NULL) {
-			struct udp_sock *u = st->udp->bucket[b];
-			unhash(st, u);
-			queue_purge(u);
-			free(u);
-		}
-	}
+	/* Sockets their owner never closed, unbound ones included. */
+	while (st->udp->all != NULL)
+		udp_close(&st->udp->all->s);
 	free(st->udp);
 	st->udp = NULL;
 }
@@ -437,14 +451,7 @@ udp_shutdown(struct ust_sock *s, int how)
 	return s->connected ? 0 : -ENOTCONN;
 }
 
-static void
-udp_close(struct ust_sock *s)
-{
-	struct udp_sock *u = (struct udp_sock *)s;
-	unhash(s->stack, u);
-	queue_purge(u);
-	free(u);
-}
+
 
 static uint32_t
 buf_size(int v, uint32_t min)
@@ -577,6 +584,10 @@ ust_udp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
 	u->s.rcvbuf_bytes = UDP_RMEM_DEFAULT;
 	u->s.sndbuf_bytes = UDP_WMEM_DEFAULT;
 	u->s.events = UST_EV_OUT;
+	u->all_next = st->udp->all;
+	if (u->all_next != NULL)
+		u->all_next->all_prev = u;
+	st->udp->all = u;
 	*out = &u->s;
 	return 0;
 }

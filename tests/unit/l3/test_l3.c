@@ -489,6 +489,11 @@ test_loopback_to_own_address_and_127(void **state)
 	assert_int_equal(from.addr4, 0x7f000001u);
 	ust_sock_close(srv);
 	ust_sock_close(cli);
+	/* Sockets nobody closed, bound or not, go with the stack (the ASan
+	 * build's leak checker fails this test otherwise). */
+	struct ust_sock *forgotten;
+	assert_int_equal(ust_sock_open(f->a, UST_AF_INET, UST_SOCK_DGRAM, &forgotten), 0);
+	udp_bound(f->a, 0, 5005);
 	fx_free(f);
 }
 
