@@ -10,7 +10,7 @@ The expected replies are written from the RFCs, not from ustack's output.
 import os
 import sys
 
-from scapy.all import ARP, ICMP, IP, UDP, Ether, Raw, fragment, wrpcap
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, fragment, wrpcap
 
 US_MAC, US_IP = "02:00:00:00:00:02", "198.18.0.2"
 PEER_MAC, PEER_IP = "02:00:00:00:00:01", "198.18.0.1"
@@ -63,6 +63,18 @@ def cases():
     unreach = from_us(IP(src=US_IP, dst=PEER_IP, id=0, tos=0xc0) / ICMP(type=3, code=3) / Raw(quote))
     yield "udp_closed", [arp_req(), to_us(dgram)], [arp_reply(), unreach], \
         {"drop.UDP_NO_PORT": 1, "stat.ICMP_UNREACH_OUT": 1}
+
+    # RFC 9293 3.10.7.1: a SYN to a closed port gets <SEQ=0><ACK=ISN+1><CTL=RST,ACK>;
+    # an ACK gets <SEQ=SEG.ACK><CTL=RST>; a RST gets nothing.
+    syn = to_us(IP(src=PEER_IP, dst=US_IP, id=4) / TCP(sport=40000, dport=80, seq=1000, flags="S"))
+    ack = to_us(IP(src=PEER_IP, dst=US_IP, id=5) / TCP(sport=40001, dport=80, seq=7, ack=5555, flags="A"))
+    rst = to_us(IP(src=PEER_IP, dst=US_IP, id=6) / TCP(sport=40002, dport=80, seq=9, flags="R"))
+    rst_syn = from_us(IP(src=US_IP, dst=PEER_IP, id=0, flags="DF") /
+                      TCP(sport=80, dport=40000, seq=0, ack=1001, flags="RA", window=0))
+    rst_ack = from_us(IP(src=US_IP, dst=PEER_IP, id=0, flags="DF") /
+                      TCP(sport=80, dport=40001, seq=5555, ack=0, flags="R", window=0))
+    yield "tcp_closed", [arp_req(), syn, ack, rst], [arp_reply(), rst_syn, rst_ack], \
+        {"drop.TCP_NO_CONN": 3, "stat.TCP_RST_OUT": 2}
 
     bad = bytearray(bytes(to_us(IP(src=PEER_IP, dst=US_IP) / UDP(sport=1, dport=7) / Raw(b"x"))))
     bad[14 + 10] ^= 0xff  # IPv4 header checksum
