@@ -52,21 +52,22 @@ ust_start() {
 	fail "ustackd did not come up"
 }
 
-# Start ustackd on a tap and wire the tap into $NS. Arguments go to ustackd.
+# Start ustackd on a tap and wire the tap into $NS (created here unless a
+# test made it first, e.g. to have a listener ready). Arguments go to ustackd.
 ust_up() {
-	ip netns del "$NS" 2>/dev/null || true
 	ust_start --vdev "net_tap0,iface=$IF" --ip "$UST_IP/24" "$@"
 	UST_MAC=$(sed -n 's/^ustackd: up .* mac \([0-9a-f:]*\) .*/\1/p' "$WORK/ustackd.log")
-	ip netns add "$NS"
+	ip netns add "$NS" 2>/dev/null || true
 	ip link set "$IF" netns "$NS"
 	ip -n "$NS" addr add "$PEER_IP/24" dev "$IF"
 	ip -n "$NS" link set "$IF" up
 	ip -n "$NS" link set lo up
 }
 
-# Capture everything on the tap (kernel side) into $WORK/cap.pcap.
+# Capture everything on the tap (kernel side) into $WORK/cap.pcap; CAP_IF=any
+# captures in $NS before the tap has arrived there.
 cap_start() {
-	ip netns exec "$NS" tcpdump -i "$IF" -U -w "$WORK/cap.pcap" -s 0 "$@" >/dev/null \
+	ip netns exec "$NS" tcpdump -i "${CAP_IF:-$IF}" -U -w "$WORK/cap.pcap" -s 0 "$@" >/dev/null \
 		2>"$WORK/tcpdump.log" &
 	CAP_PID=$!
 	for _ in $(seq 100); do

@@ -10,10 +10,15 @@ N=100000000
 run_client() { # peer mode, ustackd client args
 	local mode=$1
 	shift
-	ust_up "$@"
-	cap_start 'tcp[tcpflags] & tcp-syn != 0'
+	# The kernel listens before ustackd starts, so its first SYN that gets
+	# through finds a listener.
+	ip netns add "$NS" 2>/dev/null || true
+	ip -n "$NS" link set lo up
 	in_ns $PEER "$mode" 5001 "$N" >"$WORK/peer.txt" 2>&1 &
 	local peer=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/peer.txt" && break; sleep 0.1; done
+	CAP_IF=any cap_start 'tcp[tcpflags] & tcp-syn != 0'
+	ust_up "$@"
 	wait "$peer" || fail "kernel peer ($mode): $(cat "$WORK/peer.txt")"
 	grep -v listening "$WORK/peer.txt"
 	for _ in $(seq 100); do
