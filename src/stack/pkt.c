@@ -206,12 +206,6 @@ ust_pkt_pool_in_use(const struct ust_pkt_pool *pool)
 	return pool->in_use;
 }
 
-unsigned
-ust_pkt_pool_capacity(const struct ust_pkt_pool *pool)
-{
-	return pool->count;
-}
-
 struct ust_pkt *
 ust_pkt_copy(struct ust_pkt_pool *pool, const struct ust_pkt *pkt)
 {

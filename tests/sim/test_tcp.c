@@ -93,6 +93,40 @@ test_closed_syn_gets_rst_connect_refused(void **state)
 }
 
 static void
+count_event(struct ust_sock *sk, uint32_t events, void *arg)
+{
+	uint32_t *seen = arg;
+	(void)sk;
+	*seen |= events;
+}
+
+static void
+test_syn_sent_readiness_callback_reports_out_then_in(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(4, NULL, NULL);
+	struct ust_sock *l = sim_listen(s->b, 80, 8), *c, *v = NULL;
+	uint32_t seen = 0;
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+	struct ust_sockaddr to = sim_addr(SIM_IP_B, 80);
+	assert_int_equal(ust_sock_connect(c, &to), -EINPROGRESS);
+	ust_sock_set_callback(c, count_event, &seen);
+	assert_int_equal(seen, 0);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	assert_true(seen & UST_EV_OUT); /* connected: writable */
+	assert_false(seen & UST_EV_IN);
+	assert_int_equal(ust_sock_accept(l, &v, NULL), 0);
+	ust_sock_send(v, "x", 1, 0);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	assert_true(seen & UST_EV_IN);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	ust_sock_close(l);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+static void
 test_established_options_negotiated(void **state)
 {
 	(void)state;
@@ -705,6 +739,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_closed_syn_gets_rst_connect_refused),
 		cmocka_unit_test(test_established_options_negotiated),
+		cmocka_unit_test(test_syn_sent_readiness_callback_reports_out_then_in),
 		cmocka_unit_test(test_syn_sent_simultaneous_open_established),
 		cmocka_unit_test(test_established_close_orders),
 		cmocka_unit_test(test_close_wait_half_close_data_still_flows),

@@ -13,8 +13,6 @@
 #include "../wire/csum.h"
 #include "tcp_var.h"
 
-#define TCP_WSCALE 7 /* what Linux offers with its default buffers */
-
 /* Options both sides agreed on (RFC 7323 1.3, RFC 2018 2). */
 static void
 negotiate(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *th)

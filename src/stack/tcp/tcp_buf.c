@@ -184,12 +184,3 @@ tcp_sacked_bytes(const struct tcpcb *tp)
 		n += tp->sacked[i].end - tp->sacked[i].start;
 	return n;
 }
-
-bool
-tcp_is_sacked(const struct tcpcb *tp, uint32_t seq)
-{
-	for (unsigned i = 0; i < tp->nsacked; i++)
-		if (SEQ_GEQ(seq, tp->sacked[i].start) && SEQ_LT(seq, tp->sacked[i].end))
-			return true;
-	return false;
-}

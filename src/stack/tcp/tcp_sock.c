@@ -127,7 +127,7 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	tp->iss = tcp_new_isn(st, s->local.addr4, s->local.port, a->addr4, a->port);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->ts_offset = (uint32_t)ust_stack_rand(st);
-	tp->rcv_wscale = 7;
+	tp->rcv_wscale = TCP_WSCALE;
 	tp->ts_ok = true; /* offered; negotiate() settles it */
 	tcp_mss_init(st, tp, NULL);
 	tp->rcv_mss = (uint16_t)(ust_ipv4_mtu_payload(st) - UST_TCP_HLEN);

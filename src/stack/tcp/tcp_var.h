@@ -55,6 +55,7 @@ enum tcp_state {
 #define TCP_KEEPINTVL_S 75                       /* tcp_keepalive_intvl */
 #define TCP_KEEPCNT 9                            /* tcp_keepalive_probes */
 #define TCP_SOMAXCONN 4096                       /* backlog cap */
+#define TCP_WSCALE 7                             /* the shift Linux offers with its default buffers */
 #define TCP_DEFAULT_MSS 536                      /* RFC 9293 3.7.1 */
 #define TCP_WMEM_DEFAULT 262144                  /* where Linux autotuning gets quickly */
 #define TCP_RMEM_DEFAULT 262144                  /* idem; rings are allocated on first use */
@@ -264,7 +265,6 @@ bool tcp_ooo_add(struct tcpcb *tp, uint32_t seq, uint32_t len);
 uint32_t tcp_ooo_pull(struct tcpcb *tp);
 void tcp_sack_update(struct tcpcb *tp, const struct ust_tcp_opts *o);
 uint32_t tcp_sacked_bytes(const struct tcpcb *tp);
-bool tcp_is_sacked(const struct tcpcb *tp, uint32_t seq);
 
 /* tcp_output.c */
 void tcp_output(struct ust_stack *st, struct tcpcb *tp);
