@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ipc/ipc.h"
+#include "ipc_server.h"
 #include "stack/sock.h"
 
 #define CTL_PENDING 8
@@ -62,7 +64,10 @@ ust_ctl_open(const char *path)
 		close(probe);
 	unlink(path);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+	/* Any local user may use the stack, as any may use the kernel's;
+	 * what each may do is checked per call from its credentials. */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, 128) < 0) {
 		fprintf(stderr, "ustackd: control socket %s: %s — check the directory exists and is "
 				"writable\n",
 			path, strerror(errno));
@@ -134,8 +139,11 @@ one_sock(const struct ust_sock_info *i, void *arg)
 	char local[32], peer[32];
 	format_addr(local, sizeof(local), &i->local, false);
 	format_addr(peer, sizeof(peer), &i->peer, true);
-	say(c->fd, "%-5s %-10s %6u %6u %-21s %-21s", i->type == UST_SOCK_STREAM ? "tcp" : "udp",
-	    i->state, i->recvq, i->sendq, local, peer);
+	char pid[16] = "-";
+	if (i->owner != NULL)
+		snprintf(pid, sizeof(pid), "%d", (int)ust_ipc_owner_pid(i->owner));
+	say(c->fd, "%-5s %-10s %6u %6u %-21s %-21s %s", i->type == UST_SOCK_STREAM ? "tcp" : "udp",
+	    i->state, i->recvq, i->sendq, local, peer, pid);
 	if (i->type == UST_SOCK_STREAM)
 		c->tcp++;
 	else
@@ -146,8 +154,8 @@ static void
 answer_stat(int fd, struct ust_stack *st)
 {
 	struct stat_ctx c = {.fd = fd};
-	say(fd, "%-5s %-10s %6s %6s %-21s %-21s", "Netid", "State", "Recv-Q", "Send-Q",
-	    "Local Address:Port", "Peer Address:Port");
+	say(fd, "%-5s %-10s %6s %6s %-21s %-21s %s", "Netid", "State", "Recv-Q", "Send-Q",
+	    "Local Address:Port", "Peer Address:Port", "Pid");
 	ust_stack_foreach_sock(st, one_sock, &c);
 	say(fd, "sockets: tcp %u udp %u", c.tcp, c.udp);
 	say(fd, "counters:");
@@ -159,14 +167,27 @@ answer_stat(int fd, struct ust_stack *st)
 			say(fd, "  drop: %-38s %llu", ust_drop_name(i), (unsigned long long)st->stats.drop[i]);
 }
 
-/* Serve one client if its request is there; returns false while waiting. */
-static bool
-serve(int cfd, struct ust_stack *st)
+enum served {
+	SERVED_WAIT,    /* the request has not come yet */
+	SERVED_CLOSE,   /* answered; close the connection */
+	SERVED_ADOPTED, /* a libustack.so client: the IPC server keeps it */
+};
+
+/* Serve one client if its request is there. */
+static enum served
+serve(int cfd, struct ust_stack *st, struct ust_ipc_server *srv)
 {
 	char req[64];
 	ssize_t r = recv(cfd, req, sizeof(req) - 1, MSG_DONTWAIT);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return false;
+		return SERVED_WAIT;
+	uint32_t msg = 0;
+	if (r >= (ssize_t)sizeof(msg))
+		memcpy(&msg, req, sizeof(msg));
+	if (msg == UST_IPC_MSG_HELLO) {
+		ust_ipc_server_adopt(srv, cfd, req, (size_t)r);
+		return SERVED_ADOPTED;
+	}
 	if (r > 0) {
 		req[r] = '\0';
 		req[strcspn(req, "\r\n")] = '\0';
@@ -176,11 +197,11 @@ serve(int cfd, struct ust_stack *st)
 			say(cfd, "ustackd: unknown request '%s' — try: stat", req);
 	}
 	send(cfd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT);
-	return true;
+	return SERVED_CLOSE;
 }
 
 unsigned
-ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st)
+ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st, struct ust_ipc_server *srv)
 {
 	/* Never block the datapath on a client: requests that have not
 	 * arrived yet wait in `pending` (a second at most, at 1 kHz polls). */
@@ -188,8 +209,10 @@ ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st)
 	for (int i = 0; i < CTL_PENDING; i++) {
 		if (ctl->pending[i] < 0)
 			continue;
-		if (serve(ctl->pending[i], st) || ++ctl->waited[i] > 1000) {
-			close(ctl->pending[i]);
+		enum served sv = serve(ctl->pending[i], st, srv);
+		if (sv != SERVED_WAIT || ++ctl->waited[i] > 1000) {
+			if (sv != SERVED_ADOPTED)
+				close(ctl->pending[i]);
 			ctl->pending[i] = -1;
 			n++;
 		}
@@ -197,8 +220,10 @@ ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st)
 	int cfd;
 	while ((cfd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		n++;
-		if (serve(cfd, st)) {
-			close(cfd);
+		enum served sv = serve(cfd, st, srv);
+		if (sv != SERVED_WAIT) {
+			if (sv == SERVED_CLOSE)
+				close(cfd);
 			continue;
 		}
 		int slot = -1;

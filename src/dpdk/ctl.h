@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "ipc_server.h"
 #include "stack/stack.h"
 
 struct ust_ctl;
@@ -16,8 +17,9 @@ struct ust_ctl;
 /* Listen on `path`; prints one line and returns NULL on failure (another
  * ustackd already listening there, no permission, path too long). */
 struct ust_ctl *ust_ctl_open(const char *path);
-/* Answer whatever requests are waiting; never blocks. */
-unsigned ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st);
+/* Answer whatever requests are waiting and hand libustack.so clients to
+ * `srv`; never blocks. */
+unsigned ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st, struct ust_ipc_server *srv);
 void ust_ctl_close(struct ust_ctl *ctl);
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -30,6 +31,7 @@
 #include <rte_log.h>
 
 #include "ctl.h"
+#include "ipc_server.h"
 #include "port.h"
 #include "services.h"
 #include "stack/stack.h"
@@ -418,6 +420,7 @@ eal_init(const struct daemon_config *c, const char *prog)
 struct loop_ctx {
 	struct ust_stack *st;       /* the stack */
 	struct ust_ctl *ctl;        /* control socket */
+	struct ust_ipc_server *ipc; /* libustack.so clients */
 	struct ust_services *sv;    /* built-in services */
 	unsigned idle_sleep_us;     /* --idle-sleep-us */
 };
@@ -446,13 +449,15 @@ poll_loop(void *arg)
 		unsigned work = ust_stack_poll(lc->st, now);
 		if (lc->sv != NULL)
 			work += ust_services_poll(lc->sv);
+		work += ust_ipc_server_poll(lc->ipc);
 		if (atomic_exchange(&stats_requested, false))
 			print_counters(lc->st);
 		/* The control socket costs a system call: look at it once a
 		 * millisecond, not every turn. */
 		if (now - last_ctl_ns >= UST_NS_PER_MS) {
 			last_ctl_ns = now;
-			work += ust_ctl_poll(lc->ctl, lc->st);
+			work += ust_ctl_poll(lc->ctl, lc->st, lc->ipc);
+			work += ust_ipc_server_poll_ctl(lc->ipc);
 		}
 		if (work != 0) {
 			idle = 0;
@@ -482,6 +487,12 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, &c) < 0 || preflight(&c) < 0)
 		return 2;
+	/* Each client channel holds an eventfd here: take every fd we may. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	int lock_fd = take_lock(c.lock_path);
 	if (lock_fd < 0)
 		return 2;
@@ -500,6 +511,7 @@ main(int argc, char **argv)
 	struct ust_port *port = NULL;
 	struct ust_stack *st = NULL;
 	struct ust_services *sv = NULL;
+	struct ust_ipc_server *ipc = NULL;
 	if (rte_eth_dev_count_avail() == 0) {
 		fprintf(stderr, "ustackd: no DPDK port found — check --vdev/--pci (a PCI NIC must be bound "
 				"to vfio-pci with dpdk-devbind.py)\n");
@@ -520,7 +532,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	sv = ust_services_start(st, &c.services);
-	if (sv == NULL)
+	ipc = ust_ipc_server_create(st);
+	if (sv == NULL || ipc == NULL)
 		goto out;
 
 	signal(SIGINT, on_signal);
@@ -534,7 +547,7 @@ main(int argc, char **argv)
 	       c.services.tcp_echo ? " tcp-echo" : "", c.services.tcp_discard ? " tcp-discard" : "",
 	       c.services.tcp_chargen ? " tcp-chargen" : "");
 
-	struct loop_ctx lc = {.st = st, .ctl = ctl, .sv = sv, .idle_sleep_us = c.idle_sleep_us};
+	struct loop_ctx lc = {.st = st, .ctl = ctl, .ipc = ipc, .sv = sv, .idle_sleep_us = c.idle_sleep_us};
 	unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
 	if (worker < RTE_MAX_LCORE) {
 		rte_eal_remote_launch(poll_loop, &lc, worker);
@@ -550,6 +563,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	ust_ctl_close(ctl);
+	ust_ipc_server_destroy(ipc);
 	ust_services_stop(sv);
 	ust_stack_destroy(st);
 	ust_port_close(port);

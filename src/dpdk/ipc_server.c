@@ -1,0 +1,518 @@
+/* ustackd's side of the preload channel; see ipc_server.h and src/ipc/ipc.h. */
+#include "ipc_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ipc/ipc.h"
+#include "stack/sock.h"
+#include "stack/stack.h"
+
+_Static_assert(sizeof(struct ust_ipc_addr) == sizeof(struct ust_sockaddr), "address layouts");
+
+#define CAP_NET_BIND_SERVICE_BIT 10
+#define CAP_NET_RAW_BIT 13
+
+struct client {
+	struct ust_ipc_server *srv;     /* back pointer, for the event callback */
+	int fd;                         /* control connection */
+	pid_t pid;                      /* SO_PEERCRED */
+	uid_t uid;                      /* SO_PEERCRED */
+	bool cap_bind;                  /* may bind ports below unpriv_port */
+	bool cap_raw;                   /* may open SOCK_RAW */
+	unsigned unpriv_port;           /* net.ipv4.ip_unprivileged_port_start */
+	struct ust_ipc_region *r;       /* the shared region */
+	int chan_evfd[UST_IPC_CHANNELS]; /* each channel's wake-up eventfd, -1 = none */
+	uint32_t chan_n;                /* channels below this may be in use */
+	struct ust_sock **socks;        /* by handle */
+	uint32_t *free_h;               /* stack of free handles */
+	uint32_t free_n;                /* entries in free_h */
+	struct client *next;            /* list of clients */
+};
+
+struct ust_ipc_server {
+	struct ust_stack *st;    /* the stack we serve */
+	struct client *clients;  /* live clients */
+};
+
+struct ust_ipc_server *
+ust_ipc_server_create(struct ust_stack *st)
+{
+	struct ust_ipc_server *srv = calloc(1, sizeof(*srv));
+	if (srv != NULL)
+		srv->st = st;
+	return srv;
+}
+
+pid_t
+ust_ipc_owner_pid(const void *owner)
+{
+	return owner == NULL ? 0 : ((const struct client *)owner)->pid;
+}
+
+/* Effective capabilities from /proc: the kernel's view of what the caller
+ * may do, so an application cannot claim rights it lacks. */
+static uint64_t
+cap_eff(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	uint64_t caps = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "CapEff:", 7) == 0)
+			caps = strtoull(line + 7, NULL, 16);
+	fclose(f);
+	return caps;
+}
+
+static unsigned
+unprivileged_port_start(void)
+{
+	unsigned v = 1024;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 1024;
+		fclose(f);
+	}
+	return v;
+}
+
+static void
+wake_waiters(struct client *c, struct ust_ipc_sockstate *ss)
+{
+	for (unsigned w = 0; w < 2; w++) {
+		if (atomic_load(&ss->waiters[w]) == 0)
+			continue;
+		uint64_t m = atomic_exchange(&ss->waiters[w], 0);
+		while (m != 0) {
+			unsigned bit = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			int efd = c->chan_evfd[w * 64 + bit];
+			uint64_t one = 1;
+			if (efd >= 0 && write(efd, &one, sizeof(one)) < 0)
+				continue; /* a full counter wakes the thread just as well */
+		}
+	}
+}
+
+static void
+on_sock_event(struct ust_sock *s, uint32_t events, void *arg)
+{
+	struct client *c = s->user;
+	struct ust_ipc_sockstate *ss = &c->r->sock[(uintptr_t)arg];
+	/* seq_cst pairs with the waiter's bit-then-check (ipc.h). */
+	atomic_store(&ss->events, events);
+	wake_waiters(c, ss);
+}
+
+static int
+attach(struct client *c, struct ust_sock *s, uint32_t *handle)
+{
+	if (c->free_n == 0)
+		return -EMFILE;
+	uint32_t h = c->free_h[--c->free_n];
+	c->socks[h] = s;
+	s->user = c;
+	ust_sock_set_callback(s, on_sock_event, (void *)(uintptr_t)h);
+	struct ust_ipc_sockstate *ss = &c->r->sock[h];
+	atomic_store(&ss->waiters[0], 0);
+	atomic_store(&ss->waiters[1], 0);
+	atomic_store(&ss->events, ust_sock_events(s));
+	*handle = h;
+	return 0;
+}
+
+static void
+detach(struct client *c, uint32_t h)
+{
+	struct ust_sock *s = c->socks[h];
+	ust_sock_set_callback(s, NULL, NULL);
+	s->user = NULL;
+	c->socks[h] = NULL;
+	c->free_h[c->free_n++] = h;
+	/* Anyone still waiting on it learns it is gone. */
+	atomic_store(&c->r->sock[h].events, UST_EV_HUP | UST_EV_ERR);
+	wake_waiters(c, &c->r->sock[h]);
+}
+
+static void
+to_sockaddr(const struct ust_ipc_addr *in, struct ust_sockaddr *out)
+{
+	memcpy(out, in, sizeof(*out));
+}
+
+static void
+from_sockaddr(const struct ust_sockaddr *in, struct ust_ipc_addr *out)
+{
+	memcpy(out, in, sizeof(*out));
+}
+
+static int64_t
+op_open(struct client *c, const struct ust_ipc_req *q, struct ust_ipc_resp *p)
+{
+	if (q->a != UST_AF_INET)
+		return -EAFNOSUPPORT;
+	switch (q->b) {
+	case UST_SOCK_STREAM:
+		if (q->c != 0 && q->c != IPPROTO_TCP)
+			return -EPROTONOSUPPORT;
+		break;
+	case UST_SOCK_DGRAM:
+		if (q->c != 0 && q->c != IPPROTO_UDP)
+			return -EPROTONOSUPPORT;
+		break;
+	case 3: /* SOCK_RAW: the right is checked even though the stack has none yet */
+		return c->cap_raw ? -EPROTONOSUPPORT : -EPERM;
+	default:
+		return -ESOCKTNOSUPPORT;
+	}
+	struct ust_sock *s;
+	int rc = ust_sock_open(c->srv->st, q->a, q->b, &s);
+	if (rc < 0)
+		return rc;
+	rc = attach(c, s, &p->handle);
+	if (rc < 0)
+		ust_sock_close(s);
+	return rc;
+}
+
+static int64_t
+op_accept(struct client *c, struct ust_sock *s, struct ust_ipc_resp *p)
+{
+	struct ust_sock *ns;
+	struct ust_sockaddr peer;
+	int rc = ust_sock_accept(s, &ns, &peer);
+	if (rc < 0)
+		return rc;
+	rc = attach(c, ns, &p->handle);
+	if (rc < 0) {
+		ust_sock_close(ns);
+		return rc;
+	}
+	from_sockaddr(&peer, &p->addr);
+	return 0;
+}
+
+static int64_t
+op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock *s)
+{
+	struct ust_ipc_resp *p = &ch->resp;
+	size_t room = q->len < UST_IPC_DATA_BYTES ? q->len : UST_IPC_DATA_BYTES;
+	/* For a datagram the next one's size tells whether it gets cut. */
+	size_t next = s->type == UST_SOCK_DGRAM ? ust_sock_nread(s) : 0;
+	struct ust_sockaddr from = {0};
+	ssize_t n = ust_sock_recvfrom(s, ch->data, room, q->a, &from);
+	if (n < 0)
+		return n;
+	p->len = (uint32_t)n;
+	from_sockaddr(&from, &p->addr);
+	if (s->type == UST_SOCK_DGRAM && next > (size_t)n) {
+		p->flags = MSG_TRUNC;
+		if (q->a & MSG_TRUNC)
+			return (int64_t)next;
+	}
+	return n;
+}
+
+static int64_t
+serve_one(struct client *c, struct ust_ipc_channel *ch)
+{
+	/* The region is the application's to scribble on: read the request
+	 * once and trust none of it. */
+	struct ust_ipc_req q = ch->req;
+	struct ust_ipc_resp *p = &ch->resp;
+	memset(p, 0, sizeof(*p));
+	p->handle = UST_IPC_NO_HANDLE;
+	if (q.op == UST_IPC_OP_OPEN)
+		return op_open(c, &q, p);
+	if (q.handle >= UST_IPC_SOCKS || c->socks[q.handle] == NULL)
+		return -EBADF;
+	struct ust_sock *s = c->socks[q.handle];
+	struct ust_sockaddr a;
+	to_sockaddr(&q.addr, &a);
+	size_t len = q.len < UST_IPC_DATA_BYTES ? q.len : UST_IPC_DATA_BYTES;
+	switch (q.op) {
+	case UST_IPC_OP_CLOSE:
+		detach(c, q.handle);
+		ust_sock_close(s);
+		return 0;
+	case UST_IPC_OP_BIND:
+		if (a.family == UST_AF_INET && a.port != 0 && a.port < c->unpriv_port && !c->cap_bind)
+			return -EACCES;
+		return ust_sock_bind(s, &a);
+	case UST_IPC_OP_LISTEN:
+		return ust_sock_listen(s, q.a);
+	case UST_IPC_OP_ACCEPT:
+		return op_accept(c, s, p);
+	case UST_IPC_OP_CONNECT:
+		return ust_sock_connect(s, &a);
+	case UST_IPC_OP_SEND:
+		return ust_sock_sendto(s, ch->data, len, q.a, q.has_addr ? &a : NULL);
+	case UST_IPC_OP_RECV:
+		return op_recv(ch, &q, s);
+	case UST_IPC_OP_SHUTDOWN:
+		return ust_sock_shutdown(s, q.a);
+	case UST_IPC_OP_SETOPT:
+		return ust_sock_setopt(s, q.a, q.b, ch->data, len);
+	case UST_IPC_OP_GETOPT: {
+		int rc = ust_sock_getopt(s, q.a, q.b, ch->data, &len);
+		p->len = (uint32_t)len;
+		return rc;
+	}
+	case UST_IPC_OP_GETNAME: {
+		struct ust_sockaddr out = {0};
+		int rc = ust_sock_getname(s, &out);
+		from_sockaddr(&out, &p->addr);
+		return rc;
+	}
+	case UST_IPC_OP_GETPEER: {
+		struct ust_sockaddr out = {0};
+		int rc = ust_sock_getpeer(s, &out);
+		from_sockaddr(&out, &p->addr);
+		return rc;
+	}
+	case UST_IPC_OP_NREAD:
+		return (int64_t)ust_sock_nread(s);
+	default:
+		return -EINVAL;
+	}
+}
+
+unsigned
+ust_ipc_server_poll(struct ust_ipc_server *srv)
+{
+	unsigned n = 0;
+	for (struct client *c = srv->clients; c != NULL; c = c->next) {
+		for (uint32_t i = 0; i < c->chan_n; i++) {
+			struct ust_ipc_channel *ch = &c->r->chan[i];
+			uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_acquire);
+			if (seq == atomic_load_explicit(&ch->resp_seq, memory_order_relaxed))
+				continue;
+			ch->resp.ret = serve_one(c, ch);
+			/* seq_cst pairs with the application's sleeping-then-wait. */
+			atomic_store(&ch->resp_seq, seq);
+			if (atomic_load(&ch->sleeping) != 0)
+				syscall(SYS_futex, &ch->resp_seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+			n++;
+		}
+	}
+	if (n != 0)
+		ust_stack_flush(srv->st);
+	return n;
+}
+
+static void
+client_free(struct client *c)
+{
+	for (uint32_t h = 0; h < UST_IPC_SOCKS; h++) {
+		struct ust_sock *s = c->socks != NULL ? c->socks[h] : NULL;
+		if (s == NULL)
+			continue;
+		/* The program is gone: reset its connections rather than let
+		 * them linger half-open (SO_LINGER 0 makes close send a RST). */
+		if (s->type == UST_SOCK_STREAM) {
+			int lg[2] = {1, 0};
+			ust_sock_setopt(s, UST_SOL_SOCKET, UST_SO_LINGER, lg, sizeof(lg));
+		}
+		detach(c, h);
+		ust_sock_close(s);
+	}
+	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
+		if (c->chan_evfd[i] >= 0)
+			close(c->chan_evfd[i]);
+	if (c->r != NULL)
+		munmap(c->r, sizeof(*c->r));
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->socks);
+	free(c->free_h);
+	free(c);
+}
+
+static void
+welcome(int fd, int ret, int memfd)
+{
+	struct ust_ipc_welcome w = {.msg = UST_IPC_MSG_WELCOME, .ret = ret,
+				    .region_bytes = sizeof(struct ust_ipc_region)};
+	struct iovec iov = {.iov_base = &w, .iov_len = sizeof(w)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (memfd >= 0) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
+	}
+	sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void
+ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t len)
+{
+	struct ust_ipc_hello h;
+	if (len != sizeof(h)) {
+		close(fd);
+		return;
+	}
+	memcpy(&h, msg, sizeof(h));
+	if (h.version != UST_IPC_VERSION) {
+		welcome(fd, -EPROTO, -1);
+		close(fd);
+		return;
+	}
+	struct ucred cr;
+	socklen_t crl = sizeof(cr);
+	struct client *c = calloc(1, sizeof(*c));
+	int memfd = -1;
+	if (c == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0)
+		goto fail;
+	c->srv = srv;
+	c->fd = fd;
+	c->pid = cr.pid;
+	c->uid = cr.uid;
+	uint64_t caps = cap_eff(cr.pid);
+	c->cap_bind = (caps >> CAP_NET_BIND_SERVICE_BIT) & 1;
+	c->cap_raw = (caps >> CAP_NET_RAW_BIT) & 1;
+	c->unpriv_port = unprivileged_port_start();
+	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
+		c->chan_evfd[i] = -1;
+	c->socks = calloc(UST_IPC_SOCKS, sizeof(*c->socks));
+	c->free_h = malloc(UST_IPC_SOCKS * sizeof(*c->free_h));
+	if (c->socks == NULL || c->free_h == NULL)
+		goto fail;
+	/* Low handles on top, so a process's first sockets use few pages. */
+	for (uint32_t i = 0; i < UST_IPC_SOCKS; i++)
+		c->free_h[i] = UST_IPC_SOCKS - 1 - i;
+	c->free_n = UST_IPC_SOCKS;
+	memfd = memfd_create("ustack-region", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, sizeof(struct ust_ipc_region)) < 0)
+		goto fail;
+	void *m = mmap(NULL, sizeof(struct ust_ipc_region), PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	c->r = m;
+	c->r->magic = UST_IPC_MAGIC;
+	c->r->version = UST_IPC_VERSION;
+	c->r->channels = UST_IPC_CHANNELS;
+	c->r->socks = UST_IPC_SOCKS;
+	welcome(fd, 0, memfd);
+	close(memfd);
+	c->next = srv->clients;
+	srv->clients = c;
+	return;
+fail:
+	welcome(fd, -ENOMEM, -1);
+	if (memfd >= 0)
+		close(memfd);
+	if (c != NULL) {
+		c->fd = -1;
+		client_free(c);
+	}
+	close(fd);
+}
+
+/* A channel's eventfd, attached once per channel by the application. */
+static void
+register_channel(struct client *c, const struct ust_ipc_chanmsg *m, int efd)
+{
+	struct ust_ipc_chanmsg ack = {.msg = UST_IPC_MSG_ACK, .channel = m->channel};
+	if (efd < 0 || m->channel >= UST_IPC_CHANNELS) {
+		ack.ret = -EINVAL;
+		if (efd >= 0)
+			close(efd);
+	} else {
+		if (c->chan_evfd[m->channel] >= 0)
+			close(c->chan_evfd[m->channel]);
+		c->chan_evfd[m->channel] = efd;
+		if (m->channel + 1 > c->chan_n)
+			c->chan_n = m->channel + 1;
+	}
+	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* Returns false when the client is gone. */
+static bool
+read_ctl(struct client *c)
+{
+	for (;;) {
+		struct ust_ipc_chanmsg m;
+		struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf)};
+		ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		if (r == 0)
+			return false;
+		int efd = -1;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&efd, CMSG_DATA(cm), sizeof(int));
+		if (r == sizeof(m) && m.msg == UST_IPC_MSG_CHANNEL)
+			register_channel(c, &m, efd);
+		else if (efd >= 0)
+			close(efd);
+	}
+}
+
+unsigned
+ust_ipc_server_poll_ctl(struct ust_ipc_server *srv)
+{
+	unsigned n = 0;
+	struct client **pp = &srv->clients;
+	while (*pp != NULL) {
+		struct client *c = *pp;
+		if (read_ctl(c)) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		client_free(c);
+		n++;
+	}
+	if (n != 0)
+		ust_stack_flush(srv->st);
+	return n;
+}
+
+void
+ust_ipc_server_destroy(struct ust_ipc_server *srv)
+{
+	if (srv == NULL)
+		return;
+	while (srv->clients != NULL) {
+		struct client *c = srv->clients;
+		srv->clients = c->next;
+		client_free(c);
+	}
+	ust_stack_flush(srv->st);
+	free(srv);
+}

@@ -1,0 +1,155 @@
+/*
+ * The shared-memory contract between libustack.so (an application) and
+ * ustackd. Both sides include this file and nothing else of each other.
+ *
+ * Registration: the application connects to ustackd's control socket
+ * (SOCK_SEQPACKET) and sends struct ust_ipc_hello. ustackd reads the
+ * caller's credentials with SO_PEERCRED, creates a memfd holding one
+ * struct ust_ipc_region for that process alone, and sends struct
+ * ust_ipc_welcome with the memfd attached (SCM_RIGHTS). The connection stays
+ * open for the life of the process: its end tells either side the other is
+ * gone, and it carries the rare messages that attach a file descriptor.
+ *
+ * Calls: each application thread owns one channel of the region while it
+ * lives. It writes a request and publishes it with a release store of
+ * req_seq; ustackd's poll loop sees req_seq != resp_seq, serves the request
+ * without blocking, writes the response and publishes it with resp_seq.
+ * Neither side makes a system call while the other is busy: the
+ * application spins, then sleeps on resp_seq as a futex after setting
+ * `sleeping`, and ustackd calls FUTEX_WAKE only when `sleeping` is set.
+ *
+ * Readiness: ustackd keeps each socket's readiness (epoll bits) in
+ * socks[handle].events. A thread that must wait sets its channel's bit in
+ * socks[handle].waiters, checks events again, and polls its channel's
+ * eventfd (given to ustackd once per channel); ustackd writes that eventfd
+ * only for the waiters it finds, and clears their bits.
+ *
+ * Everything is fixed-size; layouts are _Static_assert'ed so a mismatch of
+ * the two sides fails to compile rather than corrupting memory.
+ */
+#ifndef UST_IPC_H
+#define UST_IPC_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
+#define UST_IPC_VERSION 1u
+#define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
+#define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
+#define UST_IPC_SOCKS 16384u       /* open ustack sockets per process */
+#define UST_IPC_NO_HANDLE 0xffffffffu
+
+/* Readiness bits in ust_ipc_sockstate.events: epoll's values. */
+#define UST_IPC_EV_IN 0x001u
+#define UST_IPC_EV_OUT 0x004u
+#define UST_IPC_EV_ERR 0x008u
+#define UST_IPC_EV_HUP 0x010u
+#define UST_IPC_EV_RDHUP 0x2000u
+
+/* Requests served through a channel. */
+enum ust_ipc_op {
+	UST_IPC_OP_OPEN = 1,  /* a = family, b = type, c = protocol -> handle */
+	UST_IPC_OP_CLOSE,     /* handle */
+	UST_IPC_OP_BIND,      /* handle, addr */
+	UST_IPC_OP_LISTEN,    /* handle, a = backlog */
+	UST_IPC_OP_ACCEPT,    /* handle -> resp.handle, resp.addr = peer */
+	UST_IPC_OP_CONNECT,   /* handle, addr */
+	UST_IPC_OP_SEND,      /* handle, a = flags, len bytes of data, addr if has_addr */
+	UST_IPC_OP_RECV,      /* handle, a = flags, len = room -> data, resp.addr = from */
+	UST_IPC_OP_SHUTDOWN,  /* handle, a = how */
+	UST_IPC_OP_SETOPT,    /* handle, a = level, b = name, len bytes of value */
+	UST_IPC_OP_GETOPT,    /* handle, a = level, b = name, len = room -> value */
+	UST_IPC_OP_GETNAME,   /* handle -> resp.addr */
+	UST_IPC_OP_GETPEER,   /* handle -> resp.addr */
+	UST_IPC_OP_NREAD,     /* handle -> bytes readable */
+};
+
+/* struct ust_sockaddr's layout, repeated here so src/ipc stays libc-only. */
+struct ust_ipc_addr {
+	uint16_t family;   /* AF_INET or AF_INET6 */
+	uint16_t port;     /* host order */
+	uint32_t addr4;    /* host order */
+	uint8_t addr6[16]; /* wire order */
+};
+
+struct ust_ipc_req {
+	uint32_t op;              /* enum ust_ipc_op */
+	uint32_t handle;          /* the socket */
+	int32_t a, b, c;          /* op arguments, see enum ust_ipc_op */
+	uint32_t len;             /* bytes in data[] (SEND, SETOPT) or room for them */
+	uint32_t has_addr;        /* addr is set (SEND) */
+	uint32_t pad;
+	struct ust_ipc_addr addr; /* BIND, CONNECT, SEND */
+};
+
+struct ust_ipc_resp {
+	int64_t ret;              /* result or negative errno, as the Linux call */
+	uint32_t handle;          /* OPEN, ACCEPT: the new socket */
+	uint32_t len;             /* bytes in data[] (RECV, GETOPT) */
+	uint32_t flags;           /* RECV: MSG_TRUNC when the datagram was longer */
+	uint32_t pad;
+	struct ust_ipc_addr addr; /* ACCEPT, RECV, GETNAME, GETPEER */
+};
+
+struct ust_ipc_channel {
+	_Atomic uint32_t req_seq;  /* bumped by the application per request */
+	_Atomic uint32_t resp_seq; /* set to req_seq by ustackd when answered; a futex */
+	_Atomic uint32_t sleeping; /* the application sleeps on resp_seq */
+	_Atomic uint32_t owner;    /* thread id holding the channel, 0 = free */
+	struct ust_ipc_req req;    /* written by the application */
+	struct ust_ipc_resp resp;  /* written by ustackd */
+	uint8_t pad[128 - 16 - sizeof(struct ust_ipc_req) - sizeof(struct ust_ipc_resp)];
+	uint8_t data[UST_IPC_DATA_BYTES]; /* payload, either way */
+};
+
+struct ust_ipc_sockstate {
+	_Atomic uint32_t events;      /* readiness, epoll bits, written by ustackd */
+	uint32_t pad;
+	_Atomic uint64_t waiters[2];  /* channels waiting for a change, one bit each */
+};
+
+struct ust_ipc_region {
+	uint32_t magic;         /* UST_IPC_MAGIC */
+	uint32_t version;       /* UST_IPC_VERSION */
+	uint32_t channels;      /* UST_IPC_CHANNELS */
+	uint32_t socks;         /* UST_IPC_SOCKS */
+	uint8_t pad[128 - 16];
+	struct ust_ipc_channel chan[UST_IPC_CHANNELS];
+	struct ust_ipc_sockstate sock[UST_IPC_SOCKS];
+};
+
+/* Control-socket messages. */
+enum ust_ipc_msg {
+	UST_IPC_MSG_HELLO = 0x48454c4fu, /* application -> ustackd: register */
+	UST_IPC_MSG_WELCOME,             /* ustackd -> application: region attached */
+	UST_IPC_MSG_CHANNEL,             /* application -> ustackd: a channel's eventfd attached */
+	UST_IPC_MSG_ACK,                 /* ustackd -> application: done, see `ret` */
+};
+
+struct ust_ipc_hello {
+	uint32_t msg;     /* UST_IPC_MSG_HELLO */
+	uint32_t version; /* UST_IPC_VERSION */
+};
+
+struct ust_ipc_welcome {
+	uint32_t msg;          /* UST_IPC_MSG_WELCOME */
+	int32_t ret;           /* 0, or negative errno: no region for you */
+	uint64_t region_bytes; /* sizeof(struct ust_ipc_region) */
+};
+
+struct ust_ipc_chanmsg {
+	uint32_t msg;     /* UST_IPC_MSG_CHANNEL or UST_IPC_MSG_ACK */
+	int32_t ret;      /* ACK: 0 or negative errno */
+	uint32_t channel; /* which channel the eventfd wakes */
+	uint32_t pad;
+};
+
+_Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
+_Static_assert(sizeof(struct ust_ipc_req) == 56, "ust_ipc_req layout");
+_Static_assert(sizeof(struct ust_ipc_resp) == 48, "ust_ipc_resp layout");
+_Static_assert(sizeof(struct ust_ipc_channel) == 128 + UST_IPC_DATA_BYTES, "channel layout");
+_Static_assert(sizeof(struct ust_ipc_sockstate) == 24, "sockstate layout");
+_Static_assert(UST_IPC_CHANNELS <= 128, "waiters[] holds 128 channel bits");
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * The process's registration with ustackd and each thread's channel (see
+ * src/ipc/ipc.h for the protocol).
+ *
+ * Registration happens on the first socket call: connect to the control
+ * socket ($USTACK_CTL, default /run/ustack/ctl.sock), hello, receive the
+ * region's memfd, map it. A thread takes a free channel on its first call
+ * and keeps it until it exits; a channel's eventfd is handed to ustackd
+ * once, the first time any thread takes it.
+ *
+ * A call spins briefly for the answer, then sleeps on the futex; a sleep
+ * that lasts checks whether ustackd is still there, so a dead daemon turns
+ * into errors instead of hangs. After fork() the child starts a
+ * registration of its own; the sockets it inherited belong to the parent's
+ * and fail with EBADF in the child.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload.h"
+
+#define SPIN_ITERATIONS 4000
+#define SLEEP_CHECK_NS 100000000LL /* a sleeping call checks on ustackd this often */
+
+static struct {
+	pthread_mutex_t lock;      /* registration and the control socket */
+	int ctl_fd;                /* control connection, -1 before registration */
+	struct ust_ipc_region *r;  /* the shared region */
+	int chan_evfd[UST_IPC_CHANNELS]; /* channel wake-up eventfds, -1 = not yet */
+	_Atomic bool dead;         /* ustackd went away */
+	_Atomic uint32_t gen;      /* bumped by fork in the child */
+	int failed;                /* registration failed with this errno */
+} proc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ctl_fd = -1, .gen = 1};
+
+static _Thread_local int my_chan = -1;
+static _Thread_local uint32_t my_gen;
+static pthread_key_t chan_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+int64_t
+ust_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+release_channel(void *arg)
+{
+	(void)arg;
+	if (my_chan >= 0 && my_gen == atomic_load(&proc.gen) && proc.r != NULL)
+		atomic_store(&proc.r->chan[my_chan].owner, 0);
+	my_chan = -1;
+}
+
+static void
+after_fork_child(void)
+{
+	/* The region and the control connection are the parent's: a child
+	 * that uses sockets registers as a process of its own. */
+	if (proc.r != NULL)
+		munmap(proc.r, sizeof(*proc.r));
+	if (proc.ctl_fd >= 0)
+		ust_libc.close(proc.ctl_fd);
+	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++) {
+		if (proc.chan_evfd[i] >= 0)
+			ust_libc.close(proc.chan_evfd[i]);
+		proc.chan_evfd[i] = -1;
+	}
+	proc.r = NULL;
+	proc.ctl_fd = -1;
+	proc.failed = 0;
+	atomic_store(&proc.dead, false);
+	atomic_fetch_add(&proc.gen, 1);
+	pthread_mutex_init(&proc.lock, NULL);
+	my_chan = -1;
+}
+
+static void
+make_key(void)
+{
+	pthread_key_create(&chan_key, release_channel);
+	pthread_atfork(NULL, NULL, after_fork_child);
+	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
+		proc.chan_evfd[i] = -1;
+}
+
+static int
+ctl_path(struct sockaddr_un *sa)
+{
+	const char *p = getenv("USTACK_CTL");
+	if (p == NULL || *p == '\0')
+		p = "/run/ustack/ctl.sock";
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(p) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, p);
+	return 0;
+}
+
+static int
+register_locked(void)
+{
+	struct sockaddr_un sa;
+	int rc = ctl_path(&sa);
+	if (rc < 0)
+		return rc;
+	int fd = ust_libc.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ust_libc.connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		fprintf(stderr, "libustack: cannot reach ustackd at %s: %s — start ustackd, or set "
+				"USTACK_CTL to its --ctl path\n",
+			sa.sun_path, strerror(-rc));
+		ust_libc.close(fd);
+		return rc;
+	}
+	struct ust_ipc_hello h = {.msg = UST_IPC_MSG_HELLO, .version = UST_IPC_VERSION};
+	struct ust_ipc_welcome w = {0};
+	int memfd = -1;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = &w, .iov_len = sizeof(w)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	if (ust_libc.sendto(fd, &h, sizeof(h), MSG_NOSIGNAL, NULL, 0) != sizeof(h) ||
+	    ust_libc.recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != sizeof(w) || w.msg != UST_IPC_MSG_WELCOME) {
+		fprintf(stderr, "libustack: ustackd at %s did not answer the registration — is it "
+				"the same version as this library?\n",
+			sa.sun_path);
+		ust_libc.close(fd);
+		return -EPROTO;
+	}
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if (cm != NULL && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&memfd, CMSG_DATA(cm), sizeof(int));
+	if (w.ret < 0 || memfd < 0 || w.region_bytes != sizeof(struct ust_ipc_region)) {
+		fprintf(stderr, "libustack: ustackd refused the registration: %s\n",
+			strerror(w.ret < 0 ? -w.ret : EPROTO));
+		if (memfd >= 0)
+			ust_libc.close(memfd);
+		ust_libc.close(fd);
+		return w.ret < 0 ? w.ret : -EPROTO;
+	}
+	void *m = mmap(NULL, sizeof(struct ust_ipc_region), PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ust_libc.close(memfd);
+	if (m == MAP_FAILED) {
+		ust_libc.close(fd);
+		return -ENOMEM;
+	}
+	proc.r = m;
+	proc.ctl_fd = fd;
+	return 0;
+}
+
+int
+ust_chan_ready(void)
+{
+	ust_libc_init();
+	pthread_once(&key_once, make_key);
+	if (__builtin_expect(proc.r != NULL, 1))
+		return atomic_load(&proc.dead) ? -EPIPE : 0;
+	pthread_mutex_lock(&proc.lock);
+	int rc = 0;
+	if (proc.r == NULL) {
+		/* Fail every later call the same way, without a message each time. */
+		rc = proc.failed != 0 ? -proc.failed : register_locked();
+		if (rc < 0)
+			proc.failed = -rc;
+	}
+	pthread_mutex_unlock(&proc.lock);
+	return rc;
+}
+
+bool
+ust_chan_dead(void)
+{
+	if (atomic_load(&proc.dead))
+		return true;
+	if (proc.ctl_fd < 0)
+		return false;
+	struct pollfd p = {.fd = proc.ctl_fd, .events = 0};
+	if (ust_libc.poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
+		atomic_store(&proc.dead, true);
+	return atomic_load(&proc.dead);
+}
+
+uint32_t
+ust_chan_gen(void)
+{
+	return atomic_load(&proc.gen);
+}
+
+/* Hand channel i's eventfd to ustackd; with proc.lock held. */
+static int
+attach_channel_locked(unsigned i)
+{
+	if (proc.chan_evfd[i] >= 0)
+		return 0;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return -errno;
+	struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_CHANNEL, .channel = i};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &efd, sizeof(int));
+	struct ust_ipc_chanmsg ack = {0};
+	ssize_t r;
+	if (ust_libc.sendmsg(proc.ctl_fd, &mh, MSG_NOSIGNAL) != sizeof(m)) {
+		ust_libc.close(efd);
+		atomic_store(&proc.dead, true);
+		return -EPIPE;
+	}
+	do
+		r = ust_libc.recvfrom(proc.ctl_fd, &ack, sizeof(ack), 0, NULL, NULL);
+	while (r < 0 && errno == EINTR);
+	if (r != sizeof(ack) || ack.msg != UST_IPC_MSG_ACK || ack.ret < 0) {
+		ust_libc.close(efd);
+		if (r <= 0)
+			atomic_store(&proc.dead, true);
+		return r <= 0 ? -EPIPE : ack.ret;
+	}
+	proc.chan_evfd[i] = efd;
+	return 0;
+}
+
+struct ust_ipc_channel *
+ust_chan_get(void)
+{
+	if (__builtin_expect(my_chan >= 0 && my_gen == atomic_load(&proc.gen), 1))
+		return &proc.r->chan[my_chan];
+	if (ust_chan_ready() < 0)
+		return NULL;
+	uint32_t tid = (uint32_t)syscall(SYS_gettid);
+	for (;;) {
+		for (unsigned i = 0; i < UST_IPC_CHANNELS; i++) {
+			uint32_t free_owner = 0;
+			if (!atomic_compare_exchange_strong(&proc.r->chan[i].owner, &free_owner, tid))
+				continue;
+			pthread_mutex_lock(&proc.lock);
+			int rc = attach_channel_locked(i);
+			pthread_mutex_unlock(&proc.lock);
+			if (rc < 0) {
+				atomic_store(&proc.r->chan[i].owner, 0);
+				return NULL;
+			}
+			my_chan = (int)i;
+			my_gen = atomic_load(&proc.gen);
+			pthread_setspecific(chan_key, &my_chan);
+			return &proc.r->chan[i];
+		}
+		/* More threads than channels: wait for one to exit. */
+		sched_yield();
+	}
+}
+
+int64_t
+ust_chan_call(struct ust_ipc_channel *ch)
+{
+	uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_relaxed) + 1;
+	atomic_store_explicit(&ch->req_seq, seq, memory_order_release);
+	for (int i = 0; i < SPIN_ITERATIONS; i++) {
+		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq)
+			return ch->resp.ret;
+		__builtin_ia32_pause();
+	}
+	for (;;) {
+		/* seq_cst pairs with ustackd's publish-then-check (ipc.h). */
+		atomic_store(&ch->sleeping, 1);
+		if (atomic_load(&ch->resp_seq) != seq) {
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = SLEEP_CHECK_NS};
+			syscall(SYS_futex, &ch->resp_seq, FUTEX_WAIT, seq - 1, &ts, NULL, 0);
+		}
+		atomic_store(&ch->sleeping, 0);
+		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq)
+			return ch->resp.ret;
+		if (ust_chan_dead())
+			return -EPIPE;
+	}
+}
+
+uint32_t
+ust_chan_events(const struct ust_psock *ps)
+{
+	return atomic_load(&proc.r->sock[ps->handle].events);
+}
+
+int
+ust_chan_arm(const struct ust_psock *ps)
+{
+	struct ust_ipc_sockstate *ss = &proc.r->sock[ps->handle];
+	atomic_fetch_or(&ss->waiters[my_chan / 64], 1ull << (my_chan % 64));
+	return 0;
+}
+
+int
+ust_chan_wake_fd(void)
+{
+	return proc.chan_evfd[my_chan];
+}
+
+int
+ust_chan_ctl_fd(void)
+{
+	return proc.ctl_fd;
+}
+
+void
+ust_chan_drain(void)
+{
+	uint64_t v;
+	while (ust_libc.read(proc.chan_evfd[my_chan], &v, sizeof(v)) == sizeof(v))
+		;
+}
+
+int
+ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
+{
+	if (ust_chan_get() == NULL)
+		return -EPIPE;
+	mask |= UST_IPC_EV_ERR | UST_IPC_EV_HUP;
+	ust_chan_drain();
+	ust_chan_arm(ps);
+	if (ust_chan_events(ps) & mask)
+		return 0;
+	int timeout_ms = -1;
+	if (deadline_ns >= 0) {
+		int64_t left = deadline_ns - ust_now_ns();
+		if (left <= 0)
+			return -EAGAIN;
+		timeout_ms = (int)((left + 999999) / 1000000);
+	}
+	struct pollfd p[2] = {{.fd = proc.chan_evfd[my_chan], .events = POLLIN},
+			      {.fd = proc.ctl_fd, .events = 0}};
+	int r = ust_libc.poll(p, 2, timeout_ms);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -EAGAIN;
+	if (p[1].revents & (POLLHUP | POLLERR)) {
+		atomic_store(&proc.dead, true);
+		return -EPIPE;
+	}
+	return 0;
+}

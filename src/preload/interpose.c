@@ -1,0 +1,463 @@
+/*
+ * The symbols libustack.so exports: each asks the fd table whether the fd
+ * is a ustack socket (or, for socket(), whether the family and type are
+ * ours) and either serves the call in sock.c or passes it to libc
+ * untouched. This is the one place errno is set.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+
+#include "preload.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+static inline struct ust_psock *
+ours(int fd)
+{
+	return ust_fd_get(fd);
+}
+
+static long
+ret(long rc)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+EXPORT int
+socket(int domain, int type, int protocol)
+{
+	ust_libc_init();
+	if (!ust_p_wants(domain, type))
+		return ust_libc.socket(domain, type, protocol);
+	return (int)ret(ust_p_socket(domain, type, protocol));
+}
+
+EXPORT int
+close(int fd)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.close(fd);
+	struct ust_psock *last = ust_fd_clear(fd);
+	int rc = ust_libc.close(fd);
+	if (last != NULL)
+		ust_p_close(fd, last);
+	return rc;
+}
+
+EXPORT int
+bind(int fd, const struct sockaddr *a, socklen_t len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.bind(fd, a, len) : (int)ret(ust_p_bind(fd, ps, a, len));
+}
+
+EXPORT int
+connect(int fd, const struct sockaddr *a, socklen_t len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.connect(fd, a, len) : (int)ret(ust_p_connect(fd, ps, a, len));
+}
+
+EXPORT int
+listen(int fd, int backlog)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.listen(fd, backlog) : (int)ret(ust_p_listen(ps, backlog));
+}
+
+EXPORT int
+accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.accept4(fd, a, len, flags)
+			  : (int)ret(ust_p_accept(ps, a, len, flags));
+}
+
+EXPORT int
+accept(int fd, struct sockaddr *a, socklen_t *len)
+{
+	return accept4(fd, a, len, 0);
+}
+
+static ssize_t
+do_send(int fd, struct ust_psock *ps, const void *buf, size_t len, int flags,
+	const struct sockaddr *to, socklen_t tolen)
+{
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr m = {.msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov,
+			   .msg_iovlen = 1};
+	return ret(ust_p_send(fd, ps, &m, flags));
+}
+
+static ssize_t
+do_recv(struct ust_psock *ps, void *buf, size_t len, int flags, struct sockaddr *from,
+	socklen_t *fromlen)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr m = {.msg_name = from, .msg_namelen = fromlen != NULL ? *fromlen : 0,
+			   .msg_iov = &iov, .msg_iovlen = 1};
+	if (from != NULL && fromlen == NULL)
+		return ret(-EFAULT);
+	ssize_t rc = ust_p_recv(ps, &m, flags);
+	if (rc >= 0 && from != NULL)
+		*fromlen = m.msg_namelen;
+	return ret(rc);
+}
+
+EXPORT ssize_t
+read(int fd, void *buf, size_t len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.read(fd, buf, len) : do_recv(ps, buf, len, 0, NULL, NULL);
+}
+
+EXPORT ssize_t
+__read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	(void)buflen;
+	return read(fd, buf, len);
+}
+
+EXPORT ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.write(fd, buf, len) : do_send(fd, ps, buf, len, 0, NULL, 0);
+}
+
+EXPORT ssize_t
+recv(int fd, void *buf, size_t len, int flags)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.recvfrom(fd, buf, len, flags, NULL, NULL)
+			  : do_recv(ps, buf, len, flags, NULL, NULL);
+}
+
+EXPORT ssize_t
+__recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	(void)buflen;
+	return recv(fd, buf, len, flags);
+}
+
+EXPORT ssize_t
+send(int fd, const void *buf, size_t len, int flags)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.sendto(fd, buf, len, flags, NULL, 0)
+			  : do_send(fd, ps, buf, len, flags, NULL, 0);
+}
+
+EXPORT ssize_t
+recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.recvfrom(fd, buf, len, flags, from, fromlen)
+			  : do_recv(ps, buf, len, flags, from, fromlen);
+}
+
+EXPORT ssize_t
+__recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *from,
+	       socklen_t *fromlen)
+{
+	(void)buflen;
+	return recvfrom(fd, buf, len, flags, from, fromlen);
+}
+
+EXPORT ssize_t
+sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.sendto(fd, buf, len, flags, to, tolen)
+			  : do_send(fd, ps, buf, len, flags, to, tolen);
+}
+
+EXPORT ssize_t
+recvmsg(int fd, struct msghdr *m, int flags)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.recvmsg(fd, m, flags);
+	if (m == NULL)
+		return ret(-EFAULT);
+	m->msg_controllen = 0;
+	return ret(ust_p_recv(ps, m, flags));
+}
+
+EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.sendmsg(fd, m, flags);
+	return m == NULL ? ret(-EFAULT) : ret(ust_p_send(fd, ps, m, flags));
+}
+
+EXPORT ssize_t
+readv(int fd, const struct iovec *iov, int n)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.readv(fd, iov, n);
+	if (n < 0 || n > IOV_MAX)
+		return ret(-EINVAL);
+	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+	return ret(ust_p_recv(ps, &m, 0));
+}
+
+EXPORT ssize_t
+writev(int fd, const struct iovec *iov, int n)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.writev(fd, iov, n);
+	if (n < 0 || n > IOV_MAX)
+		return ret(-EINVAL);
+	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+	return ret(ust_p_send(fd, ps, &m, 0));
+}
+
+EXPORT int
+shutdown(int fd, int how)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.shutdown(fd, how) : (int)ret(ust_p_shutdown(ps, how));
+}
+
+EXPORT int
+getsockname(int fd, struct sockaddr *a, socklen_t *len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.getsockname(fd, a, len) : (int)ret(ust_p_name(ps, a, len, false));
+}
+
+EXPORT int
+getpeername(int fd, struct sockaddr *a, socklen_t *len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.getpeername(fd, a, len) : (int)ret(ust_p_name(ps, a, len, true));
+}
+
+EXPORT int
+setsockopt(int fd, int level, int name, const void *v, socklen_t len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.setsockopt(fd, level, name, v, len)
+			  : (int)ret(ust_p_setsockopt(ps, level, name, v, len));
+}
+
+EXPORT int
+getsockopt(int fd, int level, int name, void *v, socklen_t *len)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	return ps == NULL ? ust_libc.getsockopt(fd, level, name, v, len)
+			  : (int)ret(ust_p_getsockopt(ps, level, name, v, len));
+}
+
+static int
+do_fcntl(int fd, int cmd, unsigned long arg)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	/* The kernel fd behind a ustack socket carries O_NONBLOCK and
+	 * FD_CLOEXEC; only what this side must know is mirrored. */
+	int rc = ust_libc.fcntl(fd, cmd, arg);
+	if (ps == NULL || rc < 0)
+		return rc;
+	switch (cmd) {
+	case F_SETFL:
+		atomic_store(&ps->nonblock, (arg & O_NONBLOCK) != 0);
+		break;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		ust_fd_set(rc, ps);
+		break;
+	default:
+		break;
+	}
+	return rc;
+}
+
+/* glibc has two names for fcntl (the headers pick fcntl64 for programs
+ * built with 64-bit off_t): serve both. */
+EXPORT int ust_fcntl(int fd, int cmd, ...) __asm__("fcntl");
+EXPORT int ust_fcntl64(int fd, int cmd, ...) __asm__("fcntl64");
+
+EXPORT int
+ust_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+EXPORT int
+ust_fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+EXPORT int
+ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.ioctl(fd, req, arg);
+	switch (req) {
+	case FIONREAD:
+		if (arg == NULL)
+			return (int)ret(-EFAULT);
+		return (int)ret(ust_p_nread(ps, arg));
+	case FIONBIO: {
+		if (arg == NULL)
+			return (int)ret(-EFAULT);
+		int rc = ust_libc.ioctl(fd, req, arg);
+		if (rc == 0)
+			atomic_store(&ps->nonblock, *(int *)arg != 0);
+		return rc;
+	}
+	default:
+		return ust_libc.ioctl(fd, req, arg);
+	}
+}
+
+/* Point newfd at oldfd's socket after the kernel dup'ed the fd itself; a
+ * ustack socket newfd held before is closed, as dup2 closes it. */
+static int
+dup_to(int oldfd, int newfd, struct ust_psock *old_ps, struct ust_psock *prev)
+{
+	if (prev != NULL) {
+		struct ust_psock *last = ust_fd_clear(newfd);
+		if (last != NULL)
+			ust_p_close(newfd, last);
+	}
+	(void)oldfd;
+	if (old_ps != NULL)
+		ust_fd_set(newfd, old_ps);
+	return newfd;
+}
+
+EXPORT int
+dup(int fd)
+{
+	ust_libc_init();
+	int nfd = ust_libc.dup(fd);
+	struct ust_psock *ps = ours(fd);
+	return nfd >= 0 && ps != NULL ? dup_to(fd, nfd, ps, NULL) : nfd;
+}
+
+EXPORT int
+dup2(int fd, int nfd)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd), *prev = ours(nfd);
+	if (fd == nfd || (ps == NULL && prev == NULL))
+		return ust_libc.dup2(fd, nfd);
+	int rc = ust_libc.dup2(fd, nfd);
+	return rc >= 0 ? dup_to(fd, rc, ps, prev) : rc;
+}
+
+EXPORT int
+dup3(int fd, int nfd, int flags)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd), *prev = ours(nfd);
+	if (fd == nfd || (ps == NULL && prev == NULL))
+		return ust_libc.dup3(fd, nfd, flags);
+	int rc = ust_libc.dup3(fd, nfd, flags);
+	return rc >= 0 ? dup_to(fd, rc, ps, prev) : rc;
+}
+
+EXPORT int
+poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	ust_libc_init();
+	return (int)ret(ust_poll(fds, n, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000LL, NULL));
+}
+
+EXPORT int
+__poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen)
+{
+	(void)fdslen;
+	return poll(fds, n, timeout_ms);
+}
+
+EXPORT int
+ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	ust_libc_init();
+	if (ts != NULL && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))
+		return (int)ret(-EINVAL);
+	int64_t t = ts == NULL ? -1 : (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+	return (int)ret(ust_poll(fds, n, t, mask));
+}
+
+EXPORT int
+select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	ust_libc_init();
+	if (tv != NULL && (tv->tv_sec < 0 || tv->tv_usec < 0))
+		return (int)ret(-EINVAL);
+	int64_t t = tv == NULL ? -1 : (int64_t)tv->tv_sec * 1000000000LL + (int64_t)tv->tv_usec * 1000;
+	int64_t start = ust_now_ns();
+	int rc = ust_select(nfds, r, w, e, t, NULL);
+	if (tv != NULL && rc >= 0) {
+		/* Linux writes back the time not slept (man 2 select). */
+		int64_t left = t - (ust_now_ns() - start);
+		if (left < 0)
+			left = 0;
+		tv->tv_sec = left / 1000000000LL;
+		tv->tv_usec = (left % 1000000000LL) / 1000;
+	}
+	return (int)ret(rc);
+}
+
+EXPORT int
+pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask)
+{
+	ust_libc_init();
+	if (ts != NULL && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))
+		return (int)ret(-EINVAL);
+	int64_t t = ts == NULL ? -1 : (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+	return (int)ret(ust_select(nfds, r, w, e, t, mask));
+}

@@ -1,0 +1,191 @@
+/*
+ * poll/ppoll/select/pselect over a mix of kernel and ustack fds. A ustack
+ * socket's readiness lives in the shared region; the kernel fds are asked
+ * with the real ppoll, to which this thread's eventfd (written by ustackd
+ * when an armed socket changes) and the control fd (HUP when ustackd dies)
+ * are added. Without ustack fds in the set the call goes straight to libc.
+ * epoll is not served here yet.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preload.h"
+
+#define STACK_FDS 64
+
+static short
+revents_of(uint32_t ev, short want)
+{
+	short r = 0;
+	if (ev & UST_IPC_EV_IN)
+		r |= want & (POLLIN | POLLRDNORM);
+	if (ev & UST_IPC_EV_OUT)
+		r |= want & (POLLOUT | POLLWRNORM);
+	if (ev & UST_IPC_EV_RDHUP)
+		r |= want & POLLRDHUP;
+	if (ev & UST_IPC_EV_ERR)
+		r |= POLLERR;
+	if (ev & UST_IPC_EV_HUP)
+		r |= POLLHUP;
+	return r;
+}
+
+/* Fill the ustack entries' revents; returns how many are ready. */
+static int
+scan_ours(struct pollfd *fds, nfds_t n, struct ust_psock **ps, bool arm, bool dead)
+{
+	int ready = 0;
+	for (nfds_t i = 0; i < n; i++) {
+		if (ps[i] == NULL)
+			continue;
+		if (ps[i]->gen != ust_chan_gen()) {
+			fds[i].revents = POLLNVAL;
+		} else if (dead) {
+			fds[i].revents = (short)(POLLERR | POLLHUP | (fds[i].events & POLLIN));
+		} else {
+			if (arm)
+				ust_chan_arm(ps[i]);
+			fds[i].revents = revents_of(ust_chan_events(ps[i]), fds[i].events);
+		}
+		if (fds[i].revents != 0)
+			ready++;
+	}
+	return ready;
+}
+
+static int64_t
+ts_left(int64_t end)
+{
+	if (end < 0)
+		return -1;
+	int64_t left = end - ust_now_ns();
+	return left < 0 ? 0 : left;
+}
+
+int
+ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
+{
+	struct ust_psock *stack_ps[STACK_FDS];
+	struct pollfd stack_k[STACK_FDS + 2];
+	bool any = false;
+	for (nfds_t i = 0; i < n && !any; i++)
+		any = ust_fd_get(fds[i].fd) != NULL;
+	if (!any || ust_chan_get() == NULL) {
+		struct timespec ts = {.tv_sec = timeout_ns / 1000000000LL,
+				      .tv_nsec = timeout_ns % 1000000000LL};
+		int rc = ust_libc.ppoll(fds, n, timeout_ns < 0 ? NULL : &ts, mask);
+		return rc < 0 ? -errno : rc;
+	}
+	struct ust_psock **ps = n <= STACK_FDS ? stack_ps : malloc(n * sizeof(*ps));
+	struct pollfd *k = n <= STACK_FDS ? stack_k : malloc((n + 2) * sizeof(*k));
+	if (ps == NULL || k == NULL) {
+		if (ps != stack_ps)
+			free(ps);
+		if (k != stack_k)
+			free(k);
+		return -ENOMEM;
+	}
+	for (nfds_t i = 0; i < n; i++) {
+		ps[i] = ust_fd_get(fds[i].fd);
+		/* The kernel skips negative fds: ours ride as -1 there. */
+		k[i] = fds[i];
+		if (ps[i] != NULL)
+			k[i].fd = -1;
+	}
+	k[n] = (struct pollfd){.fd = ust_chan_wake_fd(), .events = POLLIN};
+	k[n + 1] = (struct pollfd){.fd = ust_chan_ctl_fd(), .events = 0};
+	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
+	int rc;
+	for (;;) {
+		ust_chan_drain();
+		bool dead = ust_chan_dead();
+		int ready = scan_ours(fds, n, ps, true, dead);
+		int64_t left = ready > 0 ? 0 : ts_left(end);
+		struct timespec ts = {.tv_sec = left / 1000000000LL, .tv_nsec = left % 1000000000LL};
+		int kr = ust_libc.ppoll(k, n + 2, left < 0 ? NULL : &ts, mask);
+		if (kr < 0) {
+			rc = -errno;
+			break;
+		}
+		if (k[n + 1].revents & (POLLHUP | POLLERR))
+			dead = ust_chan_dead();
+		ready = scan_ours(fds, n, ps, false, dead);
+		for (nfds_t i = 0; i < n; i++) {
+			if (ps[i] != NULL)
+				continue;
+			fds[i].revents = k[i].revents;
+			if (k[i].revents != 0)
+				ready++;
+		}
+		if (ready > 0 || (end >= 0 && ts_left(end) == 0)) {
+			rc = ready;
+			break;
+		}
+	}
+	if (ps != stack_ps)
+		free(ps);
+	if (k != stack_k)
+		free(k);
+	return rc;
+}
+
+int
+ust_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t timeout_ns, const sigset_t *mask)
+{
+	if (nfds < 0 || nfds > FD_SETSIZE)
+		return -EINVAL;
+	bool any = false;
+	for (int fd = 0; fd < nfds && !any; fd++)
+		any = ((r != NULL && FD_ISSET(fd, r)) || (w != NULL && FD_ISSET(fd, w))) &&
+		      ust_fd_get(fd) != NULL;
+	if (!any) {
+		struct timespec ts = {.tv_sec = timeout_ns / 1000000000LL,
+				      .tv_nsec = timeout_ns % 1000000000LL};
+		int rc = ust_libc.pselect(nfds, r, w, e, timeout_ns < 0 ? NULL : &ts, mask);
+		return rc < 0 ? -errno : rc;
+	}
+	struct pollfd p[FD_SETSIZE];
+	nfds_t n = 0;
+	for (int fd = 0; fd < nfds; fd++) {
+		short ev = 0;
+		if (r != NULL && FD_ISSET(fd, r))
+			ev |= POLLIN;
+		if (w != NULL && FD_ISSET(fd, w))
+			ev |= POLLOUT;
+		if (e != NULL && FD_ISSET(fd, e))
+			ev |= POLLPRI;
+		if (ev != 0)
+			p[n++] = (struct pollfd){.fd = fd, .events = ev};
+	}
+	int rc = ust_poll(p, n, timeout_ns, mask);
+	if (rc < 0)
+		return rc;
+	for (nfds_t i = 0; i < n; i++)
+		if (p[i].revents & POLLNVAL)
+			return -EBADF;
+	int count = 0;
+	for (nfds_t i = 0; i < n; i++) {
+		int fd = p[i].fd;
+		short re = p[i].revents;
+		if (r != NULL && FD_ISSET(fd, r)) {
+			if (re & (POLLIN | POLLHUP | POLLERR))
+				count++;
+			else
+				FD_CLR(fd, r);
+		}
+		if (w != NULL && FD_ISSET(fd, w)) {
+			if (re & (POLLOUT | POLLERR))
+				count++;
+			else
+				FD_CLR(fd, w);
+		}
+		if (e != NULL && FD_ISSET(fd, e)) {
+			if (re & POLLPRI)
+				count++;
+			else
+				FD_CLR(fd, e);
+		}
+	}
+	return count;
+}

@@ -1,0 +1,122 @@
+/*
+ * libustack.so internals. The layers, top to bottom:
+ *   interpose.c  the exported libc symbols: ours or libc's, by fd or family
+ *   sock.c       each socket call with Linux's semantics (blocking, errno)
+ *   poll.c       poll/select over a mix of kernel and ustack fds
+ *   fdtab.c      which fds are ustack sockets
+ *   channel.c    the process's registration with ustackd, the thread's
+ *                channel, calls (rpc) and waits for readiness
+ *   libc.c       the real libc functions (dlsym RTLD_NEXT)
+ * Functions here return a value or a negative errno; errno is set only in
+ * interpose.c.
+ */
+#ifndef UST_PRELOAD_H
+#define UST_PRELOAD_H
+
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "ipc/ipc.h"
+
+#define UST_HIDDEN __attribute__((visibility("hidden")))
+
+/* libc.c: the functions we interpose, as libc has them. */
+struct ust_libc {
+	int (*socket)(int, int, int);
+	int (*close)(int);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*listen)(int, int);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*shutdown)(int, int);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*fcntl)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
+};
+UST_HIDDEN extern struct ust_libc ust_libc;
+UST_HIDDEN void ust_libc_init(void);
+
+/* fdtab.c: one entry per ustack socket, shared by dup'ed fds like an open
+ * file description. */
+struct ust_psock {
+	_Atomic int refs;         /* fds pointing here */
+	uint32_t handle;          /* ustackd's socket handle */
+	uint32_t gen;             /* registration it belongs to (see channel.c) */
+	int type;                 /* SOCK_STREAM or SOCK_DGRAM */
+	_Atomic bool nonblock;    /* O_NONBLOCK of the description */
+	int64_t rcvtimeo_ns;      /* SO_RCVTIMEO, 0 = none */
+	int64_t sndtimeo_ns;      /* SO_SNDTIMEO, 0 = none */
+};
+UST_HIDDEN struct ust_psock *ust_fd_get(int fd);
+UST_HIDDEN void ust_fd_set(int fd, struct ust_psock *ps);
+/* Drop fd's reference; returns the socket if that was the last one. */
+UST_HIDDEN struct ust_psock *ust_fd_clear(int fd);
+
+/* channel.c */
+UST_HIDDEN int ust_chan_ready(void); /* 0, or -errno if ustackd cannot be reached */
+UST_HIDDEN struct ust_ipc_channel *ust_chan_get(void); /* this thread's channel, NULL if none */
+/* Publish the request in ch->req and wait for the answer (ch->resp). */
+UST_HIDDEN int64_t ust_chan_call(struct ust_ipc_channel *ch);
+/* Wait until the socket's readiness meets `mask`, the deadline passes
+ * (-EAGAIN; deadline_ns < 0 = none), a signal comes (-EINTR) or ustackd dies
+ * (-EPIPE). */
+UST_HIDDEN int ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns);
+UST_HIDDEN uint32_t ust_chan_events(const struct ust_psock *ps);
+UST_HIDDEN bool ust_chan_dead(void);
+UST_HIDDEN uint32_t ust_chan_gen(void);
+/* For poll/select: this thread's eventfd and the control fd (HUP when
+ * ustackd dies), after marking the thread a waiter of each socket. */
+UST_HIDDEN int ust_chan_arm(const struct ust_psock *ps);
+UST_HIDDEN int ust_chan_wake_fd(void);
+UST_HIDDEN int ust_chan_ctl_fd(void);
+UST_HIDDEN void ust_chan_drain(void);
+UST_HIDDEN int64_t ust_now_ns(void);
+
+/* sock.c: the calls on fds fdtab says are ours. */
+UST_HIDDEN int ust_p_socket(int domain, int type, int protocol);
+UST_HIDDEN int ust_p_close(int fd, struct ust_psock *ps);
+UST_HIDDEN int ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len);
+UST_HIDDEN int ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len);
+UST_HIDDEN int ust_p_listen(struct ust_psock *ps, int backlog);
+UST_HIDDEN int ust_p_accept(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, int flags);
+UST_HIDDEN ssize_t ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags);
+UST_HIDDEN ssize_t ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags);
+UST_HIDDEN int ust_p_shutdown(struct ust_psock *ps, int how);
+UST_HIDDEN int ust_p_name(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, bool peer);
+UST_HIDDEN int ust_p_setsockopt(struct ust_psock *ps, int level, int name, const void *v,
+				socklen_t len);
+UST_HIDDEN int ust_p_getsockopt(struct ust_psock *ps, int level, int name, void *v,
+				socklen_t *len);
+UST_HIDDEN int ust_p_nread(struct ust_psock *ps, int *out);
+/* Whether a socket of this kind is served by ustack. */
+UST_HIDDEN bool ust_p_wants(int domain, int type);
+
+/* poll.c */
+UST_HIDDEN int ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask);
+UST_HIDDEN int ust_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t timeout_ns,
+			  const sigset_t *mask);
+
+#endif

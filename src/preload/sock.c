@@ -1,0 +1,512 @@
+/*
+ * The socket calls on ustack sockets, with Linux's semantics. ustackd never
+ * blocks: where Linux would, this side waits for the socket's readiness
+ * (ust_chan_wait) and asks again. Arguments are checked here in the order
+ * the kernel checks them, so the errno is the one Linux would give.
+ *
+ * Payload crosses in the channel's data area, at most UST_IPC_DATA_BYTES
+ * per call; a larger stream send or receive takes several calls.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/time.h>
+
+#include "preload.h"
+
+#define MAX_ADDRLEN 128 /* sizeof(struct sockaddr_storage): Linux's limit */
+
+bool
+ust_p_wants(int domain, int type)
+{
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	return domain == AF_INET && (base == SOCK_STREAM || base == SOCK_DGRAM || base == SOCK_RAW);
+}
+
+/* The thread's channel with the request header filled, or NULL and *err. */
+static struct ust_ipc_channel *
+begin(const struct ust_psock *ps, uint32_t op, int *err)
+{
+	if (ps != NULL && ps->gen != ust_chan_gen()) {
+		*err = -EBADF; /* inherited across fork: the parent's socket */
+		return NULL;
+	}
+	struct ust_ipc_channel *ch = ust_chan_get();
+	if (ch == NULL || ust_chan_dead()) {
+		*err = -EPIPE;
+		return NULL;
+	}
+	memset(&ch->req, 0, sizeof(ch->req));
+	ch->req.op = op;
+	ch->req.handle = ps != NULL ? ps->handle : UST_IPC_NO_HANDLE;
+	return ch;
+}
+
+/* ustackd gone: the error each kind of call reports. */
+static int
+dead_errno(int rc, int kind)
+{
+	return rc == -EPIPE ? kind : rc;
+}
+
+static int64_t
+deadline(int64_t timeo_ns)
+{
+	return timeo_ns > 0 ? ust_now_ns() + timeo_ns : -1;
+}
+
+static int
+new_fd(uint32_t handle, int type, int flags)
+{
+	int efd = eventfd(0, ((flags & SOCK_CLOEXEC) ? EFD_CLOEXEC : 0) |
+				     ((flags & SOCK_NONBLOCK) ? EFD_NONBLOCK : 0));
+	struct ust_psock *ps = efd >= 0 ? calloc(1, sizeof(*ps)) : NULL;
+	if (ps == NULL) {
+		int rc = efd < 0 ? -errno : -ENOMEM;
+		if (efd >= 0)
+			ust_libc.close(efd);
+		int err;
+		struct ust_ipc_channel *ch = begin(NULL, UST_IPC_OP_CLOSE, &err);
+		if (ch != NULL) {
+			ch->req.handle = handle;
+			ust_chan_call(ch);
+		}
+		return rc;
+	}
+	ps->handle = handle;
+	ps->gen = ust_chan_gen();
+	ps->type = type;
+	atomic_store(&ps->nonblock, (flags & SOCK_NONBLOCK) != 0);
+	ust_fd_set(efd, ps);
+	return efd;
+}
+
+int
+ust_p_socket(int domain, int type, int protocol)
+{
+	int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int base = type & ~flags;
+	int err;
+	struct ust_ipc_channel *ch = begin(NULL, UST_IPC_OP_OPEN, &err);
+	if (ch == NULL)
+		return -EAFNOSUPPORT;
+	ch->req.a = domain;
+	ch->req.b = base;
+	ch->req.c = protocol;
+	int64_t rc = ust_chan_call(ch);
+	if (rc < 0)
+		return rc == -EPIPE ? -EAFNOSUPPORT : (int)rc;
+	return new_fd(ch->resp.handle, base, flags);
+}
+
+int
+ust_p_close(int fd, struct ust_psock *ps)
+{
+	(void)fd;
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_CLOSE, &err);
+	if (ch != NULL)
+		ust_chan_call(ch);
+	free(ps);
+	return 0;
+}
+
+/* sockaddr -> ustackd's form, with inet_bind's and connect's checks. */
+static int
+addr_in(const struct sockaddr *a, socklen_t len, struct ust_ipc_addr *out, bool unspec_ok)
+{
+	if ((int)len < 0 || len > MAX_ADDRLEN)
+		return -EINVAL;
+	if (a == NULL)
+		return len == 0 ? -EINVAL : -EFAULT;
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(sa_family_t) && a->sa_family == AF_UNSPEC && unspec_ok) {
+		out->family = AF_UNSPEC;
+		return 0;
+	}
+	if (len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+	out->family = in->sin_family;
+	out->port = ntohs(in->sin_port);
+	out->addr4 = ntohl(in->sin_addr.s_addr);
+	return 0;
+}
+
+static void
+addr_out(const struct ust_ipc_addr *in, struct sockaddr *a, socklen_t *len)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(in->port),
+				  .sin_addr.s_addr = htonl(in->addr4)};
+	size_t n = *len < sizeof(sin) ? *len : sizeof(sin);
+	memcpy(a, &sin, n);
+	*len = sizeof(sin);
+}
+
+int
+ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len)
+{
+	(void)fd;
+	struct ust_ipc_addr ia;
+	int rc = addr_in(a, len, &ia, false);
+	if (rc < 0)
+		return rc;
+	/* Linux takes AF_UNSPEC with INADDR_ANY as AF_INET, for old programs. */
+	if (ia.family == AF_UNSPEC && ia.addr4 == INADDR_ANY)
+		ia.family = AF_INET;
+	if (ia.family != AF_INET)
+		return -EAFNOSUPPORT;
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_BIND, &err);
+	if (ch == NULL)
+		return dead_errno(err, -EINVAL);
+	ch->req.addr = ia;
+	return (int)ust_chan_call(ch);
+}
+
+static int
+sock_error(struct ust_psock *ps)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	int rc = ust_p_getsockopt(ps, SOL_SOCKET, SO_ERROR, &v, &l);
+	return rc < 0 ? rc : -v;
+}
+
+int
+ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len)
+{
+	(void)fd;
+	struct ust_ipc_addr ia;
+	int rc = addr_in(a, len, &ia, true);
+	if (rc < 0)
+		return rc;
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_CONNECT, &err);
+	if (ch == NULL)
+		return dead_errno(err, -ENOTCONN);
+	ch->req.addr = ia;
+	rc = (int)ust_chan_call(ch);
+	if (rc != -EINPROGRESS || atomic_load(&ps->nonblock))
+		return dead_errno(rc, -ECONNREFUSED);
+	int64_t dl = deadline(ps->sndtimeo_ns);
+	for (;;) {
+		rc = ust_chan_wait(ps, UST_IPC_EV_OUT, dl);
+		if (rc == -EAGAIN)
+			return -EINPROGRESS; /* SO_SNDTIMEO ran out, as Linux says it */
+		if (rc < 0)
+			return dead_errno(rc, -ECONNREFUSED);
+		uint32_t ev = ust_chan_events(ps);
+		if ((ev & (UST_IPC_EV_OUT | UST_IPC_EV_ERR | UST_IPC_EV_HUP)) == 0)
+			continue;
+		rc = sock_error(ps);
+		if (rc != 0)
+			return rc;
+		if (ev & UST_IPC_EV_OUT)
+			return 0;
+	}
+}
+
+int
+ust_p_listen(struct ust_psock *ps, int backlog)
+{
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_LISTEN, &err);
+	if (ch == NULL)
+		return dead_errno(err, -EINVAL);
+	ch->req.a = backlog;
+	return (int)ust_chan_call(ch);
+}
+
+int
+ust_p_accept(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, int flags)
+{
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (a != NULL && (len == NULL))
+		return -EFAULT;
+	if (a != NULL && (int)*len < 0)
+		return -EINVAL;
+	int64_t dl = deadline(ps->rcvtimeo_ns);
+	for (;;) {
+		int err;
+		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_ACCEPT, &err);
+		if (ch == NULL)
+			return dead_errno(err, -ECONNABORTED);
+		int rc = (int)ust_chan_call(ch);
+		if (rc == 0) {
+			struct ust_ipc_addr peer = ch->resp.addr;
+			int nfd = new_fd(ch->resp.handle, SOCK_STREAM, flags);
+			if (nfd >= 0 && a != NULL)
+				addr_out(&peer, a, len);
+			return nfd;
+		}
+		if (rc != -EAGAIN || atomic_load(&ps->nonblock))
+			return dead_errno(rc, -ECONNABORTED);
+		rc = ust_chan_wait(ps, UST_IPC_EV_IN, dl);
+		if (rc < 0)
+			return dead_errno(rc, -ECONNABORTED);
+	}
+}
+
+static size_t
+iov_total(const struct msghdr *m)
+{
+	size_t t = 0;
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		t += m->msg_iov[i].iov_len;
+	return t;
+}
+
+/* Copy between an iovec at byte offset `off` and a flat buffer. */
+static void
+iov_copy(const struct msghdr *m, size_t off, void *buf, size_t len, bool to_iov)
+{
+	uint8_t *b = buf;
+	for (size_t i = 0; i < m->msg_iovlen && len > 0; i++) {
+		size_t l = m->msg_iov[i].iov_len;
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		size_t n = l - off < len ? l - off : len;
+		uint8_t *base = (uint8_t *)m->msg_iov[i].iov_base + off;
+		if (to_iov)
+			memcpy(base, b, n);
+		else
+			memcpy(b, base, n);
+		b += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+static ssize_t
+send_failed(ssize_t rc, int flags)
+{
+	rc = dead_errno((int)rc, -EPIPE);
+	if (rc == -EPIPE && !(flags & MSG_NOSIGNAL))
+		raise(SIGPIPE);
+	return rc;
+}
+
+ssize_t
+ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
+{
+	(void)fd;
+	struct ust_ipc_addr to;
+	bool has_to = false;
+	if (m->msg_name != NULL && m->msg_namelen != 0 && ps->type == SOCK_DGRAM) {
+		int rc = addr_in(m->msg_name, m->msg_namelen, &to, true);
+		if (rc < 0)
+			return rc;
+		if (to.family != AF_INET && to.family != AF_UNSPEC)
+			return -EAFNOSUPPORT;
+		has_to = to.family == AF_INET;
+	}
+	size_t total = iov_total(m);
+	if (ps->type == SOCK_DGRAM && total > UST_IPC_DATA_BYTES)
+		return -EMSGSIZE;
+	bool nonblock = atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT);
+	int64_t dl = deadline(ps->sndtimeo_ns);
+	size_t sent = 0;
+	for (;;) {
+		int err;
+		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_SEND, &err);
+		if (ch == NULL)
+			return sent > 0 ? (ssize_t)sent : send_failed(err, flags);
+		size_t n = total - sent < UST_IPC_DATA_BYTES ? total - sent : UST_IPC_DATA_BYTES;
+		iov_copy(m, sent, ch->data, n, false);
+		ch->req.a = flags | MSG_NOSIGNAL;
+		ch->req.len = (uint32_t)n;
+		ch->req.has_addr = has_to;
+		if (has_to)
+			ch->req.addr = to;
+		ssize_t rc = ust_chan_call(ch);
+		if (rc >= 0) {
+			sent += (size_t)rc;
+			if (ps->type == SOCK_DGRAM || sent == total)
+				return (ssize_t)sent;
+			if ((size_t)rc == n)
+				continue;
+			if (nonblock)
+				return (ssize_t)sent;
+		} else if (rc != -EAGAIN || nonblock) {
+			if (sent > 0)
+				return (ssize_t)sent;
+			return rc == -EAGAIN ? rc : send_failed(rc, flags);
+		}
+		/* A blocking send waits until all of it is queued (man 7 tcp). */
+		int w = ust_chan_wait(ps, UST_IPC_EV_OUT, dl);
+		if (w < 0)
+			return sent > 0 ? (ssize_t)sent : send_failed(w, flags);
+	}
+}
+
+ssize_t
+ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
+{
+	size_t total = iov_total(m);
+	bool nonblock = atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT);
+	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) && ps->type == SOCK_STREAM;
+	int64_t dl = deadline(ps->rcvtimeo_ns);
+	size_t got = 0;
+	m->msg_flags = 0;
+	for (;;) {
+		int err;
+		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_RECV, &err);
+		if (ch == NULL)
+			return got > 0 ? (ssize_t)got : dead_errno(err, -ECONNRESET);
+		size_t room = total - got < UST_IPC_DATA_BYTES ? total - got : UST_IPC_DATA_BYTES;
+		ch->req.a = flags & (MSG_PEEK | MSG_TRUNC);
+		ch->req.len = (uint32_t)room;
+		ssize_t rc = ust_chan_call(ch);
+		if (rc >= 0) {
+			size_t n = ch->resp.len < room ? ch->resp.len : room;
+			iov_copy(m, got, ch->data, n, true);
+			if (ps->type == SOCK_DGRAM) {
+				m->msg_flags = (int)ch->resp.flags;
+				if (m->msg_name != NULL)
+					addr_out(&ch->resp.addr, m->msg_name, &m->msg_namelen);
+				return rc;
+			}
+			got += n;
+			if (rc == 0 || !waitall || got == total)
+				break;
+			continue;
+		}
+		if (rc != -EAGAIN || nonblock)
+			return got > 0 ? (ssize_t)got : dead_errno((int)rc, -ECONNRESET);
+		int w = ust_chan_wait(ps, UST_IPC_EV_IN | UST_IPC_EV_RDHUP, dl);
+		if (w < 0)
+			return got > 0 ? (ssize_t)got : dead_errno(w, -ECONNRESET);
+	}
+	if (m->msg_name != NULL)
+		m->msg_namelen = 0;
+	return (ssize_t)got;
+}
+
+int
+ust_p_shutdown(struct ust_psock *ps, int how)
+{
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_SHUTDOWN, &err);
+	if (ch == NULL)
+		return dead_errno(err, -ENOTCONN);
+	ch->req.a = how;
+	return (int)ust_chan_call(ch);
+}
+
+int
+ust_p_name(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, bool peer)
+{
+	if (len == NULL)
+		return -EFAULT;
+	if ((int)*len < 0)
+		return -EINVAL;
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, peer ? UST_IPC_OP_GETPEER : UST_IPC_OP_GETNAME, &err);
+	if (ch == NULL)
+		return dead_errno(err, -ENOTCONN);
+	int rc = (int)ust_chan_call(ch);
+	if (rc < 0)
+		return rc;
+	if (a == NULL && *len > 0)
+		return -EFAULT;
+	addr_out(&ch->resp.addr, a, len);
+	return 0;
+}
+
+static int
+timeo_set(int64_t *out, const void *v, socklen_t len)
+{
+	struct timeval tv;
+	if (len < sizeof(tv))
+		return -EINVAL;
+	memcpy(&tv, v, sizeof(tv));
+	if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+		return -EDOM;
+	*out = tv.tv_sec < 0 ? 0 : (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000;
+	return 0;
+}
+
+static int
+timeo_get(int64_t ns, void *v, socklen_t *len)
+{
+	struct timeval tv = {.tv_sec = ns / 1000000000LL, .tv_usec = (ns % 1000000000LL) / 1000};
+	size_t n = *len < sizeof(tv) ? *len : sizeof(tv);
+	memcpy(v, &tv, n);
+	*len = (socklen_t)n;
+	return 0;
+}
+
+int
+ust_p_setsockopt(struct ust_psock *ps, int level, int name, const void *v, socklen_t len)
+{
+	if ((int)len < 0)
+		return -EINVAL;
+	if (v == NULL && len > 0)
+		return -EFAULT;
+	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
+		return timeo_set(&ps->rcvtimeo_ns, v, len);
+	if (level == SOL_SOCKET && name == SO_SNDTIMEO)
+		return timeo_set(&ps->sndtimeo_ns, v, len);
+	if (len > UST_IPC_DATA_BYTES)
+		return -EINVAL;
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_SETOPT, &err);
+	if (ch == NULL)
+		return dead_errno(err, -ENOTCONN);
+	ch->req.a = level;
+	ch->req.b = name;
+	ch->req.len = len;
+	if (len > 0)
+		memcpy(ch->data, v, len);
+	return (int)ust_chan_call(ch);
+}
+
+int
+ust_p_getsockopt(struct ust_psock *ps, int level, int name, void *v, socklen_t *len)
+{
+	if (len == NULL)
+		return -EFAULT;
+	if ((int)*len < 0)
+		return -EINVAL;
+	if (v == NULL && *len > 0)
+		return -EFAULT;
+	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
+		return timeo_get(ps->rcvtimeo_ns, v, len);
+	if (level == SOL_SOCKET && name == SO_SNDTIMEO)
+		return timeo_get(ps->sndtimeo_ns, v, len);
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_GETOPT, &err);
+	if (ch == NULL)
+		return dead_errno(err, -ENOTCONN);
+	ch->req.a = level;
+	ch->req.b = name;
+	ch->req.len = *len < UST_IPC_DATA_BYTES ? *len : UST_IPC_DATA_BYTES;
+	int rc = (int)ust_chan_call(ch);
+	if (rc < 0)
+		return rc;
+	size_t n = ch->resp.len < *len ? ch->resp.len : *len;
+	memcpy(v, ch->data, n);
+	*len = (socklen_t)n;
+	return 0;
+}
+
+int
+ust_p_nread(struct ust_psock *ps, int *out)
+{
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_NREAD, &err);
+	if (ch == NULL)
+		return dead_errno(err, -ENOTCONN);
+	int64_t rc = ust_chan_call(ch);
+	if (rc < 0)
+		return (int)rc;
+	*out = rc > INT32_MAX ? INT32_MAX : (int)rc;
+	return 0;
+}
