@@ -1,9 +1,13 @@
 /*
  * ustack: the command-line face of ustackd. `ustack stat` lists the stack's
- * sockets like `ss -tanu` and its counters, through the control socket.
+ * sockets like `ss -tanu` and its counters, through the control socket;
+ * `ustack run -- PROGRAM ARGS` runs a program with libustack.so preloaded.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,9 +17,57 @@ static int
 usage(FILE *f)
 {
 	fprintf(f, "usage: ustack [--ctl PATH] stat\n"
+		   "       ustack [--ctl PATH] run [--] PROGRAM [ARGS...]\n"
 		   "  stat        sockets (like ss -tanu) and counters of the running ustackd\n"
+		   "  run         run PROGRAM with its sockets on ustack (LD_PRELOAD=libustack.so)\n"
 		   "  --ctl PATH  ustackd's control socket (default /run/ustack/ctl.sock)\n");
 	return f == stdout ? 0 : 2;
+}
+
+/* libustack.so: $USTACK_LIB, the build tree next to this binary, or the
+ * installed library directory. */
+static bool
+find_lib(char *out, size_t len)
+{
+	const char *env = getenv("USTACK_LIB");
+	if (env != NULL && *env != '\0') {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK) == 0;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		snprintf(out, len, "%s/../src/preload/libustack.so", self);
+		if (access(out, R_OK) == 0)
+			return true;
+	}
+	snprintf(out, len, "%s/libustack.so", UST_LIBDIR);
+	return access(out, R_OK) == 0;
+}
+
+static int
+run(const char *ctl, bool ctl_set, char **prog)
+{
+	char lib[PATH_MAX + 64];
+	if (!find_lib(lib, sizeof(lib))) {
+		fprintf(stderr, "ustack: libustack.so not found (looked at %s) — build it, or set "
+				"USTACK_LIB to its path\n",
+			lib);
+		return 127;
+	}
+	char preload[2 * PATH_MAX];
+	const char *old = getenv("LD_PRELOAD");
+	snprintf(preload, sizeof(preload), "%s%s%s", lib, old != NULL ? " " : "", old != NULL ? old : "");
+	setenv("LD_PRELOAD", preload, 1);
+	if (ctl_set)
+		setenv("USTACK_CTL", ctl, 1);
+	execvp(prog[0], prog);
+	fprintf(stderr, "ustack: cannot run %s: %s\n", prog[0], strerror(errno));
+	return 127;
 }
 
 int
@@ -23,11 +75,19 @@ main(int argc, char **argv)
 {
 	const char *path = "/run/ustack/ctl.sock";
 	const char *cmd = NULL;
+	bool ctl_set = false;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--ctl") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--ctl") == 0 && i + 1 < argc) {
 			path = argv[++i];
-		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			ctl_set = true;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			return usage(stdout);
+		} else if (cmd == NULL && strcmp(argv[i], "run") == 0) {
+			i += i + 1 < argc && strcmp(argv[i + 1], "--") == 0;
+			if (i + 1 >= argc)
+				return usage(stderr);
+			return run(path, ctl_set, argv + i + 1);
+		}
 		else if (cmd == NULL && argv[i][0] != '-')
 			cmd = argv[i];
 		else

@@ -64,3 +64,16 @@ ust_fd_clear(int fd)
 		return NULL;
 	return ps;
 }
+
+void
+ust_fd_foreach(void (*fn)(int fd, struct ust_psock *ps))
+{
+	for (unsigned ci = 0; ci < CHUNKS; ci++) {
+		_Atomic(struct ust_psock *) *c = atomic_load(&chunks[ci]);
+		for (unsigned i = 0; c != NULL && i < CHUNK; i++) {
+			struct ust_psock *ps = atomic_load(&c[i]);
+			if (ps != NULL)
+				fn((int)(ci * CHUNK + i), ps);
+		}
+	}
+}

@@ -69,11 +69,19 @@ struct ust_psock {
 	_Atomic bool nonblock;    /* O_NONBLOCK of the description */
 	int64_t rcvtimeo_ns;      /* SO_RCVTIMEO, 0 = none */
 	int64_t sndtimeo_ns;      /* SO_SNDTIMEO, 0 = none */
+	bool used;                /* bound, connected or sent: too late to hand to the kernel */
+	uint8_t nopts;            /* entries in opts */
+	struct {
+		int level, name;  /* setsockopt's */
+		socklen_t len;    /* value bytes */
+		uint8_t val[16];  /* the value */
+	} opts[8];                /* options set so far, replayed if the kernel takes over */
 };
 UST_HIDDEN struct ust_psock *ust_fd_get(int fd);
 UST_HIDDEN void ust_fd_set(int fd, struct ust_psock *ps);
 /* Drop fd's reference; returns the socket if that was the last one. */
 UST_HIDDEN struct ust_psock *ust_fd_clear(int fd);
+UST_HIDDEN void ust_fd_foreach(void (*fn)(int fd, struct ust_psock *ps));
 
 /* channel.c */
 UST_HIDDEN int ust_chan_ready(void); /* 0, or -errno if ustackd cannot be reached */

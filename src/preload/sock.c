@@ -6,8 +6,17 @@
  *
  * Payload crosses in the channel's data area, at most UST_IPC_DATA_BYTES
  * per call; a larger stream send or receive takes several calls.
+ *
+ * USTACK_KERNEL lists destinations and ports the kernel keeps, e.g.
+ * "198.18.5.0/24,:53,198.18.0.1:8080": a fresh socket that binds, connects
+ * or first sends to one of them is swapped for a kernel socket on the same
+ * fd number, with the options set so far.
  */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +27,111 @@
 #include "preload.h"
 
 #define MAX_ADDRLEN 128 /* sizeof(struct sockaddr_storage): Linux's limit */
+#define MAX_RULES 32
+
+static struct {
+	uint32_t addr, mask; /* host order; mask 0 = any address */
+	uint16_t port;       /* 0 = any port */
+} rules[MAX_RULES];
+static int nrules;
+static pthread_once_t rules_once = PTHREAD_ONCE_INIT;
+
+static void
+parse_rules(void)
+{
+	const char *env = getenv("USTACK_KERNEL");
+	if (env == NULL)
+		return;
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", env);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", ", &save); tok != NULL && nrules < MAX_RULES;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		char *colon = strchr(tok, ':');
+		unsigned port = 0, prefix = 32;
+		if (colon != NULL) {
+			*colon = '\0';
+			port = (unsigned)strtoul(colon + 1, NULL, 10);
+		}
+		char *slash = strchr(tok, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			prefix = (unsigned)strtoul(slash + 1, NULL, 10);
+		}
+		struct in_addr ia = {0};
+		if (*tok != '\0' && inet_pton(AF_INET, tok, &ia) != 1) {
+			fprintf(stderr, "libustack: USTACK_KERNEL: '%s' is not an IPv4 address — "
+					"write ADDR[/PREFIX][:PORT] or :PORT\n", tok);
+			continue;
+		}
+		if (*tok == '\0')
+			prefix = 0;
+		if (prefix > 32 || port > 65535 || (prefix == 0 && port == 0))
+			continue;
+		rules[nrules].mask = prefix == 0 ? 0 : ~0u << (32 - prefix);
+		rules[nrules].addr = ntohl(ia.s_addr) & rules[nrules].mask;
+		rules[nrules].port = (uint16_t)port;
+		nrules++;
+	}
+}
+
+static bool
+kernel_keeps(const struct ust_psock *ps, const struct ust_ipc_addr *a)
+{
+	pthread_once(&rules_once, parse_rules);
+	if (ps->used || a->family != AF_INET)
+		return false;
+	for (int i = 0; i < nrules; i++)
+		if ((a->addr4 & rules[i].mask) == rules[i].addr &&
+		    (rules[i].port == 0 || rules[i].port == a->port))
+			return true;
+	return false;
+}
+
+/* Swap the ustack socket behind fd for a kernel one with the same flags
+ * and options; the caller then makes the call on the kernel socket. */
+static int
+to_kernel(int fd, struct ust_psock *ps)
+{
+	int fl = ust_libc.fcntl(fd, F_GETFL);
+	int fdfl = ust_libc.fcntl(fd, F_GETFD);
+	int k = ust_libc.socket(AF_INET, ps->type | ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0), 0);
+	if (k < 0)
+		return -errno;
+	for (unsigned i = 0; i < ps->nopts; i++)
+		ust_libc.setsockopt(k, ps->opts[i].level, ps->opts[i].name, ps->opts[i].val,
+				    ps->opts[i].len);
+	struct timeval tv[2] = {{ps->rcvtimeo_ns / 1000000000LL, (ps->rcvtimeo_ns % 1000000000LL) / 1000},
+				{ps->sndtimeo_ns / 1000000000LL, (ps->sndtimeo_ns % 1000000000LL) / 1000}};
+	ust_libc.setsockopt(k, SOL_SOCKET, SO_RCVTIMEO, &tv[0], sizeof(tv[0]));
+	ust_libc.setsockopt(k, SOL_SOCKET, SO_SNDTIMEO, &tv[1], sizeof(tv[1]));
+	int rc = ust_libc.dup3(k, fd, (fdfl > 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0);
+	ust_libc.close(k);
+	if (rc < 0)
+		return -errno;
+	struct ust_psock *last = ust_fd_clear(fd);
+	if (last != NULL)
+		ust_p_close(fd, last);
+	return 0;
+}
+
+static void
+remember_opt(struct ust_psock *ps, int level, int name, const void *v, socklen_t len)
+{
+	if (len > sizeof(ps->opts[0].val))
+		return;
+	unsigned i = 0;
+	while (i < ps->nopts && !(ps->opts[i].level == level && ps->opts[i].name == name))
+		i++;
+	if (i == sizeof(ps->opts) / sizeof(ps->opts[0]))
+		return;
+	if (i == ps->nopts)
+		ps->nopts++;
+	ps->opts[i].level = level;
+	ps->opts[i].name = name;
+	ps->opts[i].len = len;
+	memcpy(ps->opts[i].val, v, len);
+}
 
 bool
 ust_p_wants(int domain, int type)
@@ -102,6 +216,26 @@ ust_p_socket(int domain, int type, int protocol)
 	return new_fd(ch->resp.handle, base, flags);
 }
 
+static void
+close_at_exit(int fd, struct ust_psock *ps)
+{
+	if (ps->gen != ust_chan_gen())
+		return;
+	struct ust_psock *last = ust_fd_clear(fd);
+	if (last != NULL)
+		ust_p_close(fd, last);
+}
+
+/* A program that exits closes its sockets gracefully, as the kernel would
+ * on its behalf; ustackd resets only the sockets of a process that died
+ * without running this (kill -9, _exit). */
+__attribute__((destructor)) static void
+close_all(void)
+{
+	if (!ust_chan_dead())
+		ust_fd_foreach(close_at_exit);
+}
+
 int
 ust_p_close(int fd, struct ust_psock *ps)
 {
@@ -159,12 +293,19 @@ ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len
 		ia.family = AF_INET;
 	if (ia.family != AF_INET)
 		return -EAFNOSUPPORT;
+	if (kernel_keeps(ps, &ia)) {
+		rc = to_kernel(fd, ps);
+		return rc < 0 ? rc : ust_libc.bind(fd, a, len) < 0 ? -errno : 0;
+	}
 	int err;
 	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_BIND, &err);
 	if (ch == NULL)
 		return dead_errno(err, -EINVAL);
 	ch->req.addr = ia;
-	return (int)ust_chan_call(ch);
+	rc = (int)ust_chan_call(ch);
+	if (rc == 0)
+		ps->used = true;
+	return rc;
 }
 
 static int
@@ -179,11 +320,15 @@ sock_error(struct ust_psock *ps)
 int
 ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len)
 {
-	(void)fd;
 	struct ust_ipc_addr ia;
 	int rc = addr_in(a, len, &ia, true);
 	if (rc < 0)
 		return rc;
+	if (kernel_keeps(ps, &ia)) {
+		rc = to_kernel(fd, ps);
+		return rc < 0 ? rc : ust_libc.connect(fd, a, len) < 0 ? -errno : 0;
+	}
+	ps->used = true;
 	int err;
 	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_CONNECT, &err);
 	if (ch == NULL)
@@ -218,6 +363,7 @@ ust_p_listen(struct ust_psock *ps, int backlog)
 	if (ch == NULL)
 		return dead_errno(err, -EINVAL);
 	ch->req.a = backlog;
+	ps->used = true;
 	return (int)ust_chan_call(ch);
 }
 
@@ -296,7 +442,6 @@ send_failed(ssize_t rc, int flags)
 ssize_t
 ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 {
-	(void)fd;
 	struct ust_ipc_addr to;
 	bool has_to = false;
 	if (m->msg_name != NULL && m->msg_namelen != 0 && ps->type == SOCK_DGRAM) {
@@ -306,7 +451,15 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 		if (to.family != AF_INET && to.family != AF_UNSPEC)
 			return -EAFNOSUPPORT;
 		has_to = to.family == AF_INET;
+		if (has_to && kernel_keeps(ps, &to)) {
+			int rc = to_kernel(fd, ps);
+			if (rc < 0)
+				return rc;
+			ssize_t n = ust_libc.sendmsg(fd, m, flags);
+			return n < 0 ? -errno : n;
+		}
 	}
+	ps->used = true;
 	size_t total = iov_total(m);
 	if (ps->type == SOCK_DGRAM && total > UST_IPC_DATA_BYTES)
 		return -EMSGSIZE;
@@ -465,7 +618,10 @@ ust_p_setsockopt(struct ust_psock *ps, int level, int name, const void *v, sockl
 	ch->req.len = len;
 	if (len > 0)
 		memcpy(ch->data, v, len);
-	return (int)ust_chan_call(ch);
+	int rc = (int)ust_chan_call(ch);
+	if (rc == 0)
+		remember_opt(ps, level, name, v, len);
+	return rc;
 }
 
 int
