@@ -116,3 +116,11 @@ counter() {
 	v=$(grep -F "  $1 " "$WORK/ustackd.log" | awk '{print $NF}' | tail -1)
 	echo "${v:-0}"
 }
+
+# Run a program with its sockets on this test's ustackd (UST_PRELOAD is the
+# LD_PRELOAD value meson passes: libustack.so, after the sanitizer runtimes
+# in a sanitizer build).
+ust_run() {
+	env LD_PRELOAD="$UST_PRELOAD" USTACK_CTL="$WORK/ctl.sock" \
+		ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 "$@"
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Faults around the preload layer: ustackd killed under a program, a program
+# killed under ustackd, and rights checked from credentials.
+. "$(dirname "$0")/lib.sh"
+[ -n "${UST_PRELOAD:-}" ] || fail "UST_PRELOAD must name libustack.so"
+
+stat_lines() { "$UST_CLI" --ctl "$WORK/ctl.sock" stat | awk '/^(tcp|udp) / && $2 != "TIME-WAIT"' | wc -l; }
+
+ust_up
+# An unprivileged program binding port 80 gets EACCES, decided by ustackd
+# from its credentials; port 8080 is fine. The kernel says the same.
+chmod 755 "$WORK"
+bind_as_nobody='import socket,sys
+s = socket.socket()
+try:
+    s.bind(("0.0.0.0", int(sys.argv[1]))); print("bound")
+except OSError as e:
+    print(__import__("errno").errorcode[e.errno])'
+got=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$UST_PRELOAD" \
+	USTACK_CTL="$WORK/ctl.sock" ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+	/usr/bin/python3 -c "$bind_as_nobody" 80)
+kernel=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c "$bind_as_nobody" 80)
+[ "$got" = EACCES ] && [ "$kernel" = EACCES ] || fail "nobody binding port 80: ustack $got, kernel $kernel"
+got=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$UST_PRELOAD" \
+	USTACK_CTL="$WORK/ctl.sock" ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+	/usr/bin/python3 -c "$bind_as_nobody" 8080)
+[ "$got" = bound ] || fail "nobody binding port 8080: $got"
+got=$(ust_run /usr/bin/python3 -c "$bind_as_nobody" 80)
+[ "$got" = bound ] || fail "root binding port 80: $got"
+echo "ok: port 80 is EACCES for nobody (as the kernel says), allowed for root; 8080 for anyone"
+raw=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$UST_PRELOAD" \
+	USTACK_CTL="$WORK/ctl.sock" ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+	/usr/bin/python3 -c 'import socket,errno
+try: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); print("opened")
+except OSError as e: print(errno.errorcode[e.errno])')
+[ "$raw" = EPERM ] || fail "nobody opening SOCK_RAW: $raw"
+echo "ok: SOCK_RAW is EPERM for nobody"
+
+# kill -9 of a program mid-transfer: its peer sees a reset and ustackd's
+# socket count returns to what it was.
+base=$(stat_lines)
+in_ns /usr/bin/python3 -c '
+import socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 5010)); l.listen(1)
+c, _ = l.accept(); c.settimeout(10)
+try:
+    while c.recv(65536): pass
+    print("EOF")
+except ConnectionResetError: print("RESET")
+except socket.timeout: print("TIMEOUT")' "$PEER_IP" >"$WORK/peer.out" &
+PEER=$!
+sleep 0.3
+ust_run socat -u OPEN:/dev/zero TCP:"$PEER_IP":5010 &
+for _ in $(seq 50); do [ "$(stat_lines)" -gt "$base" ] && break; sleep 0.1; done
+[ "$(stat_lines)" -gt "$base" ] || fail "the victim's connection never showed in ustack stat"
+sleep 0.5
+pkill -9 -f "socat -u OPEN:/dev/zero TCP:$PEER_IP:5010"
+wait $PEER
+[ "$(cat "$WORK/peer.out")" = RESET ] || fail "the peer of a killed program saw $(cat "$WORK/peer.out")"
+for _ in $(seq 20); do [ "$(stat_lines)" -eq "$base" ] && break; sleep 0.1; done
+[ "$(stat_lines)" -eq "$base" ] || fail "sockets of the killed program remain: $("$UST_CLI" --ctl "$WORK/ctl.sock" stat | head)"
+echo "ok: kill -9 of a program: its peer saw a reset, ustackd's sockets back to $base"
+
+# kill -9 of ustackd mid-transfer: the program gets an error within a
+# second and exits.
+in_ns timeout 30 socat -u OPEN:/dev/zero TCP-LISTEN:5011,reuseaddr &
+sleep 0.3
+ust_run /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 5011))
+n = 0
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: print("EOF"); break
+        n += len(d)
+        if n > 1000000: open(sys.argv[2], "w").write("flowing")
+except OSError as e:
+    print(__import__("errno").errorcode[e.errno], time.monotonic())' "$PEER_IP" "$WORK/flowing" >"$WORK/app.out" 2>&1 &
+APP=$!
+for _ in $(seq 100); do [ -f "$WORK/flowing" ] && break; sleep 0.1; done
+[ -f "$WORK/flowing" ] || fail "the transfer never started: $(cat "$WORK/app.out")"
+t0=$(/usr/bin/python3 -c 'import time; print(time.monotonic())')
+kill -9 "$UST_PID"
+wait "$UST_PID" 2>/dev/null || true
+UST_PID=
+for _ in $(seq 30); do kill -0 $APP 2>/dev/null || break; sleep 0.1; done
+kill -0 $APP 2>/dev/null && fail "the program still runs 3 s after ustackd died"
+read -r err t1 <"$WORK/app.out" || true
+case "$err" in ECONNRESET | EPIPE | ENOTCONN) ;; *) fail "after ustackd died the program said: $(cat "$WORK/app.out")" ;; esac
+late=$(/usr/bin/python3 -c "print(float('$t1') - float('$t0') < 1.0)")
+[ "$late" = True ] || fail "the error came $(/usr/bin/python3 -c "print(float('$t1') - float('$t0'))") s after ustackd died"
+echo "ok: kill -9 of ustackd: the program got $err within a second and exited"
+echo PASS
