@@ -264,6 +264,14 @@ serve_one(struct client *c, struct ust_ipc_channel *ch)
 	case UST_IPC_OP_CONNECT:
 		return ust_sock_connect(s, &a);
 	case UST_IPC_OP_SEND:
+		if (q.c < 0) {
+			/* A datagram socket gets its port even from a failed send (Linux). */
+			if (s->type == UST_SOCK_DGRAM && !s->bound) {
+				struct ust_sockaddr any = {.family = s->family};
+				ust_sock_bind(s, &any);
+			}
+			return q.c;
+		}
 		return ust_sock_sendto(s, ch->data, len, q.a, q.has_addr ? &a : NULL);
 	case UST_IPC_OP_RECV:
 		return op_recv(ch, &q, s);
@@ -289,7 +297,9 @@ serve_one(struct client *c, struct ust_ipc_channel *ch)
 		return rc;
 	}
 	case UST_IPC_OP_NREAD:
-		return (int64_t)ust_sock_nread(s);
+		return s->listening ? -EINVAL : (int64_t)ust_sock_nread(s);
+	case UST_IPC_OP_OUTQ:
+		return s->listening ? -EINVAL : (int64_t)ust_sock_outq(s);
 	default:
 		return -EINVAL;
 	}

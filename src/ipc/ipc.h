@@ -55,14 +55,16 @@ enum ust_ipc_op {
 	UST_IPC_OP_LISTEN,    /* handle, a = backlog */
 	UST_IPC_OP_ACCEPT,    /* handle -> resp.handle, resp.addr = peer */
 	UST_IPC_OP_CONNECT,   /* handle, addr */
-	UST_IPC_OP_SEND,      /* handle, a = flags, len bytes of data, addr if has_addr */
+	UST_IPC_OP_SEND,      /* handle, a = flags, len bytes of data, addr if has_addr;
+			       * c < 0: the application found the address bad (errno) */
 	UST_IPC_OP_RECV,      /* handle, a = flags, len = room -> data, resp.addr = from */
 	UST_IPC_OP_SHUTDOWN,  /* handle, a = how */
 	UST_IPC_OP_SETOPT,    /* handle, a = level, b = name, len bytes of value */
 	UST_IPC_OP_GETOPT,    /* handle, a = level, b = name, len = room -> value */
 	UST_IPC_OP_GETNAME,   /* handle -> resp.addr */
 	UST_IPC_OP_GETPEER,   /* handle -> resp.addr */
-	UST_IPC_OP_NREAD,     /* handle -> bytes readable */
+	UST_IPC_OP_NREAD,     /* handle -> bytes readable (FIONREAD) */
+	UST_IPC_OP_OUTQ,      /* handle -> bytes not yet acknowledged (SIOCOUTQ) */
 };
 
 /* struct ust_sockaddr's layout, repeated here so src/ipc stays libc-only. */

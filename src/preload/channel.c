@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +339,22 @@ ust_chan_drain(void)
 		;
 }
 
+/* Whether the kernel would restart a socket call a signal interrupted:
+ * the handler that ran had SA_RESTART (man 7 signal). Which one ran is
+ * not known here, so every installed handler must have it. */
+static bool
+restartable(void)
+{
+	for (int sig = 1; sig < SIGRTMAX; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
 int
 ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 {
@@ -357,7 +374,11 @@ ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 	}
 	struct pollfd p[2] = {{.fd = proc.chan_evfd[my_chan], .events = POLLIN},
 			      {.fd = proc.ctl_fd, .events = 0}};
-	int r = ust_libc.poll(p, 2, timeout_ms);
+	int r;
+	/* A socket timeout makes the call unrestartable, as in Linux. */
+	while ((r = ust_libc.poll(p, 2, timeout_ms)) < 0 && errno == EINTR && deadline_ns < 0 &&
+	       restartable())
+		;
 	if (r < 0)
 		return -errno;
 	if (r == 0)

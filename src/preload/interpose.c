@@ -345,9 +345,10 @@ ioctl(int fd, unsigned long req, ...)
 		return ust_libc.ioctl(fd, req, arg);
 	switch (req) {
 	case FIONREAD:
+	case TIOCOUTQ: /* SIOCOUTQ */
 		if (arg == NULL)
 			return (int)ret(-EFAULT);
-		return (int)ret(ust_p_nread(ps, arg));
+		return (int)ret(ust_p_queued(ps, req == TIOCOUTQ, arg));
 	case FIONBIO: {
 		if (arg == NULL)
 			return (int)ret(-EFAULT);

@@ -118,7 +118,8 @@ UST_HIDDEN int ust_p_setsockopt(struct ust_psock *ps, int level, int name, const
 				socklen_t len);
 UST_HIDDEN int ust_p_getsockopt(struct ust_psock *ps, int level, int name, void *v,
 				socklen_t *len);
-UST_HIDDEN int ust_p_nread(struct ust_psock *ps, int *out);
+/* FIONREAD (outq false) or SIOCOUTQ (outq true). */
+UST_HIDDEN int ust_p_queued(struct ust_psock *ps, bool outq, int *out);
 /* Whether a socket of this kind is served by ustack. */
 UST_HIDDEN bool ust_p_wants(int domain, int type);
 

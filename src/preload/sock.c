@@ -431,12 +431,26 @@ iov_copy(const struct msghdr *m, size_t off, void *buf, size_t len, bool to_iov)
 }
 
 static ssize_t
-send_failed(ssize_t rc, int flags)
+send_failed(const struct ust_psock *ps, ssize_t rc, int flags)
 {
 	rc = dead_errno((int)rc, -EPIPE);
-	if (rc == -EPIPE && !(flags & MSG_NOSIGNAL))
+	/* Linux raises SIGPIPE for a stream only (sk_stream_error). */
+	if (rc == -EPIPE && ps->type == SOCK_STREAM && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return rc;
+}
+
+/* A buffer the kernel could not read or write: only NULL is caught here
+ * (an unmapped pointer faults in the copy, where Linux says EFAULT). */
+static bool
+iov_bad(const struct msghdr *m)
+{
+	if (m->msg_iovlen > 0 && m->msg_iov == NULL)
+		return true;
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		if (m->msg_iov[i].iov_base == NULL && m->msg_iov[i].iov_len > 0)
+			return true;
+	return false;
 }
 
 ssize_t
@@ -446,10 +460,16 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 	bool has_to = false;
 	if (m->msg_name != NULL && m->msg_namelen != 0 && ps->type == SOCK_DGRAM) {
 		int rc = addr_in(m->msg_name, m->msg_namelen, &to, true);
-		if (rc < 0)
-			return rc;
-		if (to.family != AF_INET && to.family != AF_UNSPEC)
-			return -EAFNOSUPPORT;
+		if (rc == 0 && to.family != AF_INET && to.family != AF_UNSPEC)
+			rc = -EAFNOSUPPORT;
+		if (rc < 0) {
+			int err;
+			struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_SEND, &err);
+			if (ch == NULL)
+				return err;
+			ch->req.c = rc;
+			return ust_chan_call(ch);
+		}
 		has_to = to.family == AF_INET;
 		if (has_to && kernel_keeps(ps, &to)) {
 			int rc = to_kernel(fd, ps);
@@ -460,6 +480,8 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 		}
 	}
 	ps->used = true;
+	if (iov_bad(m))
+		return -EFAULT;
 	size_t total = iov_total(m);
 	if (ps->type == SOCK_DGRAM && total > UST_IPC_DATA_BYTES)
 		return -EMSGSIZE;
@@ -470,7 +492,7 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 		int err;
 		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_SEND, &err);
 		if (ch == NULL)
-			return sent > 0 ? (ssize_t)sent : send_failed(err, flags);
+			return sent > 0 ? (ssize_t)sent : send_failed(ps, err, flags);
 		size_t n = total - sent < UST_IPC_DATA_BYTES ? total - sent : UST_IPC_DATA_BYTES;
 		iov_copy(m, sent, ch->data, n, false);
 		ch->req.a = flags | MSG_NOSIGNAL;
@@ -490,20 +512,25 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 		} else if (rc != -EAGAIN || nonblock) {
 			if (sent > 0)
 				return (ssize_t)sent;
-			return rc == -EAGAIN ? rc : send_failed(rc, flags);
+			return rc == -EAGAIN ? rc : send_failed(ps, rc, flags);
 		}
 		/* A blocking send waits until all of it is queued (man 7 tcp). */
 		int w = ust_chan_wait(ps, UST_IPC_EV_OUT, dl);
 		if (w < 0)
-			return sent > 0 ? (ssize_t)sent : send_failed(w, flags);
+			return sent > 0 ? (ssize_t)sent : send_failed(ps, w, flags);
 	}
 }
 
 ssize_t
 ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 {
-	size_t total = iov_total(m);
 	bool nonblock = atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT);
+	/* No urgent data is kept apart: there is never any to read (tcp_recv_urg). */
+	if (flags & MSG_OOB)
+		return ps->type == SOCK_STREAM ? -EINVAL : -EOPNOTSUPP;
+	if (iov_bad(m))
+		return nonblock && !(ust_chan_events(ps) & UST_IPC_EV_IN) ? -EAGAIN : -EFAULT;
+	size_t total = iov_total(m);
 	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) && ps->type == SOCK_STREAM;
 	int64_t dl = deadline(ps->rcvtimeo_ns);
 	size_t got = 0;
@@ -654,10 +681,10 @@ ust_p_getsockopt(struct ust_psock *ps, int level, int name, void *v, socklen_t *
 }
 
 int
-ust_p_nread(struct ust_psock *ps, int *out)
+ust_p_queued(struct ust_psock *ps, bool outq, int *out)
 {
 	int err;
-	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_NREAD, &err);
+	struct ust_ipc_channel *ch = begin(ps, outq ? UST_IPC_OP_OUTQ : UST_IPC_OP_NREAD, &err);
 	if (ch == NULL)
 		return dead_errno(err, -ENOTCONN);
 	int64_t rc = ust_chan_call(ch);

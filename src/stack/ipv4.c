@@ -175,7 +175,7 @@ put_header(struct ust_stack *st, uint8_t *h, const struct ust_ipv4_tx *tx, uint3
 		.frag_off = frag_off,
 		.df = tx->df,
 		.mf = mf,
-		.ttl = tx->ttl != 0 ? tx->ttl : 64,
+		.ttl = tx->ttl != 0 ? tx->ttl : UST_IP_DEFAULT_TTL,
 		.proto = tx->proto,
 		.src = src,
 		.dst = tx->dst,

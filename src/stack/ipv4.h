@@ -12,6 +12,8 @@
 #include "stack.h"
 #include "wire/ipv4.h"
 
+#define UST_IP_DEFAULT_TTL 64 /* net.ipv4.ip_default_ttl */
+
 struct ust_ipv4_tx {
 	uint32_t src;  /* host order; 0 picks our address */
 	uint32_t dst;  /* host order */

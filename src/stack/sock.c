@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ipv4.h"
 #include "stack.h"
 #include "tcp/tcp.h"
 #include "udp.h"
@@ -102,11 +103,6 @@ ssize_t
 ust_sock_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		const struct ust_sockaddr *to)
 {
-	if (to != NULL && s->type == UST_SOCK_DGRAM) {
-		int rc = check_addr(s, to);
-		if (rc < 0)
-			return rc;
-	}
 	return s->proto->sendto(s, buf, len, flags, to);
 }
 
@@ -149,11 +145,56 @@ ust_sockopt_get_int(const void *val, size_t len, int *out)
 int
 ust_sockopt_put_int(void *val, size_t *len, int v)
 {
-	if (*len < sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
+	if (*len > sizeof(int))
+		*len = sizeof(int);
+	memcpy(val, &v, *len);
 	return 0;
+}
+
+/* IP-level options, the same for every protocol (ip_setsockopt). */
+static int
+ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
+{
+	int v;
+	if (ust_sockopt_get_int(val, len, &v) < 0)
+		return -EINVAL;
+	switch (name) {
+	case UST_IP_TTL:
+		if (v == -1)
+			v = 0;
+		else if (v < 1 || v > 255)
+			return -EINVAL;
+		s->ip_ttl = (uint8_t)v;
+		return 0;
+	case UST_IP_TOS:
+		/* A stream keeps its ECN bits: TCP owns them (RFC 3168). */
+		if (s->type == UST_SOCK_STREAM)
+			v = (v & ~3) | (s->ip_tos & 3);
+		s->ip_tos = (uint8_t)v;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int
+ip_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
+{
+	switch (name) {
+	case UST_IP_TTL:
+		return ust_sockopt_put_int(val, len, s->ip_ttl != 0 ? s->ip_ttl : UST_IP_DEFAULT_TTL);
+	case UST_IP_TOS:
+		return ust_sockopt_put_int(val, len, s->ip_tos);
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/* The level a protocol's own options live at. */
+static int
+proto_level(const struct ust_sock *s)
+{
+	return s->type == UST_SOCK_STREAM ? UST_SOL_TCP : UST_SOL_UDP;
 }
 
 int
@@ -177,12 +218,24 @@ ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t
 				s->keepalive = v != 0;
 			/* The protocol sees every option too (keepalive arms timers). */
 			return s->proto->setopt(s, level, name, val, len);
+		case UST_SO_OOBINLINE:
+			if (ust_sockopt_get_int(val, len, &v) < 0)
+				return -EINVAL;
+			s->oobinline = v != 0;
+			return 0;
 		case UST_SO_TYPE:
 		case UST_SO_ERROR:
+		case UST_SO_DOMAIN:
+		case UST_SO_PROTOCOL:
+		case UST_SO_ACCEPTCONN:
 			return -ENOPROTOOPT;
 		default:
 			break;
 		}
+	} else if (level == UST_SOL_IP) {
+		return ip_setopt(s, name, val, len);
+	} else if (level != proto_level(s)) {
+		return -ENOPROTOOPT;
 	}
 	return s->proto->setopt(s, level, name, val, len);
 }
@@ -207,9 +260,22 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 			return ust_sockopt_put_int(val, len, s->reuseport);
 		case UST_SO_KEEPALIVE:
 			return ust_sockopt_put_int(val, len, s->keepalive);
+		case UST_SO_OOBINLINE:
+			return ust_sockopt_put_int(val, len, s->oobinline);
+		case UST_SO_DOMAIN:
+			return ust_sockopt_put_int(val, len, s->family);
+		case UST_SO_PROTOCOL:
+			return ust_sockopt_put_int(val, len, s->type == UST_SOCK_STREAM ? 6 : 17);
+		case UST_SO_ACCEPTCONN:
+			return ust_sockopt_put_int(val, len, s->listening);
 		default:
 			break;
 		}
+	} else if (level == UST_SOL_IP) {
+		return ip_getopt(s, name, val, len);
+	} else if (level != proto_level(s)) {
+		/* Linux: ip_getsockopt refuses a level it does not know. */
+		return -EOPNOTSUPP;
 	}
 	return s->proto->getopt(s, level, name, val, len);
 }
@@ -235,6 +301,12 @@ size_t
 ust_sock_nread(const struct ust_sock *s)
 {
 	return s->proto->nread(s);
+}
+
+size_t
+ust_sock_outq(const struct ust_sock *s)
+{
+	return s->proto->nunacked(s);
 }
 
 uint32_t

@@ -44,14 +44,23 @@ struct ust_sock;
 #define UST_SO_RCVBUF 8
 #define UST_SO_KEEPALIVE 9
 #define UST_SO_LINGER 13
+#define UST_SO_OOBINLINE 10
 #define UST_SO_REUSEPORT 15
+#define UST_SO_ACCEPTCONN 30
+#define UST_SO_PROTOCOL 38
+#define UST_SO_DOMAIN 39
+#define UST_SOL_IP 0
+#define UST_IP_TOS 1
+#define UST_IP_TTL 2
 #define UST_SOL_TCP 6
+#define UST_SOL_UDP 17
 #define UST_TCP_NODELAY 1
 #define UST_TCP_MAXSEG 2
 #define UST_TCP_KEEPIDLE 4
 #define UST_TCP_KEEPINTVL 5
 #define UST_TCP_KEEPCNT 6
 #define UST_TCP_INFO 11
+#define UST_TCP_CORK 3
 #define UST_TCP_CONGESTION 13
 
 /* Readiness, with the epoll bit values. */
@@ -87,6 +96,8 @@ struct ust_sock_proto {
 	int (*getopt)(struct ust_sock *s, int level, int name, void *val, size_t *len);
 	/* Bytes readable now (FIONREAD). */
 	size_t (*nread)(const struct ust_sock *s);
+	/* Bytes sent but not yet acknowledged (SIOCOUTQ). */
+	size_t (*nunacked)(const struct ust_sock *s);
 };
 
 struct ust_sock {
@@ -99,6 +110,10 @@ struct ust_sock {
 	bool keepalive;                     /* SO_KEEPALIVE */
 	bool bound;                         /* has a local address */
 	bool connected;                     /* has a remote address */
+	bool listening;                     /* accepts connections (SO_ACCEPTCONN) */
+	bool oobinline;                     /* SO_OOBINLINE (no urgent data is kept apart) */
+	uint8_t ip_ttl;                     /* IP_TTL, 0 = the stack's default */
+	uint8_t ip_tos;                     /* IP_TOS */
 	int so_error;                       /* pending error, positive errno */
 	uint32_t events;                    /* current UST_EV_* readiness */
 	uint32_t rcvbuf_bytes;              /* SO_RCVBUF */
@@ -128,12 +143,15 @@ int ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *
 int ust_sock_getname(const struct ust_sock *s, struct ust_sockaddr *a);
 int ust_sock_getpeer(const struct ust_sock *s, struct ust_sockaddr *a);
 size_t ust_sock_nread(const struct ust_sock *s);
+/* SIOCOUTQ: bytes sent and not yet acknowledged. */
+size_t ust_sock_outq(const struct ust_sock *s);
 /* Current readiness (UST_EV_*). */
 uint32_t ust_sock_events(const struct ust_sock *s);
 void ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg);
 
-/* For protocols: read/write an int option value as setsockopt/getsockopt
- * pass it; -EINVAL when the buffer is too short (man 2 setsockopt). */
+/* For protocols: read an int option value as setsockopt passes it (-EINVAL
+ * when shorter than an int); write one as Linux's getsockopt does, cut to
+ * the caller's shorter buffer if it is one. */
 int ust_sockopt_get_int(const void *val, size_t len, int *out);
 int ust_sockopt_put_int(void *val, size_t *len, int v);
 

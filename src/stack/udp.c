@@ -45,6 +45,7 @@ struct udp_sock {
 	bool broadcast;         /* SO_BROADCAST */
 	bool shut_rd;           /* shutdown(SHUT_RD) */
 	bool shut_wr;           /* shutdown(SHUT_WR) */
+	bool port_auto;         /* bound implicitly (connect, sendto), not by bind() */
 };
 
 struct ust_udp {
@@ -127,7 +128,7 @@ update_events(struct udp_sock *u)
 	if (u->q_head != NULL || u->shut_rd)
 		ev |= UST_EV_IN;
 	if (u->s.so_error != 0)
-		ev |= UST_EV_ERR | UST_EV_IN;
+		ev |= UST_EV_ERR;
 	if (u->shut_rd && u->shut_wr)
 		ev |= UST_EV_HUP;
 	if (u->shut_rd)
@@ -276,7 +277,13 @@ do_bind(struct udp_sock *u, uint32_t addr, uint16_t port)
 static int
 udp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 {
-	return do_bind((struct udp_sock *)s, a->addr4, a->port);
+	struct udp_sock *u = (struct udp_sock *)s;
+	int rc = do_bind(u, a->addr4, a->port);
+	/* Port 0 leaves the choice to us, so a disconnect may give it back
+	 * (Linux sets SOCK_BINDPORT_LOCK only for a chosen port). */
+	if (rc == 0)
+		u->port_auto = a->port == 0;
+	return rc;
 }
 
 static int
@@ -284,10 +291,18 @@ udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 {
 	struct udp_sock *u = (struct udp_sock *)s;
 	if (a->family == 0) {
-		/* AF_UNSPEC dissolves the association (man 2 connect). */
+		/* AF_UNSPEC dissolves the association (man 2 connect) and,
+		 * as Linux does, gives back a port the socket never asked for. */
 		s->connected = false;
 		memset(&s->remote, 0, sizeof(s->remote));
 		s->remote.family = s->family;
+		if (u->port_auto) {
+			unhash(s->stack, u);
+			s->bound = false;
+			s->local.addr4 = 0;
+			s->local.port = 0;
+			u->port_auto = false;
+		}
 		return 0;
 	}
 	if (a->port == 0)
@@ -299,6 +314,7 @@ udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 		int rc = do_bind(u, 0, 0);
 		if (rc < 0)
 			return rc;
+		u->port_auto = true;
 	}
 	s->remote = *a;
 	s->connected = true;
@@ -358,6 +374,16 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	struct udp_sock *u = (struct udp_sock *)s;
 	struct ust_stack *st = s->stack;
 	(void)flags;
+	/* Linux binds a port before it looks at anything else (inet_send_prepare),
+	 * so even a send that fails leaves the socket bound. */
+	if (!s->bound) {
+		int rc = do_bind(u, 0, 0);
+		if (rc < 0)
+			return rc;
+		u->port_auto = true;
+	}
+	if (to != NULL && to->family != s->family)
+		return -EAFNOSUPPORT;
 	if (u->shut_wr)
 		return -EPIPE;
 	if (to == NULL && s->so_error != 0 && s->connected) {
@@ -375,11 +401,6 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		return -EINVAL;
 	if (ust_ipv4_is_bcast(st, dst->addr4) && !u->broadcast)
 		return -EACCES;
-	if (!s->bound) {
-		int rc = do_bind(u, 0, 0);
-		if (rc < 0)
-			return rc;
-	}
 	uint32_t src = source_for(s, dst->addr4);
 	struct ust_pkt *pkt = build_chain(st, buf, len);
 	if (pkt == NULL)
@@ -395,7 +416,8 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		sum = ust_csum_partial(ust_pkt_data(seg), seg->len, sum);
 	uint16_t c = ust_csum_fold(sum);
 	ust_put16(h + 6, c == 0 ? 0xffff : c);
-	struct ust_ipv4_tx tx = {.src = src, .dst = dst->addr4, .proto = UST_IPPROTO_UDP};
+	struct ust_ipv4_tx tx = {.src = src, .dst = dst->addr4, .proto = UST_IPPROTO_UDP,
+				 .ttl = u->s.ip_ttl, .tos = u->s.ip_tos};
 	int rc = ust_ipv4_output(st, pkt, &tx);
 	if (rc < 0 && rc != -ENOBUFS)
 		return rc;
@@ -522,6 +544,13 @@ udp_nread(const struct ust_sock *s)
 	return u->q_head == NULL ? 0 : u->q_head->len - UST_UDP_HLEN;
 }
 
+static size_t
+udp_nunacked(const struct ust_sock *s)
+{
+	(void)s;
+	return 0; /* a datagram leaves at once or is dropped */
+}
+
 static int
 udp_listen(struct ust_sock *s, int backlog)
 {
@@ -550,6 +579,7 @@ const struct ust_sock_proto ust_udp_proto = {
 	.setopt = udp_setopt,
 	.getopt = udp_getopt,
 	.nread = udp_nread,
+	.nunacked = udp_nunacked,
 };
 
 void

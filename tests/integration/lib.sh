@@ -124,3 +124,10 @@ ust_run() {
 	env LD_PRELOAD="$UST_PRELOAD" USTACK_CTL="$WORK/ctl.sock" \
 		ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 "$@"
 }
+
+# ust_run in the background, with $! the program itself (env execs it), so
+# a trap can kill it.
+ust_bg() {
+	env LD_PRELOAD="$UST_PRELOAD" USTACK_CTL="$WORK/ctl.sock" \
+		ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 "$@" &
+}

@@ -10,7 +10,7 @@ mkdir -p "$WORK/www"
 head -c 3000000 /dev/urandom >"$WORK/www/blob"
 in_ns /usr/bin/python3 -m http.server -d "$WORK/www" -b "$PEER_IP" 8080 >/dev/null 2>&1 &
 HTTP_PID=$!
-trap 'kill $HTTP_PID 2>/dev/null; ust_cleanup' EXIT
+trap 'kill $HTTP_PID 2>/dev/null || true; ust_cleanup' EXIT
 for _ in $(seq 50); do in_ns bash -c "echo >/dev/tcp/$PEER_IP/8080" 2>/dev/null && break; sleep 0.1; done
 
 segs0=$("$UST_CLI" --ctl "$WORK/ctl.sock" stat | awk '/TCP segments received/ {print $NF}')

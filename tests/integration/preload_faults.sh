@@ -64,7 +64,9 @@ echo "ok: kill -9 of a program: its peer saw a reset, ustackd's sockets back to 
 
 # kill -9 of ustackd mid-transfer: the program gets an error within a
 # second and exits.
-in_ns timeout 30 socat -u OPEN:/dev/zero TCP-LISTEN:5011,reuseaddr &
+ip netns exec "$NS" socat -u OPEN:/dev/zero TCP-LISTEN:5011,reuseaddr &
+SRC=$!
+trap 'kill $SRC 2>/dev/null || true; ust_cleanup' EXIT
 sleep 0.3
 ust_run /usr/bin/python3 -c '
 import socket, sys, time

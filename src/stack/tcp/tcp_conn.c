@@ -220,6 +220,7 @@ tcp_listen_insert(struct ust_stack *st, struct tcpcb *tp)
 	tp->hnext = *head;
 	*head = tp;
 	tp->listening = true;
+	tp->s.listening = true;
 }
 
 void
@@ -232,6 +233,7 @@ tcp_listen_remove(struct ust_stack *st, struct tcpcb *tp)
 		pp = &(*pp)->hnext;
 	*pp = tp->hnext;
 	tp->listening = false;
+	tp->s.listening = false;
 }
 
 struct tcpcb *
@@ -351,10 +353,10 @@ tcp_update_events(struct tcpcb *tp)
 			ev |= UST_EV_IN;
 		break;
 	case TCPS_CLOSED:
-		/* Never connected: epoll reports OUT|HUP, as Linux does. */
-		ev |= UST_EV_OUT | UST_EV_HUP;
+		/* Closed or never connected: IN|OUT|HUP, as Linux's tcp_poll. */
+		ev |= UST_EV_IN | UST_EV_OUT | UST_EV_HUP;
 		if (tp->fin_rcvd || tp->s.so_error != 0)
-			ev |= UST_EV_IN | UST_EV_RDHUP;
+			ev |= UST_EV_RDHUP;
 		break;
 	case TCPS_SYN_SENT:
 	case TCPS_SYN_RECEIVED:
@@ -381,11 +383,36 @@ tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state)
 {
 	(void)st;
 	tp->state = state;
+	if (state == TCPS_ESTABLISHED)
+		tp->was_established = true;
 	tp->s.connected = state >= TCPS_ESTABLISHED || state == TCPS_SYN_RECEIVED;
 	tcp_update_events(tp);
 }
 
 static void unlink_from_parent(struct tcpcb *tp);
+
+void
+tcp_drop_children(struct ust_stack *st, struct tcpcb *l)
+{
+	while (l->acceptq_head != NULL) {
+		struct tcpcb *c = l->acceptq_head;
+		l->acceptq_head = c->q_next;
+		c->parent = NULL;
+		c->q_next = NULL;
+		tcp_send_rst_for(st, c);
+		tcp_free(st, c);
+	}
+	l->acceptq_tail = NULL;
+	l->acceptq_len = 0;
+	if (l->synq_len > 0) {
+		for (struct tcpcb *c = st->tcp->all; c != NULL;) {
+			struct tcpcb *next = c->all_next;
+			if (c->parent == l)
+				tcp_free(st, c);
+			c = next;
+		}
+	}
+}
 
 void
 tcp_free(struct ust_stack *st, struct tcpcb *tp)
@@ -396,22 +423,7 @@ tcp_free(struct ust_stack *st, struct tcpcb *tp)
 	tcp_listen_remove(st, tp);
 	bind_remove(st, tp);
 	/* A listener takes its unaccepted children with it. */
-	while (tp->acceptq_head != NULL) {
-		struct tcpcb *c = tp->acceptq_head;
-		tp->acceptq_head = c->q_next;
-		c->parent = NULL;
-		c->q_next = NULL;
-		tcp_send_rst_for(st, c);
-		tcp_free(st, c);
-	}
-	if (tp->synq_len > 0) {
-		for (struct tcpcb *c = t->all; c != NULL;) {
-			struct tcpcb *next = c->all_next;
-			if (c->parent == tp)
-				tcp_free(st, c);
-			c = next;
-		}
-	}
+	tcp_drop_children(st, tp);
 	unlink_from_parent(tp);
 	if (tp->all_prev != NULL)
 		tp->all_prev->all_next = tp->all_next;

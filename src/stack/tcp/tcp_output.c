@@ -108,7 +108,8 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 		tp->segs_unacked = 0;
 	}
 	struct ust_ipv4_tx tx = {.src = tp->s.local.addr4, .dst = tp->s.remote.addr4,
-				 .proto = UST_IPPROTO_TCP, .df = true};
+				 .proto = UST_IPPROTO_TCP, .df = true, .ttl = tp->s.ip_ttl,
+				 .tos = tp->s.ip_tos};
 	ust_stat_inc(st, UST_STAT_TCP_SEG_OUT);
 	if (SEQ_LT(seq, tp->snd_max) && (len > 0 || (flags & (UST_TCP_SYN | UST_TCP_FIN)))) {
 		ust_stat_inc(st, UST_STAT_TCP_RETRANS);
@@ -257,9 +258,10 @@ send_new(struct ust_stack *st, struct tcpcb *tp, uint32_t budget)
 		bool fin_now = fin_pending && tp->snd_nxt + len == data_end;
 		if (len == 0 && !fin_now)
 			return;
-		if (len > 0 && len < tp->mss && len == avail && !fin_now && !tp->nodelay &&
-		    tp->snd_max != tp->snd_una)
-			return; /* Nagle: a small segment waits for the ACK of the last */
+		if (len > 0 && len < tp->mss && len == avail && !fin_now &&
+		    (tp->cork || (!tp->nodelay && tp->snd_max != tp->snd_una)))
+			return; /* Nagle: a small segment waits for the ACK of the last;
+				 * TCP_CORK: it waits for the rest of the message */
 		if (len > 0 && len < tp->mss && len < avail && len < tp->max_sndwnd / 2)
 			return; /* sender SWS: do not fill a sliver of window */
 		uint8_t flags = UST_TCP_ACK | (fin_now ? UST_TCP_FIN : 0);

@@ -103,8 +103,9 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	default:
 		return -EISCONN;
 	}
-	if (tp->fin_rcvd || tp->snd_max != 0 || tp->iss != 0) {
-		/* A socket that was connected once cannot connect again. */
+	if (tp->was_established || tp->fin_rcvd) {
+		/* A socket that was connected once cannot connect again; one
+		 * whose attempt failed may try again (Linux). */
 		return -EISCONN;
 	}
 	if (a->port == 0 || a->addr4 == 0)
@@ -198,8 +199,7 @@ tcp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 			return 0;
 		if (tp->state == TCPS_CLOSED)
 			return tp->snd_max == 0 && tp->iss == 0 ? -ENOTCONN : 0;
-		if (len == 0)
-			return 0;
+		/* Even a zero-length read waits for a byte (Linux's rcvlowat). */
 		return -EAGAIN;
 	}
 	uint32_t n = tcp_ring_read(&tp->rcv, 0, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
@@ -229,9 +229,19 @@ tcp_shutdown(struct ust_sock *s, int how)
 	struct ust_stack *st = s->stack;
 	switch (tp->state) {
 	case TCPS_CLOSED:
-	case TCPS_LISTEN:
-	case TCPS_SYN_SENT:
 		return -ENOTCONN;
+	case TCPS_LISTEN:
+		/* Linux: shutting a listener's read side closes it; its queue
+		 * is reset and a blocked accept() sees EINVAL. */
+		if (how == UST_SHUT_WR)
+			return 0;
+		tcp_drop_children(st, tp);
+		tcp_listen_remove(st, tp);
+		tcp_set_state(st, tp, TCPS_CLOSED);
+		return 0;
+	case TCPS_SYN_SENT:
+		tcp_close_conn(st, tp);
+		return 0;
 	default:
 		break;
 	}
@@ -326,7 +336,9 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 				return -EINVAL;
 			memcpy(&l, val, sizeof(l));
 			tp->linger_on = l.l_onoff != 0;
-			tp->linger_s = (uint16_t)(l.l_linger < 0 ? 0 : l.l_linger > 65535 ? 65535 : l.l_linger);
+			/* Turning lingering off keeps the old time (Linux). */
+			if (tp->linger_on)
+				tp->linger_s = (uint16_t)(l.l_linger < 0 ? 0 : l.l_linger > 65535 ? 65535 : l.l_linger);
 			return 0;
 		}
 		default:
@@ -352,6 +364,11 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 	case UST_TCP_NODELAY:
 		tp->nodelay = v != 0;
 		if (tp->nodelay)
+			tcp_output(st, tp);
+		return 0;
+	case UST_TCP_CORK:
+		tp->cork = v != 0;
+		if (!tp->cork)
 			tcp_output(st, tp);
 		return 0;
 	case UST_TCP_MAXSEG:
@@ -430,6 +447,8 @@ tcp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 	switch (name) {
 	case UST_TCP_NODELAY:
 		return ust_sockopt_put_int(val, len, tp->nodelay);
+	case UST_TCP_CORK:
+		return ust_sockopt_put_int(val, len, tp->cork);
 	case UST_TCP_MAXSEG:
 		return ust_sockopt_put_int(val, len, tp->state >= TCPS_ESTABLISHED ? tp->mss : tp->rcv_mss ? tp->rcv_mss : TCP_DEFAULT_MSS);
 	case UST_TCP_KEEPIDLE:
@@ -487,6 +506,13 @@ tcp_nread(const struct ust_sock *s)
 	return tp->rcv.len;
 }
 
+static size_t
+tcp_nunacked(const struct ust_sock *s)
+{
+	const struct tcpcb *tp = (const struct tcpcb *)s;
+	return tp->snd.len;
+}
+
 const struct ust_sock_proto ust_tcp_proto = {
 	.bind = tcp_bind,
 	.listen = tcp_listen,
@@ -499,6 +525,7 @@ const struct ust_sock_proto ust_tcp_proto = {
 	.setopt = tcp_setopt,
 	.getopt = tcp_getopt,
 	.nread = tcp_nread,
+	.nunacked = tcp_nunacked,
 };
 
 /* ss's state names (iproute2 misc/ss.c). */

@@ -110,6 +110,8 @@ struct tcpcb {
 	bool orphan;                  /* closed by the owner; freed when done */
 	bool accepted;                /* handed out by accept() */
 	bool nodelay;                 /* TCP_NODELAY */
+	bool cork;                    /* TCP_CORK: hold partial segments */
+	bool was_established;         /* reached ESTABLISHED once: no second connect() */
 	bool ts_ok;                   /* timestamps negotiated */
 	bool sack_ok;                 /* SACK negotiated */
 	bool ws_ok;                   /* window scaling negotiated */
@@ -245,6 +247,8 @@ void tcp_close_conn(struct ust_stack *st, struct tcpcb *tp);
 void tcp_drop(struct ust_stack *st, struct tcpcb *tp, int err);
 void tcp_free(struct ust_stack *st, struct tcpcb *tp);
 void tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state);
+/* Reset and free a listener's queued and embryonic connections. */
+void tcp_drop_children(struct ust_stack *st, struct tcpcb *l);
 void tcp_update_events(struct tcpcb *tp);
 void tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *o);
 void tcp_set_cc(struct tcpcb *tp, unsigned which);
