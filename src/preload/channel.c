@@ -341,12 +341,16 @@ ust_chan_drain(void)
 
 /* Whether the kernel would restart a socket call a signal interrupted:
  * the handler that ran had SA_RESTART (man 7 signal). Which one ran is
- * not known here, so every installed handler must have it. */
+ * not known here, so every installed handler must have it, except those
+ * of faults, which a thread blocked in a system call cannot receive. */
 static bool
 restartable(void)
 {
 	for (int sig = 1; sig < SIGRTMAX; sig++) {
 		struct sigaction sa;
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP ||
+		    sig == SIGSYS)
+			continue;
 		if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
 			continue;
 		if (!(sa.sa_flags & SA_RESTART))

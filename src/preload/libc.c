@@ -54,9 +54,19 @@ load(void)
 #undef SYM
 }
 
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 void
 ust_libc_init(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, load);
+}
+
+/* At load time, before the program's main: resolving lazily from inside
+ * a libc call (a read() under setlocale, say) can deadlock on libc's own
+ * locks when dlsym takes them. */
+__attribute__((constructor(101))) static void
+load_early(void)
+{
 	pthread_once(&once, load);
 }

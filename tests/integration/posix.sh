@@ -2,6 +2,8 @@
 # The differential POSIX tests (tests/posix): each program runs on the
 # kernel and under libustack.so on this test's ustackd; outputs must match.
 . "$(dirname "$0")/lib.sh"
+# Our own programs: the library built like them (see meson.build).
+UST_PRELOAD=${UST_PRELOAD_OWN:-${UST_PRELOAD:-}}
 [ -n "${UST_PRELOAD:-}" ] || fail "UST_PRELOAD must name libustack.so"
 [ -d "${POSIX_BIN:-}" ] || fail "POSIX_BIN must be the directory of the tests/posix programs"
 ust_up

@@ -3,6 +3,8 @@
 # both ends preloaded on one ustackd (its own address and 127.0.0.1), then
 # each end against the kernel over net_tap. TCP and UDP; every byte checked.
 . "$(dirname "$0")/lib.sh"
+# Our own programs: the library built like them (see meson.build).
+UST_PRELOAD=${UST_PRELOAD_OWN:-${UST_PRELOAD:-}}
 [ -n "${UST_PRELOAD:-}" ] || fail "UST_PRELOAD must name libustack.so"
 [ -x "${UST_ECHO:-}" ] || fail "UST_ECHO must point at examples/echo"
 
