@@ -48,6 +48,30 @@ echo "== kernel: TCP to ustack's echo (port 7) and chargen (port 19)"
 in_ns /usr/bin/python3 tests/integration/tcp_peer.py echo "$UST_IP" 7 1000000 | sed 's/^/   /'
 in_ns /usr/bin/python3 tests/integration/tcp_peer.py chargen "$UST_IP" 19 740 | sed 's/^/   /'
 
+echo "== unmodified programs on ustack (ustack run -- PROGRAM, i.e. LD_PRELOAD=libustack.so)"
+mkdir -p "$WORK/www"
+head -c 1000000 /dev/urandom >"$WORK/www/blob"
+sum=$(sha256sum <"$WORK/www/blob" | cut -c1-16)
+build/tools/ustack --ctl "$WORK/ctl.sock" run -- /usr/bin/python3 -m http.server 8080 \
+	--bind "$UST_IP" -d "$WORK/www" >/dev/null 2>&1 &
+HTTPD=$!
+for _ in $(seq 50); do
+	build/tools/ustack --ctl "$WORK/ctl.sock" stat | grep -q "LISTEN .*:8080 " && break
+	sleep 0.1
+done
+got=$(in_ns curl -sS --max-time 10 "http://$UST_IP:8080/blob" | sha256sum | cut -c1-16)
+echo "   kernel curl <- python3 http.server on ustack: 1 MB, sha256 $got (sent $sum)"
+in_ns /usr/bin/python3 -m http.server 8081 --bind "$PEER_IP" -d "$WORK/www" >/dev/null 2>&1 &
+KHTTPD=$!
+sleep 0.5
+got=$(build/tools/ustack --ctl "$WORK/ctl.sock" run -- curl -sS --max-time 10 \
+	"http://$PEER_IP:8081/blob" | sha256sum | cut -c1-16)
+echo "   curl on ustack <- kernel http.server: 1 MB, sha256 $got"
+echo "   ustack stat while the server runs:"
+build/tools/ustack --ctl "$WORK/ctl.sock" stat | sed -n '1p; /:8080 /p' | sed 's/^/     /'
+kill "$HTTPD" "$KHTTPD" 2>/dev/null || true
+wait "$HTTPD" "$KHTTPD" 2>/dev/null || true
+
 cap_stop
 echo "== on the wire (tshark, kernel side of the tap):"
 tshark -r "$WORK/cap.pcap" -c 14 2>/dev/null | sed 's/^/   /'

@@ -20,7 +20,7 @@ usage(FILE *f)
 		   "       ustack [--ctl PATH] run [--] PROGRAM [ARGS...]\n"
 		   "  stat        sockets (like ss -tanu) and counters of the running ustackd\n"
 		   "  run         run PROGRAM with its sockets on ustack (LD_PRELOAD=libustack.so)\n"
-		   "  --ctl PATH  ustackd's control socket (default /run/ustack/ctl.sock)\n");
+		   "  --ctl PATH  ustackd's control socket (default $USTACK_CTL, else /run/ustack/ctl.sock)\n");
 	return f == stdout ? 0 : 2;
 }
 
@@ -73,9 +73,11 @@ run(const char *ctl, bool ctl_set, char **prog)
 int
 main(int argc, char **argv)
 {
-	const char *path = "/run/ustack/ctl.sock";
+	const char *path = getenv("USTACK_CTL");
 	const char *cmd = NULL;
 	bool ctl_set = false;
+	if (path == NULL || *path == '\0')
+		path = "/run/ustack/ctl.sock";
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ctl") == 0 && i + 1 < argc) {
 			path = argv[++i];

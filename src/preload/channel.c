@@ -191,6 +191,12 @@ ust_chan_ready(void)
 bool
 ust_chan_dead(void)
 {
+	return atomic_load_explicit(&proc.dead, memory_order_relaxed);
+}
+
+bool
+ust_chan_probe_dead(void)
+{
 	if (atomic_load(&proc.dead))
 		return true;
 	if (proc.ctl_fd < 0)
@@ -300,7 +306,7 @@ ust_chan_call(struct ust_ipc_channel *ch)
 		atomic_store(&ch->sleeping, 0);
 		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq)
 			return ch->resp.ret;
-		if (ust_chan_dead())
+		if (ust_chan_probe_dead())
 			return -EPIPE;
 	}
 }

@@ -109,7 +109,7 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 			break;
 		}
 		if (k[n + 1].revents & (POLLHUP | POLLERR))
-			dead = ust_chan_dead();
+			dead = ust_chan_probe_dead();
 		ready = scan_ours(fds, n, ps, false, dead);
 		for (nfds_t i = 0; i < n; i++) {
 			if (ps[i] != NULL)

@@ -93,7 +93,10 @@ UST_HIDDEN int64_t ust_chan_call(struct ust_ipc_channel *ch);
  * (-EPIPE). */
 UST_HIDDEN int ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns);
 UST_HIDDEN uint32_t ust_chan_events(const struct ust_psock *ps);
+/* ustackd is known to be gone (a flag: no system call). */
 UST_HIDDEN bool ust_chan_dead(void);
+/* Ask the control connection whether ustackd is gone (a system call). */
+UST_HIDDEN bool ust_chan_probe_dead(void);
 UST_HIDDEN uint32_t ust_chan_gen(void);
 /* For poll/select: this thread's eventfd and the control fd (HUP when
  * ustackd dies), after marking the thread a waiter of each socket. */
