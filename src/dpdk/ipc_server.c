@@ -25,6 +25,32 @@ _Static_assert(sizeof(struct ust_ipc_addr) == sizeof(struct ust_sockaddr), "addr
 
 #define CAP_NET_BIND_SERVICE_BIT 10
 #define CAP_NET_RAW_BIT 13
+#define ARENA_PAGE_SHIFT 12
+#define ARENA_CLASSES 20 /* power-of-two blocks of 4 KiB .. 2 GiB */
+
+/* The socket-buffer arena of a region: blocks by size class, a bump top
+ * and a free list per class. Its bookkeeping is here, not in the region,
+ * so the program cannot corrupt it. */
+struct arena {
+	uint64_t top;                   /* bytes handed out from the start */
+	uint32_t *free[ARENA_CLASSES];  /* free blocks, as page numbers */
+	uint32_t nfree[ARENA_CLASSES];  /* entries in free[] */
+	uint32_t cap[ARENA_CLASSES];    /* room in free[] */
+};
+
+enum lend_kind {
+	LEND_NONE,
+	LEND_RECV, /* the program copies readable bytes out; consume them when done */
+	LEND_SEND, /* the program copies bytes into the send room; queue them when done */
+};
+
+/* Bytes of a socket a channel's program thread is copying. */
+struct lend {
+	uint8_t kind;     /* enum lend_kind */
+	uint32_t seq;     /* the answer it belongs to (done_seq says when done) */
+	uint32_t handle;  /* the socket */
+	uint32_t n;       /* how many bytes */
+};
 
 struct client {
 	struct ust_ipc_server *srv;     /* back pointer, for the event callback */
@@ -38,6 +64,10 @@ struct client {
 	int chan_evfd[UST_IPC_CHANNELS]; /* each channel's wake-up eventfd, -1 = none */
 	uint32_t chan_n;                /* channels below this may be in use */
 	struct ust_sock **socks;        /* by handle */
+	uint8_t *busy;                  /* by handle: channel + 1 holding a lend, 0 = none */
+	struct lend lend[UST_IPC_CHANNELS]; /* by channel */
+	struct arena arena;             /* socket buffers in the region */
+	struct ust_sock_mem mem;        /* the stack's way to the arena */
 	uint32_t *free_h;               /* stack of free handles */
 	uint32_t free_n;                /* entries in free_h */
 	struct client *next;            /* list of clients */
@@ -94,6 +124,54 @@ unprivileged_port_start(void)
 	return v;
 }
 
+static unsigned
+arena_class(size_t bytes)
+{
+	unsigned k = 0;
+	while (((size_t)1 << (k + ARENA_PAGE_SHIFT)) < bytes && k + 1 < ARENA_CLASSES)
+		k++;
+	return k;
+}
+
+static void *
+arena_alloc(void *arg, size_t bytes)
+{
+	struct client *c = arg;
+	struct arena *a = &c->arena;
+	unsigned k = arena_class(bytes);
+	uint64_t size = (uint64_t)1 << (k + ARENA_PAGE_SHIFT);
+	if (size < bytes)
+		return NULL;
+	uint64_t off;
+	if (a->nfree[k] > 0) {
+		off = (uint64_t)a->free[k][--a->nfree[k]] << ARENA_PAGE_SHIFT;
+	} else {
+		if (a->top + size > UST_IPC_ARENA_BYTES)
+			return NULL;
+		off = a->top;
+		a->top += size;
+	}
+	return (uint8_t *)c->r + UST_IPC_ARENA_OFF + off;
+}
+
+static void
+arena_free(void *arg, void *p, size_t bytes)
+{
+	struct client *c = arg;
+	struct arena *a = &c->arena;
+	unsigned k = arena_class(bytes);
+	if (a->nfree[k] == a->cap[k]) {
+		uint32_t ncap = a->cap[k] == 0 ? 64 : a->cap[k] * 2;
+		uint32_t *nf = realloc(a->free[k], ncap * sizeof(*nf));
+		if (nf == NULL)
+			return; /* the block is lost to this region, nothing worse */
+		a->free[k] = nf;
+		a->cap[k] = ncap;
+	}
+	uint64_t off = (uint64_t)((uint8_t *)p - ((uint8_t *)c->r + UST_IPC_ARENA_OFF));
+	a->free[k][a->nfree[k]++] = (uint32_t)(off >> ARENA_PAGE_SHIFT);
+}
+
 static void
 wake_waiters(struct client *c, struct ust_ipc_sockstate *ss)
 {
@@ -131,6 +209,8 @@ attach(struct client *c, struct ust_sock *s, uint32_t *handle)
 	c->socks[h] = s;
 	s->user = c;
 	ust_sock_set_callback(s, on_sock_event, (void *)(uintptr_t)h);
+	if (s->type == UST_SOCK_STREAM)
+		ust_sock_set_mem(s, &c->mem);
 	struct ust_ipc_sockstate *ss = &c->r->sock[h];
 	atomic_store(&ss->waiters[0], 0);
 	atomic_store(&ss->waiters[1], 0);
@@ -143,6 +223,16 @@ static void
 detach(struct client *c, uint32_t h)
 {
 	struct ust_sock *s = c->socks[h];
+	if (c->busy[h] != 0) {
+		c->lend[c->busy[h] - 1].kind = LEND_NONE;
+		c->busy[h] = 0;
+	}
+	/* The socket may outlive its handle (FIN_WAIT, TIME_WAIT, lingering
+	 * bytes); its buffers must then outlive the region. */
+	if (ust_sock_rehome(s, NULL) < 0) {
+		int lg[2] = {1, 0};
+		ust_sock_setopt(s, UST_SOL_SOCKET, UST_SO_LINGER, lg, sizeof(lg));
+	}
 	ust_sock_set_callback(s, NULL, NULL);
 	s->user = NULL;
 	c->socks[h] = NULL;
@@ -210,6 +300,53 @@ op_accept(struct client *c, struct ust_sock *s, struct ust_ipc_resp *p)
 	return 0;
 }
 
+/* Hand out spans of a stream socket's buffer to channel i (see ipc.h). */
+static int64_t
+lend_spans(struct client *c, unsigned i, uint32_t seq, const struct ust_ipc_req *q,
+	   struct ust_sock *s, enum lend_kind kind)
+{
+	if (c->busy[q->handle] != 0)
+		return UST_IPC_RETRY;
+	struct ust_sock_span sp;
+	size_t max = q->len;
+	ssize_t n = kind == LEND_RECV ? ust_sock_recv_spans(s, max, &sp) : ust_sock_send_spans(s, max, &sp);
+	if (n <= 0)
+		return n;
+	struct ust_ipc_resp *p = &c->r->chan[i].resp;
+	p->flags = UST_IPC_F_SPANS;
+	p->len = (uint32_t)n;
+	for (int k = 0; k < 2; k++) {
+		p->span_off[k] = sp.len[k] != 0 ? (uint64_t)(sp.p[k] - (uint8_t *)c->r) : 0;
+		p->span_len[k] = sp.len[k];
+	}
+	c->lend[i] = (struct lend){.kind = (uint8_t)kind, .seq = seq, .handle = q->handle, .n = (uint32_t)n};
+	c->busy[q->handle] = (uint8_t)(i + 1);
+	return n;
+}
+
+/* Take the bytes of channel i's lend once its program is done copying;
+ * `force` drops a lend the program abandoned. Returns whether none is left. */
+static bool
+settle(struct client *c, unsigned i, bool force)
+{
+	struct lend *l = &c->lend[i];
+	if (l->kind == LEND_NONE)
+		return true;
+	bool done = atomic_load_explicit(&c->r->chan[i].done_seq, memory_order_acquire) == l->seq;
+	if (!done && !force)
+		return false;
+	struct ust_sock *s = c->socks[l->handle];
+	if (done && s != NULL) {
+		if (l->kind == LEND_RECV)
+			ust_sock_recv_consume(s, l->n);
+		else
+			ust_sock_send_commit(s, l->n);
+	}
+	c->busy[l->handle] = 0;
+	l->kind = LEND_NONE;
+	return true;
+}
+
 static int64_t
 op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock *s)
 {
@@ -232,8 +369,9 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 }
 
 static int64_t
-serve_one(struct client *c, struct ust_ipc_channel *ch)
+serve_one(struct client *c, unsigned i, uint32_t seq)
 {
+	struct ust_ipc_channel *ch = &c->r->chan[i];
 	/* The region is the application's to scribble on: read the request
 	 * once and trust none of it. */
 	struct ust_ipc_req q = ch->req;
@@ -242,6 +380,8 @@ serve_one(struct client *c, struct ust_ipc_channel *ch)
 	p->handle = UST_IPC_NO_HANDLE;
 	if (q.op == UST_IPC_OP_OPEN)
 		return op_open(c, &q, p);
+	if (q.op == UST_IPC_OP_SETTLE)
+		return 0;
 	if (q.handle >= UST_IPC_SOCKS || c->socks[q.handle] == NULL)
 		return -EBADF;
 	struct ust_sock *s = c->socks[q.handle];
@@ -274,7 +414,13 @@ serve_one(struct client *c, struct ust_ipc_channel *ch)
 		}
 		return ust_sock_sendto(s, ch->data, len, q.a, q.has_addr ? &a : NULL);
 	case UST_IPC_OP_RECV:
+		if (s->type == UST_SOCK_STREAM && !(q.a & UST_MSG_PEEK))
+			return lend_spans(c, i, seq, &q, s, LEND_RECV);
 		return op_recv(ch, &q, s);
+	case UST_IPC_OP_SEND_ROOM:
+		if (s->type != UST_SOCK_STREAM)
+			return -EOPNOTSUPP;
+		return lend_spans(c, i, seq, &q, s, LEND_SEND);
 	case UST_IPC_OP_SHUTDOWN:
 		return ust_sock_shutdown(s, q.a);
 	case UST_IPC_OP_SETOPT:
@@ -312,10 +458,14 @@ ust_ipc_server_poll(struct ust_ipc_server *srv)
 	for (struct client *c = srv->clients; c != NULL; c = c->next) {
 		for (uint32_t i = 0; i < c->chan_n; i++) {
 			struct ust_ipc_channel *ch = &c->r->chan[i];
+			if (c->lend[i].kind != LEND_NONE && settle(c, i, false))
+				n++;
 			uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_acquire);
 			if (seq == atomic_load_explicit(&ch->resp_seq, memory_order_relaxed))
 				continue;
-			ch->resp.ret = serve_one(c, ch);
+			/* A program asks again only after finishing its copy. */
+			settle(c, i, true);
+			ch->resp.ret = serve_one(c, i, seq);
 			/* seq_cst pairs with the application's sleeping-then-wait. */
 			atomic_store(&ch->resp_seq, seq);
 			if (atomic_load(&ch->sleeping) != 0)
@@ -348,10 +498,13 @@ client_free(struct client *c)
 		if (c->chan_evfd[i] >= 0)
 			close(c->chan_evfd[i]);
 	if (c->r != NULL)
-		munmap(c->r, sizeof(*c->r));
+		munmap(c->r, UST_IPC_REGION_BYTES);
 	if (c->fd >= 0)
 		close(c->fd);
+	for (unsigned k = 0; k < ARENA_CLASSES; k++)
+		free(c->arena.free[k]);
 	free(c->socks);
+	free(c->busy);
 	free(c->free_h);
 	free(c);
 }
@@ -360,7 +513,7 @@ static void
 welcome(int fd, int ret, int memfd)
 {
 	struct ust_ipc_welcome w = {.msg = UST_IPC_MSG_WELCOME, .ret = ret,
-				    .region_bytes = sizeof(struct ust_ipc_region)};
+				    .region_bytes = UST_IPC_REGION_BYTES};
 	struct iovec iov = {.iov_base = &w, .iov_len = sizeof(w)};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -410,17 +563,19 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		c->chan_evfd[i] = -1;
 	c->socks = calloc(UST_IPC_SOCKS, sizeof(*c->socks));
+	c->busy = calloc(UST_IPC_SOCKS, sizeof(*c->busy));
 	c->free_h = malloc(UST_IPC_SOCKS * sizeof(*c->free_h));
-	if (c->socks == NULL || c->free_h == NULL)
+	if (c->socks == NULL || c->busy == NULL || c->free_h == NULL)
 		goto fail;
+	c->mem = (struct ust_sock_mem){.alloc = arena_alloc, .free = arena_free, .arg = c};
 	/* Low handles on top, so a process's first sockets use few pages. */
 	for (uint32_t i = 0; i < UST_IPC_SOCKS; i++)
 		c->free_h[i] = UST_IPC_SOCKS - 1 - i;
 	c->free_n = UST_IPC_SOCKS;
 	memfd = memfd_create("ustack-region", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, sizeof(struct ust_ipc_region)) < 0)
+	if (memfd < 0 || ftruncate(memfd, (off_t)UST_IPC_REGION_BYTES) < 0)
 		goto fail;
-	void *m = mmap(NULL, sizeof(struct ust_ipc_region), PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (m == MAP_FAILED)
 		goto fail;
 	c->r = m;

@@ -18,6 +18,15 @@
  * application spins, then sleeps on resp_seq as a futex after setting
  * `sleeping`, and ustackd calls FUTEX_WAKE only when `sleeping` is set.
  *
+ * Payload: a stream socket's byte buffers live in the region's arena, so a
+ * program copies its bytes straight from or into them, once. RECV answers
+ * with where the readable bytes are (UST_IPC_F_SPANS) instead of copying
+ * them into the channel; SEND_ROOM answers with where the next bytes may
+ * go. The program copies, then stores the answer's sequence number in
+ * done_seq; only then does ustackd take the bytes (consume or queue them),
+ * and until then the socket answers other channels with UST_IPC_RETRY.
+ * Datagrams, and MSG_PEEK, still cross in the channel's data area.
+ *
  * Readiness: ustackd keeps each socket's readiness (epoll bits) in
  * socks[handle].events. A thread that must wait sets its channel's bit in
  * socks[handle].waiters, checks events again, and polls its channel's
@@ -34,11 +43,14 @@
 #include <stdint.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 1u
+#define UST_IPC_VERSION 2u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS 16384u       /* open ustack sockets per process */
 #define UST_IPC_NO_HANDLE 0xffffffffu
+#define UST_IPC_ARENA_BYTES (4ull << 30) /* socket buffers; pages exist only once used */
+#define UST_IPC_RETRY (-1000)       /* ret: another thread holds the socket's bytes; ask again */
+#define UST_IPC_F_SPANS 0x80000000u /* resp.flags: the bytes are at span_off/span_len */
 
 /* Readiness bits in ust_ipc_sockstate.events: epoll's values. */
 #define UST_IPC_EV_IN 0x001u
@@ -65,6 +77,8 @@ enum ust_ipc_op {
 	UST_IPC_OP_GETPEER,   /* handle -> resp.addr */
 	UST_IPC_OP_NREAD,     /* handle -> bytes readable (FIONREAD) */
 	UST_IPC_OP_OUTQ,      /* handle -> bytes not yet acknowledged (SIOCOUTQ) */
+	UST_IPC_OP_SEND_ROOM, /* stream handle, len = bytes to send -> room, as spans */
+	UST_IPC_OP_SETTLE,    /* nothing: ustackd takes the bytes of the channel's last spans */
 };
 
 /* struct ust_sockaddr's layout, repeated here so src/ipc stays libc-only. */
@@ -89,9 +103,11 @@ struct ust_ipc_resp {
 	int64_t ret;              /* result or negative errno, as the Linux call */
 	uint32_t handle;          /* OPEN, ACCEPT: the new socket */
 	uint32_t len;             /* bytes in data[] (RECV, GETOPT) */
-	uint32_t flags;           /* RECV: MSG_TRUNC when the datagram was longer */
+	uint32_t flags;           /* RECV: MSG_TRUNC when the datagram was longer; UST_IPC_F_SPANS */
 	uint32_t pad;
 	struct ust_ipc_addr addr; /* ACCEPT, RECV, GETNAME, GETPEER */
+	uint64_t span_off[2];     /* F_SPANS: the bytes, as offsets from the region's start */
+	uint32_t span_len[2];     /* ... and lengths (the second 0 unless the ring wrapped) */
 };
 
 struct ust_ipc_channel {
@@ -99,9 +115,11 @@ struct ust_ipc_channel {
 	_Atomic uint32_t resp_seq; /* set to req_seq by ustackd when answered; a futex */
 	_Atomic uint32_t sleeping; /* the application sleeps on resp_seq */
 	_Atomic uint32_t owner;    /* thread id holding the channel, 0 = free */
+	_Atomic uint32_t done_seq; /* the application is done with that answer's spans */
+	uint32_t pad0;
 	struct ust_ipc_req req;    /* written by the application */
 	struct ust_ipc_resp resp;  /* written by ustackd */
-	uint8_t pad[128 - 16 - sizeof(struct ust_ipc_req) - sizeof(struct ust_ipc_resp)];
+	uint8_t pad[256 - 24 - sizeof(struct ust_ipc_req) - sizeof(struct ust_ipc_resp)];
 	uint8_t data[UST_IPC_DATA_BYTES]; /* payload, either way */
 };
 
@@ -119,7 +137,12 @@ struct ust_ipc_region {
 	uint8_t pad[128 - 16];
 	struct ust_ipc_channel chan[UST_IPC_CHANNELS];
 	struct ust_ipc_sockstate sock[UST_IPC_SOCKS];
+	/* UST_IPC_ARENA_BYTES of socket buffers follow, page-aligned. */
 };
+
+/* Where the arena starts, from the region's start. */
+#define UST_IPC_ARENA_OFF ((sizeof(struct ust_ipc_region) + 4095) & ~(uint64_t)4095)
+#define UST_IPC_REGION_BYTES (UST_IPC_ARENA_OFF + UST_IPC_ARENA_BYTES)
 
 /* Control-socket messages. */
 enum ust_ipc_msg {
@@ -137,7 +160,7 @@ struct ust_ipc_hello {
 struct ust_ipc_welcome {
 	uint32_t msg;          /* UST_IPC_MSG_WELCOME */
 	int32_t ret;           /* 0, or negative errno: no region for you */
-	uint64_t region_bytes; /* sizeof(struct ust_ipc_region) */
+	uint64_t region_bytes; /* UST_IPC_REGION_BYTES */
 };
 
 struct ust_ipc_chanmsg {
@@ -149,8 +172,8 @@ struct ust_ipc_chanmsg {
 
 _Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
 _Static_assert(sizeof(struct ust_ipc_req) == 56, "ust_ipc_req layout");
-_Static_assert(sizeof(struct ust_ipc_resp) == 48, "ust_ipc_resp layout");
-_Static_assert(sizeof(struct ust_ipc_channel) == 128 + UST_IPC_DATA_BYTES, "channel layout");
+_Static_assert(sizeof(struct ust_ipc_resp) == 72, "ust_ipc_resp layout");
+_Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
 _Static_assert(sizeof(struct ust_ipc_sockstate) == 24, "sockstate layout");
 _Static_assert(UST_IPC_CHANNELS <= 128, "waiters[] holds 128 channel bits");
 

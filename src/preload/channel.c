@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ static struct {
 } proc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ctl_fd = -1, .gen = 1};
 
 static _Thread_local int my_chan = -1;
+static _Thread_local bool my_unsettled; /* copied spans ustackd has not yet taken */
 static _Thread_local uint32_t my_gen;
 static pthread_key_t chan_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -71,7 +73,7 @@ after_fork_child(void)
 	/* The region and the control connection are the parent's: a child
 	 * that uses sockets registers as a process of its own. */
 	if (proc.r != NULL)
-		munmap(proc.r, sizeof(*proc.r));
+		munmap(proc.r, UST_IPC_REGION_BYTES);
 	if (proc.ctl_fd >= 0)
 		ust_libc.close(proc.ctl_fd);
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++) {
@@ -150,7 +152,7 @@ register_locked(void)
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	if (cm != NULL && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&memfd, CMSG_DATA(cm), sizeof(int));
-	if (w.ret < 0 || memfd < 0 || w.region_bytes != sizeof(struct ust_ipc_region)) {
+	if (w.ret < 0 || memfd < 0 || w.region_bytes != UST_IPC_REGION_BYTES) {
 		fprintf(stderr, "libustack: ustackd refused the registration: %s\n",
 			strerror(w.ret < 0 ? -w.ret : EPROTO));
 		if (memfd >= 0)
@@ -158,7 +160,7 @@ register_locked(void)
 		ust_libc.close(fd);
 		return w.ret < 0 ? w.ret : -EPROTO;
 	}
-	void *m = mmap(NULL, sizeof(struct ust_ipc_region), PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	ust_libc.close(memfd);
 	if (m == MAP_FAILED) {
 		ust_libc.close(fd);
@@ -286,8 +288,50 @@ ust_chan_get(void)
 	}
 }
 
+uint8_t *
+ust_chan_base(void)
+{
+	return (uint8_t *)proc.r;
+}
+
+void
+ust_chan_spans_done(struct ust_ipc_channel *ch)
+{
+	atomic_store_explicit(&ch->done_seq, atomic_load_explicit(&ch->req_seq, memory_order_relaxed),
+			      memory_order_release);
+	my_unsettled = true;
+}
+
+void
+ust_chan_settle(void)
+{
+	/* Readiness counts bytes this thread already took until ustackd
+	 * settles them; ask it to, so poll does not see them again. */
+	if (!my_unsettled)
+		return;
+	my_unsettled = false;
+	struct ust_ipc_channel *ch = ust_chan_get();
+	if (ch == NULL)
+		return;
+	memset(&ch->req, 0, sizeof(ch->req));
+	ch->req.op = UST_IPC_OP_SETTLE;
+	ust_chan_call(ch);
+}
+
+static int64_t call_once(struct ust_ipc_channel *ch);
+
 int64_t
 ust_chan_call(struct ust_ipc_channel *ch)
+{
+	int64_t rc;
+	/* Another thread is copying this socket's bytes: a memcpy away. */
+	while ((rc = call_once(ch)) == UST_IPC_RETRY)
+		sched_yield();
+	return rc;
+}
+
+static int64_t
+call_once(struct ust_ipc_channel *ch)
 {
 	uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_relaxed) + 1;
 	atomic_store_explicit(&ch->req_seq, seq, memory_order_release);
@@ -371,6 +415,7 @@ ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 	if (ust_chan_get() == NULL)
 		return -EPIPE;
 	mask |= UST_IPC_EV_ERR | UST_IPC_EV_HUP;
+	ust_chan_settle();
 	ust_chan_drain();
 	ust_chan_arm(ps);
 	if (ust_chan_events(ps) & mask)

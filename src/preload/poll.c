@@ -93,6 +93,7 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 		if (ps[i] != NULL)
 			k[i].fd = -1;
 	}
+	ust_chan_settle();
 	k[n] = (struct pollfd){.fd = ust_chan_wake_fd(), .events = POLLIN};
 	k[n + 1] = (struct pollfd){.fd = ust_chan_ctl_fd(), .events = 0};
 	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;

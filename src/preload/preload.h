@@ -88,6 +88,12 @@ UST_HIDDEN int ust_chan_ready(void); /* 0, or -errno if ustackd cannot be reache
 UST_HIDDEN struct ust_ipc_channel *ust_chan_get(void); /* this thread's channel, NULL if none */
 /* Publish the request in ch->req and wait for the answer (ch->resp). */
 UST_HIDDEN int64_t ust_chan_call(struct ust_ipc_channel *ch);
+/* The region's first byte: span offsets count from here. */
+UST_HIDDEN uint8_t *ust_chan_base(void);
+/* This thread copied the spans of its channel's last answer. */
+UST_HIDDEN void ust_chan_spans_done(struct ust_ipc_channel *ch);
+/* Have ustackd take them now, before readiness is looked at. */
+UST_HIDDEN void ust_chan_settle(void);
 /* Wait until the socket's readiness meets `mask`, the deadline passes
  * (-EAGAIN; deadline_ns < 0 = none), a signal comes (-EINTR) or ustackd dies
  * (-EPIPE). */

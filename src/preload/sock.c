@@ -430,6 +430,21 @@ iov_copy(const struct msghdr *m, size_t off, void *buf, size_t len, bool to_iov)
 	}
 }
 
+/* Copy an answer's spans to (or from) the iovec at byte `off`, then tell
+ * ustackd the bytes are taken (or written). */
+static void
+spans_copy(struct ust_ipc_channel *ch, const struct msghdr *m, size_t off, bool to_iov)
+{
+	uint8_t *base = ust_chan_base();
+	for (int k = 0; k < 2; k++) {
+		if (ch->resp.span_len[k] == 0)
+			continue;
+		iov_copy(m, off, base + ch->resp.span_off[k], ch->resp.span_len[k], to_iov);
+		off += ch->resp.span_len[k];
+	}
+	ust_chan_spans_done(ch);
+}
+
 static ssize_t
 send_failed(const struct ust_psock *ps, ssize_t rc, int flags)
 {
@@ -488,19 +503,26 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 	bool nonblock = atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT);
 	int64_t dl = deadline(ps->sndtimeo_ns);
 	size_t sent = 0;
+	bool stream = ps->type == SOCK_STREAM;
 	for (;;) {
 		int err;
-		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_SEND, &err);
+		struct ust_ipc_channel *ch = begin(ps, stream ? UST_IPC_OP_SEND_ROOM : UST_IPC_OP_SEND, &err);
 		if (ch == NULL)
 			return sent > 0 ? (ssize_t)sent : send_failed(ps, err, flags);
-		size_t n = total - sent < UST_IPC_DATA_BYTES ? total - sent : UST_IPC_DATA_BYTES;
-		iov_copy(m, sent, ch->data, n, false);
+		/* A stream's bytes go straight into its send buffer (one copy);
+		 * a datagram crosses in the channel. */
+		size_t cap = stream ? UINT32_MAX : UST_IPC_DATA_BYTES;
+		size_t n = total - sent < cap ? total - sent : cap;
+		if (!stream)
+			iov_copy(m, sent, ch->data, n, false);
 		ch->req.a = flags | MSG_NOSIGNAL;
 		ch->req.len = (uint32_t)n;
 		ch->req.has_addr = has_to;
 		if (has_to)
 			ch->req.addr = to;
 		ssize_t rc = ust_chan_call(ch);
+		if (rc > 0 && (ch->resp.flags & UST_IPC_F_SPANS))
+			spans_copy(ch, m, sent, false);
 		if (rc >= 0) {
 			sent += (size_t)rc;
 			if (ps->type == SOCK_DGRAM || sent == total)
@@ -540,13 +562,19 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_RECV, &err);
 		if (ch == NULL)
 			return got > 0 ? (ssize_t)got : dead_errno(err, -ECONNRESET);
-		size_t room = total - got < UST_IPC_DATA_BYTES ? total - got : UST_IPC_DATA_BYTES;
+		/* A stream's bytes are read in place (one copy), unless peeked. */
+		bool in_place = ps->type == SOCK_STREAM && !(flags & MSG_PEEK);
+		size_t cap = in_place ? UINT32_MAX : UST_IPC_DATA_BYTES;
+		size_t room = total - got < cap ? total - got : cap;
 		ch->req.a = flags & (MSG_PEEK | MSG_TRUNC);
 		ch->req.len = (uint32_t)room;
 		ssize_t rc = ust_chan_call(ch);
 		if (rc >= 0) {
 			size_t n = ch->resp.len < room ? ch->resp.len : room;
-			iov_copy(m, got, ch->data, n, true);
+			if (rc > 0 && (ch->resp.flags & UST_IPC_F_SPANS))
+				spans_copy(ch, m, got, true);
+			else
+				iov_copy(m, got, ch->data, n, true);
 			if (ps->type == SOCK_DGRAM) {
 				m->msg_flags = (int)ch->resp.flags;
 				if (m->msg_name != NULL)

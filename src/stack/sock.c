@@ -309,6 +309,50 @@ ust_sock_outq(const struct ust_sock *s)
 	return s->proto->nunacked(s);
 }
 
+void
+ust_sock_set_mem(struct ust_sock *s, const struct ust_sock_mem *mem)
+{
+	s->mem = mem;
+}
+
+int
+ust_sock_rehome(struct ust_sock *s, const struct ust_sock_mem *mem)
+{
+	if (s->proto->rehome == NULL) {
+		s->mem = mem;
+		return 0;
+	}
+	return s->proto->rehome(s, mem);
+}
+
+ssize_t
+ust_sock_recv_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp)
+{
+	if (s->proto->recv_spans == NULL)
+		return -EOPNOTSUPP;
+	return s->proto->recv_spans(s, max, sp);
+}
+
+void
+ust_sock_recv_consume(struct ust_sock *s, size_t n)
+{
+	s->proto->recv_consume(s, n);
+}
+
+ssize_t
+ust_sock_send_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp)
+{
+	if (s->proto->send_spans == NULL)
+		return -EOPNOTSUPP;
+	return s->proto->send_spans(s, max, sp);
+}
+
+void
+ust_sock_send_commit(struct ust_sock *s, size_t n)
+{
+	s->proto->send_commit(s, n);
+}
+
 uint32_t
 ust_sock_events(const struct ust_sock *s)
 {

@@ -79,6 +79,21 @@ struct ust_sockaddr {
 
 typedef void ust_sock_event_fn(struct ust_sock *s, uint32_t events, void *arg);
 
+/* Where a socket's byte buffers live. The IPC server puts a program's in
+ * memory the program maps, so payload crosses with one copy each way;
+ * without one the stack uses malloc. */
+struct ust_sock_mem {
+	void *(*alloc)(void *arg, size_t bytes);
+	void (*free)(void *arg, void *p, size_t bytes);
+	void *arg;
+};
+
+/* Up to two pieces of a byte buffer (a ring wraps once at most). */
+struct ust_sock_span {
+	uint8_t *p[2];    /* start of each piece */
+	uint32_t len[2];  /* its length, 0 if unused */
+};
+
 struct ust_sock_proto {
 	int (*bind)(struct ust_sock *s, const struct ust_sockaddr *a);
 	int (*listen)(struct ust_sock *s, int backlog);
@@ -98,6 +113,13 @@ struct ust_sock_proto {
 	size_t (*nread)(const struct ust_sock *s);
 	/* Bytes sent but not yet acknowledged (SIOCOUTQ). */
 	size_t (*nunacked)(const struct ust_sock *s);
+	/* Zero-copy stream access, NULL where the protocol has none (UDP). */
+	ssize_t (*recv_spans)(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
+	void (*recv_consume)(struct ust_sock *s, size_t n);
+	ssize_t (*send_spans)(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
+	void (*send_commit)(struct ust_sock *s, size_t n);
+	/* Move the buffers to `mem` (NULL = malloc), keeping their bytes. */
+	int (*rehome)(struct ust_sock *s, const struct ust_sock_mem *mem);
 };
 
 struct ust_sock {
@@ -123,6 +145,7 @@ struct ust_sock {
 	ust_sock_event_fn *on_event;        /* readiness callback, or NULL */
 	void *cb_arg;                       /* its argument */
 	void *user;                         /* the owner's handle (IPC server) */
+	const struct ust_sock_mem *mem;     /* buffer memory, NULL = malloc */
 };
 
 int ust_sock_open(struct ust_stack *st, int family, int type, struct ust_sock **out);
@@ -148,6 +171,25 @@ size_t ust_sock_outq(const struct ust_sock *s);
 /* Current readiness (UST_EV_*). */
 uint32_t ust_sock_events(const struct ust_sock *s);
 void ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg);
+/* Take buffer memory from `mem` (before the first byte moves; a listener
+ * passes it to the connections it accepts). */
+void ust_sock_set_mem(struct ust_sock *s, const struct ust_sock_mem *mem);
+/* Move a socket's buffers, bytes and all, to `mem` (NULL = malloc): before
+ * closing a socket whose memory goes away with its owner while the stack
+ * still sends what is queued. */
+int ust_sock_rehome(struct ust_sock *s, const struct ust_sock_mem *mem);
+
+/* Zero-copy stream I/O for an owner that can reach the buffer memory.
+ * recv_spans: up to `max` readable bytes, left in place; returns their count
+ * or what recv() would (0 at EOF, -EAGAIN, -ECONNRESET ...). recv_consume:
+ * the first n of them were taken, as recv() does after its copy. send_spans:
+ * room for up to `max` bytes after what is queued; returns its size or what
+ * send() would (-EAGAIN when full, -EPIPE ...). send_commit: the first n
+ * bytes of that room were written; queue them. -EOPNOTSUPP for datagrams. */
+ssize_t ust_sock_recv_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
+void ust_sock_recv_consume(struct ust_sock *s, size_t n);
+ssize_t ust_sock_send_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
+void ust_sock_send_commit(struct ust_sock *s, size_t n);
 
 /* For protocols: read an int option value as setsockopt passes it (-EINVAL
  * when shorter than an int); write one as Linux's getsockopt does, cut to

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -245,6 +246,82 @@ test_close_wait_half_close_data_still_flows(void **state)
 	assert_memory_equal(buf, "response", 8);
 	ust_sock_close(v);
 	wait_state(s, c, TCPS_TIME_WAIT, UST_NS_PER_S);
+	ust_sock_close(c);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
+/* An allocator that counts, standing in for the IPC server's arena. */
+struct counting_mem {
+	unsigned allocs, frees; /* calls */
+	size_t live;            /* bytes not yet freed */
+};
+
+static void *
+cm_alloc(void *arg, size_t bytes)
+{
+	struct counting_mem *m = arg;
+	m->allocs++;
+	m->live += bytes;
+	return malloc(bytes);
+}
+
+static void
+cm_free(void *arg, void *p, size_t bytes)
+{
+	struct counting_mem *m = arg;
+	m->frees++;
+	m->live -= bytes;
+	free(p);
+}
+
+static void
+test_established_zero_copy_spans_and_rehome(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(21, NULL, NULL);
+	struct counting_mem cm = {0};
+	struct ust_sock_mem mem = {.alloc = cm_alloc, .free = cm_free, .arg = &cm};
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	ust_sock_set_mem(c, &mem);
+	ust_sock_set_mem(v, &mem);
+	/* Send in place: room, write, commit; the bytes arrive. */
+	struct ust_sock_span sp;
+	ssize_t room = ust_sock_send_spans(c, 5, &sp);
+	assert_int_equal(room, 5);
+	assert_int_equal(sp.len[0] + sp.len[1], 5);
+	memcpy(sp.p[0], "hello", sp.len[0]);
+	memcpy(sp.p[1], "hello" + sp.len[0], sp.len[1]);
+	assert_int_equal(ust_sock_outq(c), 0); /* not queued before the commit */
+	ust_sock_send_commit(c, 5);
+	assert_int_equal(cm.allocs, 1); /* the send ring came from our allocator */
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	/* Receive in place: the bytes stay until consumed. */
+	assert_int_equal(ust_sock_recv_spans(v, 100, &sp), 5);
+	assert_memory_equal(sp.p[0], "hello", sp.len[0]);
+	assert_int_equal(cm.allocs, 2);
+	assert_int_equal(ust_sock_nread(v), 5);
+	assert_true(ust_sock_events(v) & UST_EV_IN);
+	ust_sock_recv_consume(v, 2);
+	assert_int_equal(ust_sock_nread(v), 3);
+	assert_int_equal(ust_sock_recv_spans(v, 100, &sp), 3);
+	assert_memory_equal(sp.p[0], "llo", 3);
+	ust_sock_recv_consume(v, 3);
+	assert_false(ust_sock_events(v) & UST_EV_IN);
+	assert_int_equal(ust_sock_recv_spans(v, 100, &sp), -EAGAIN);
+	/* Rehome to malloc: our allocator gets every byte back, data kept. */
+	assert_int_equal(ust_sock_send(c, "tail", 4, 0), 4);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	assert_int_equal(ust_sock_rehome(v, NULL), 0);
+	assert_int_equal(ust_sock_rehome(c, NULL), 0);
+	assert_int_equal(cm.frees, 2);
+	assert_int_equal(cm.live, 0);
+	char buf[8];
+	assert_int_equal(ust_sock_recv(v, buf, sizeof(buf), 0), 4);
+	assert_memory_equal(buf, "tail", 4);
+	ust_sock_close(v);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
 	ust_sock_close(c);
 	sim_run_for(s, 70 * UST_NS_PER_S);
 	sim_free(s);
@@ -743,6 +820,7 @@ main(void)
 		cmocka_unit_test(test_syn_sent_simultaneous_open_established),
 		cmocka_unit_test(test_established_close_orders),
 		cmocka_unit_test(test_close_wait_half_close_data_still_flows),
+		cmocka_unit_test(test_established_zero_copy_spans_and_rehome),
 		cmocka_unit_test(test_established_linger_zero_close_sends_rst),
 		cmocka_unit_test(test_established_close_with_unread_data_sends_rst),
 		cmocka_unit_test(test_each_state_exact_rst_closes),

@@ -44,6 +44,7 @@ inherit(struct tcpcb *c, const struct tcpcb *l)
 	c->keepcnt = l->keepcnt;
 	c->linger_on = l->linger_on;
 	c->linger_s = l->linger_s;
+	c->s.mem = l->s.mem;
 }
 
 static struct tcpcb *

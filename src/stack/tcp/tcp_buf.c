@@ -13,17 +13,26 @@
 
 #include "tcp_var.h"
 
+static void
+ring_mem_free(const struct ust_sock *s, struct tcp_ring *r)
+{
+	if (s->mem != NULL)
+		s->mem->free(s->mem->arg, r->buf, r->cap);
+	else
+		free(r->buf);
+}
+
 int
-tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
+tcp_ring_reserve(const struct ust_sock *s, struct tcp_ring *r, uint32_t cap)
 {
 	if (r->buf != NULL && r->cap >= cap)
 		return 0;
-	uint8_t *nb = malloc(cap);
+	uint8_t *nb = tcp_ring_alloc(s->mem, cap);
 	if (nb == NULL)
 		return -ENOMEM;
 	if (r->buf != NULL) {
 		tcp_ring_read(r, 0, nb, r->len);
-		free(r->buf);
+		ring_mem_free(s, r);
 	}
 	r->buf = nb;
 	r->cap = cap;
@@ -32,12 +41,40 @@ tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 }
 
 void
-tcp_ring_free(struct tcp_ring *r)
+tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r)
 {
-	free(r->buf);
+	if (r->buf != NULL)
+		ring_mem_free(s, r);
 	r->buf = NULL;
 	r->len = 0;
 	r->head = 0;
+}
+
+uint8_t *
+tcp_ring_alloc(const struct ust_sock_mem *mem, uint32_t cap)
+{
+	return mem != NULL ? mem->alloc(mem->arg, cap) : malloc(cap);
+}
+
+void
+tcp_ring_move(const struct ust_sock *s, struct tcp_ring *r, uint8_t *nb)
+{
+	/* Out-of-order bytes beyond len keep their offsets: copy the whole ring. */
+	memcpy(nb, r->buf, r->cap);
+	ring_mem_free(s, r);
+	r->buf = nb;
+}
+
+uint32_t
+tcp_ring_spans(const struct tcp_ring *r, uint32_t off, uint32_t len, struct ust_sock_span *sp)
+{
+	uint32_t pos = (r->head + off) % r->cap;
+	uint32_t first = r->cap - pos < len ? r->cap - pos : len;
+	sp->p[0] = r->buf + pos;
+	sp->len[0] = first;
+	sp->p[1] = r->buf;
+	sp->len[1] = len - first;
+	return len;
 }
 
 void

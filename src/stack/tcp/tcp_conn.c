@@ -432,8 +432,8 @@ tcp_free(struct ust_stack *st, struct tcpcb *tp)
 	if (tp->all_next != NULL)
 		tp->all_next->all_prev = tp->all_prev;
 	t->count--;
-	tcp_ring_free(&tp->snd);
-	tcp_ring_free(&tp->rcv);
+	tcp_ring_free(&tp->s, &tp->snd);
+	tcp_ring_free(&tp->s, &tp->rcv);
 	free(tp->ooo);
 	free(tp->sacked);
 	free(tp);

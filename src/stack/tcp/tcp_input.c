@@ -279,7 +279,7 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 		}
 	}
 	if (len > 0) {
-		if (tp->rcv.buf == NULL && tcp_ring_reserve(&tp->rcv, tp->s.rcvbuf_bytes) < 0) {
+		if (tp->rcv.buf == NULL && tcp_ring_reserve(&tp->s, &tp->rcv, tp->s.rcvbuf_bytes) < 0) {
 			ust_drop(st, NULL, UST_DROP_TCP_RCVBUF);
 			return;
 		}

@@ -140,14 +140,11 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	return -EINPROGRESS;
 }
 
-static ssize_t
-tcp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
-	   const struct ust_sockaddr *to)
+/* Whether send() may queue bytes now: 0, or its error. */
+static int
+send_check(struct tcpcb *tp)
 {
-	struct tcpcb *tp = tcpcb_of(s);
-	struct ust_stack *st = s->stack;
-	(void)flags;
-	(void)to;
+	struct ust_sock *s = &tp->s;
 	if (s->so_error != 0) {
 		int e = s->so_error;
 		s->so_error = 0;
@@ -167,59 +164,157 @@ tcp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	}
 	if (tp->fin_queued)
 		return -EPIPE;
+	if (tp->snd.buf == NULL && tcp_ring_reserve(s, &tp->snd, s->sndbuf_bytes) < 0)
+		return -ENOBUFS;
+	return 0;
+}
+
+static ssize_t
+tcp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
+	   const struct ust_sockaddr *to)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	(void)flags;
+	(void)to;
+	int rc = send_check(tp);
+	if (rc < 0)
+		return rc;
 	if (len == 0)
 		return 0;
-	if (tp->snd.buf == NULL && tcp_ring_reserve(&tp->snd, s->sndbuf_bytes) < 0)
-		return -ENOBUFS;
 	uint32_t n = tcp_ring_write(&tp->snd, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
 	if (n == 0)
 		return -EAGAIN;
-	tcp_output(st, tp);
+	tcp_output(s->stack, tp);
 	tcp_update_events(tp);
 	return n;
+}
+
+static ssize_t
+tcp_send_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	int rc = send_check(tp);
+	if (rc < 0)
+		return rc;
+	uint32_t room = tp->snd.cap - tp->snd.len;
+	uint32_t n = max < room ? (uint32_t)max : room;
+	if (n == 0)
+		return max == 0 ? 0 : -EAGAIN;
+	return tcp_ring_spans(&tp->snd, tp->snd.len, n, sp);
+}
+
+static void
+tcp_send_commit(struct ust_sock *s, size_t n)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	/* The connection may have failed since the room was handed out; the
+	 * bytes are then dropped, as a closed connection drops its queue. */
+	if (n == 0 || tp->snd.buf == NULL || send_check(tp) < 0)
+		return;
+	uint32_t room = tp->snd.cap - tp->snd.len;
+	tp->snd.len += n < room ? (uint32_t)n : room;
+	tcp_output(s->stack, tp);
+	tcp_update_events(tp);
+}
+
+/* What recv() returns when no byte is waiting (rcv.len == 0). */
+static ssize_t
+recv_empty(struct tcpcb *tp)
+{
+	struct ust_sock *s = &tp->s;
+	if (s->so_error != 0) {
+		int e = s->so_error;
+		s->so_error = 0;
+		tcp_update_events(tp);
+		return -e;
+	}
+	if (tp->fin_rcvd || tp->shut_rd)
+		return 0;
+	if (tp->state == TCPS_CLOSED)
+		return tp->snd_max == 0 && tp->iss == 0 ? -ENOTCONN : 0;
+	/* Even a zero-length read waits for a byte (Linux's rcvlowat). */
+	return -EAGAIN;
+}
+
+static void
+recv_consume(struct tcpcb *tp, uint32_t n)
+{
+	struct ust_stack *st = tp->s.stack;
+	uint32_t before = tcp_rcv_space(tp);
+	tcp_ring_consume(&tp->rcv, n);
+	/* Tell the sender once the window has opened by a useful amount
+	 * (RFC 9293 3.8.6.2.2, receiver SWS avoidance). */
+	uint32_t adv = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	uint32_t now_space = tcp_rcv_space(tp);
+	uint32_t step = tp->rcv.cap / 2 < tp->rcv_mss ? tp->rcv.cap / 2 : tp->rcv_mss;
+	if (now_space - adv >= step && before - adv < step &&
+	    (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_FIN_WAIT_1 ||
+	     tp->state == TCPS_FIN_WAIT_2)) {
+		tp->ack_now = true;
+		tcp_output(st, tp);
+	}
+	tcp_update_events(tp);
 }
 
 static ssize_t
 tcp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_sockaddr *from)
 {
 	struct tcpcb *tp = tcpcb_of(s);
-	struct ust_stack *st = s->stack;
 	if (from != NULL)
 		*from = s->remote;
 	if (tp->state == TCPS_LISTEN)
 		return -ENOTCONN;
-	if (tp->rcv.len == 0) {
-		if (s->so_error != 0) {
-			int e = s->so_error;
-			s->so_error = 0;
-			tcp_update_events(tp);
-			return -e;
-		}
-		if (tp->fin_rcvd || tp->shut_rd)
-			return 0;
-		if (tp->state == TCPS_CLOSED)
-			return tp->snd_max == 0 && tp->iss == 0 ? -ENOTCONN : 0;
-		/* Even a zero-length read waits for a byte (Linux's rcvlowat). */
-		return -EAGAIN;
-	}
+	if (tp->rcv.len == 0)
+		return recv_empty(tp);
 	uint32_t n = tcp_ring_read(&tp->rcv, 0, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-	if (!(flags & UST_MSG_PEEK)) {
-		uint32_t before = tcp_rcv_space(tp);
-		tcp_ring_consume(&tp->rcv, n);
-		/* Tell the sender once the window has opened by a useful amount
-		 * (RFC 9293 3.8.6.2.2, receiver SWS avoidance). */
-		uint32_t adv = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
-		uint32_t now_space = tcp_rcv_space(tp);
-		uint32_t step = tp->rcv.cap / 2 < tp->rcv_mss ? tp->rcv.cap / 2 : tp->rcv_mss;
-		if (now_space - adv >= step && before - adv < step &&
-		    (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_FIN_WAIT_1 ||
-		     tp->state == TCPS_FIN_WAIT_2)) {
-			tp->ack_now = true;
-			tcp_output(st, tp);
-		}
-		tcp_update_events(tp);
-	}
+	if (!(flags & UST_MSG_PEEK))
+		recv_consume(tp, n);
 	return n;
+}
+
+static int
+tcp_rehome(struct ust_sock *s, const struct ust_sock_mem *mem)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	/* Both or neither: a ring must be freed by the allocator it came from. */
+	uint8_t *ns = tp->snd.buf != NULL ? tcp_ring_alloc(mem, tp->snd.cap) : NULL;
+	uint8_t *nr = tp->rcv.buf != NULL ? tcp_ring_alloc(mem, tp->rcv.cap) : NULL;
+	if ((tp->snd.buf != NULL && ns == NULL) || (tp->rcv.buf != NULL && nr == NULL)) {
+		struct tcp_ring tmp = {0};
+		struct ust_sock owner = {.mem = mem};
+		tmp.buf = ns;
+		tmp.cap = tp->snd.cap;
+		tcp_ring_free(&owner, &tmp);
+		tmp.buf = nr;
+		tmp.cap = tp->rcv.cap;
+		tcp_ring_free(&owner, &tmp);
+		return -ENOMEM;
+	}
+	if (ns != NULL)
+		tcp_ring_move(s, &tp->snd, ns);
+	if (nr != NULL)
+		tcp_ring_move(s, &tp->rcv, nr);
+	s->mem = mem;
+	return 0;
+}
+
+static ssize_t
+tcp_recv_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	if (tp->state == TCPS_LISTEN)
+		return -ENOTCONN;
+	if (tp->rcv.len == 0)
+		return recv_empty(tp);
+	uint32_t n = max < tp->rcv.len ? (uint32_t)max : tp->rcv.len;
+	return tcp_ring_spans(&tp->rcv, 0, n, sp);
+}
+
+static void
+tcp_recv_consume(struct ust_sock *s, size_t n)
+{
+	struct tcpcb *tp = tcpcb_of(s);
+	recv_consume(tp, n < tp->rcv.len ? (uint32_t)n : tp->rcv.len);
 }
 
 static int
@@ -526,6 +621,11 @@ const struct ust_sock_proto ust_tcp_proto = {
 	.getopt = tcp_getopt,
 	.nread = tcp_nread,
 	.nunacked = tcp_nunacked,
+	.recv_spans = tcp_recv_spans,
+	.recv_consume = tcp_recv_consume,
+	.send_spans = tcp_send_spans,
+	.send_commit = tcp_send_commit,
+	.rehome = tcp_rehome,
 };
 
 /* ss's state names (iproute2 misc/ss.c). */

@@ -255,8 +255,14 @@ void tcp_set_cc(struct tcpcb *tp, unsigned which);
 uint32_t tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp);
 
 /* tcp_buf.c */
-int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
-void tcp_ring_free(struct tcp_ring *r);
+int tcp_ring_reserve(const struct ust_sock *s, struct tcp_ring *r, uint32_t cap);
+void tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r);
+/* Ring memory from `mem` (NULL = malloc); moving a ring's bytes into new
+ * memory of its capacity, freeing the old with s's allocator. */
+uint8_t *tcp_ring_alloc(const struct ust_sock_mem *mem, uint32_t cap);
+void tcp_ring_move(const struct ust_sock *s, struct tcp_ring *r, uint8_t *nb);
+/* [off, off + len) of the ring as at most two pieces of memory. */
+uint32_t tcp_ring_spans(const struct tcp_ring *r, uint32_t off, uint32_t len, struct ust_sock_span *sp);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t len);
 void tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const void *src, uint32_t len);
 uint32_t tcp_ring_read(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t len);
