@@ -416,8 +416,16 @@ ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 		return -EPIPE;
 	mask |= UST_IPC_EV_ERR | UST_IPC_EV_HUP;
 	ust_chan_settle();
-	ust_chan_drain();
+	/* A busy program's answer is usually microseconds away: spin first,
+	 * then sleep. Armed before the eventfd is drained, so a change in
+	 * between still shows in the events checked after. */
+	for (int i = 0; i < SPIN_ITERATIONS; i++) {
+		if (ust_chan_events(ps) & mask)
+			return 0;
+		__builtin_ia32_pause();
+	}
 	ust_chan_arm(ps);
+	ust_chan_drain();
 	if (ust_chan_events(ps) & mask)
 		return 0;
 	int timeout_ms = -1;
