@@ -310,7 +310,6 @@ do_fcntl(int fd, int cmd, unsigned long arg)
 /* glibc has two names for fcntl (the headers pick fcntl64 for programs
  * built with 64-bit off_t): serve both. */
 EXPORT int ust_fcntl(int fd, int cmd, ...) __asm__("fcntl");
-EXPORT int ust_fcntl64(int fd, int cmd, ...) __asm__("fcntl64");
 
 EXPORT int
 ust_fcntl(int fd, int cmd, ...)
@@ -322,15 +321,8 @@ ust_fcntl(int fd, int cmd, ...)
 	return do_fcntl(fd, cmd, arg);
 }
 
-EXPORT int
-ust_fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	va_start(ap, cmd);
-	unsigned long arg = va_arg(ap, unsigned long);
-	va_end(ap);
-	return do_fcntl(fd, cmd, arg);
-}
+/* The same function under glibc's other name. */
+EXPORT int ust_fcntl64(int fd, int cmd, ...) __asm__("fcntl64") __attribute__((alias("fcntl")));
 
 EXPORT int
 ioctl(int fd, unsigned long req, ...)

@@ -140,17 +140,23 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	return -EINPROGRESS;
 }
 
-/* Whether send() may queue bytes now: 0, or its error. */
+/* The pending error, reported once by the call that takes it (Linux's
+ * sock_error); 0 if none. */
 static int
-send_check(struct tcpcb *tp)
+take_error(struct tcpcb *tp)
 {
-	struct ust_sock *s = &tp->s;
-	if (s->so_error != 0) {
-		int e = s->so_error;
-		s->so_error = 0;
+	int e = tp->s.so_error;
+	if (e != 0) {
+		tp->s.so_error = 0;
 		tcp_update_events(tp);
-		return -e;
 	}
+	return -e;
+}
+
+/* Whether the state lets send() queue bytes: 0, or its error. */
+static int
+send_state(const struct tcpcb *tp)
+{
 	switch (tp->state) {
 	case TCPS_ESTABLISHED:
 	case TCPS_CLOSE_WAIT:
@@ -162,11 +168,19 @@ send_check(struct tcpcb *tp)
 		/* Never connected, shut down for writing, or gone (Linux). */
 		return -EPIPE;
 	}
-	if (tp->fin_queued)
-		return -EPIPE;
-	if (tp->snd.buf == NULL && tcp_ring_reserve(s, &tp->snd, s->sndbuf_bytes) < 0)
-		return -ENOBUFS;
-	return 0;
+	return tp->fin_queued ? -EPIPE : 0;
+}
+
+/* Whether send() may queue bytes now: 0, or its error. */
+static int
+send_check(struct tcpcb *tp)
+{
+	int rc = take_error(tp);
+	if (rc == 0)
+		rc = send_state(tp);
+	if (rc == 0 && tp->snd.buf == NULL && tcp_ring_reserve(&tp->s, &tp->snd, tp->s.sndbuf_bytes) < 0)
+		rc = -ENOBUFS;
+	return rc;
 }
 
 static ssize_t
@@ -208,8 +222,9 @@ tcp_send_commit(struct ust_sock *s, size_t n)
 {
 	struct tcpcb *tp = tcpcb_of(s);
 	/* The connection may have failed since the room was handed out; the
-	 * bytes are then dropped, as a closed connection drops its queue. */
-	if (n == 0 || tp->snd.buf == NULL || send_check(tp) < 0)
+	 * bytes are then dropped, as a closed connection drops its queue, and
+	 * the error stays for the program's next call. */
+	if (n == 0 || tp->snd.buf == NULL || tp->s.so_error != 0 || send_state(tp) < 0)
 		return;
 	uint32_t room = tp->snd.cap - tp->snd.len;
 	tp->snd.len += n < room ? (uint32_t)n : room;
@@ -221,13 +236,9 @@ tcp_send_commit(struct ust_sock *s, size_t n)
 static ssize_t
 recv_empty(struct tcpcb *tp)
 {
-	struct ust_sock *s = &tp->s;
-	if (s->so_error != 0) {
-		int e = s->so_error;
-		s->so_error = 0;
-		tcp_update_events(tp);
-		return -e;
-	}
+	int rc = take_error(tp);
+	if (rc < 0)
+		return rc;
 	if (tp->fin_rcvd || tp->shut_rd)
 		return 0;
 	if (tp->state == TCPS_CLOSED)
