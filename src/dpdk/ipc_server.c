@@ -515,20 +515,10 @@ welcome(int fd, int ret, int memfd)
 	struct ust_ipc_welcome w = {.msg = UST_IPC_MSG_WELCOME, .ret = ret,
 				    .region_bytes = UST_IPC_REGION_BYTES};
 	struct iovec iov = {.iov_base = &w, .iov_len = sizeof(w)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union ust_ipc_fdbuf u;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (memfd >= 0) {
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
-	}
+	if (memfd >= 0)
+		ust_ipc_fd_attach(&mh, &u, memfd);
 	sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -625,22 +615,15 @@ read_ctl(struct client *c)
 	for (;;) {
 		struct ust_ipc_chanmsg m;
 		struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-				    .msg_controllen = sizeof(u.buf)};
+		union ust_ipc_fdbuf u;
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		ust_ipc_fd_attach(&mh, &u, -1);
 		ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (r < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		if (r == 0)
 			return false;
-		int efd = -1;
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&efd, CMSG_DATA(cm), sizeof(int));
+		int efd = ust_ipc_fd_take(&mh);
 		if (r == sizeof(m) && m.msg == UST_IPC_MSG_CHANNEL)
 			register_channel(c, &m, efd);
 		else if (efd >= 0)

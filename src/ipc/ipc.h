@@ -41,6 +41,8 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
 #define UST_IPC_VERSION 2u
@@ -169,6 +171,41 @@ struct ust_ipc_chanmsg {
 	uint32_t channel; /* which channel the eventfd wakes */
 	uint32_t pad;
 };
+
+/* Control space for the one fd a control message carries (SCM_RIGHTS). */
+union ust_ipc_fdbuf {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+/* Point mh's control data at u: with fd attached when fd >= 0, or as room
+ * to receive one when fd < 0. */
+static inline void
+ust_ipc_fd_attach(struct msghdr *mh, union ust_ipc_fdbuf *u, int fd)
+{
+	memset(u, 0, sizeof(*u));
+	mh->msg_control = u->buf;
+	mh->msg_controllen = sizeof(u->buf);
+	if (fd < 0)
+		return;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+}
+
+/* The fd a received message carried, or -1. */
+static inline int
+ust_ipc_fd_take(struct msghdr *mh)
+{
+	int fd = -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
 
 _Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
 _Static_assert(sizeof(struct ust_ipc_req) == 56, "ust_ipc_req layout");

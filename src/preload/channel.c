@@ -133,14 +133,10 @@ register_locked(void)
 	}
 	struct ust_ipc_hello h = {.msg = UST_IPC_MSG_HELLO, .version = UST_IPC_VERSION};
 	struct ust_ipc_welcome w = {0};
-	int memfd = -1;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union ust_ipc_fdbuf u;
 	struct iovec iov = {.iov_base = &w, .iov_len = sizeof(w)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ust_ipc_fd_attach(&mh, &u, -1);
 	if (ust_libc.sendto(fd, &h, sizeof(h), MSG_NOSIGNAL, NULL, 0) != sizeof(h) ||
 	    ust_libc.recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != sizeof(w) || w.msg != UST_IPC_MSG_WELCOME) {
 		fprintf(stderr, "libustack: ustackd at %s did not answer the registration — is it "
@@ -149,9 +145,7 @@ register_locked(void)
 		ust_libc.close(fd);
 		return -EPROTO;
 	}
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	if (cm != NULL && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&memfd, CMSG_DATA(cm), sizeof(int));
+	int memfd = ust_ipc_fd_take(&mh);
 	if (w.ret < 0 || memfd < 0 || w.region_bytes != UST_IPC_REGION_BYTES) {
 		fprintf(stderr, "libustack: ustackd refused the registration: %s\n",
 			strerror(w.ret < 0 ? -w.ret : EPROTO));
@@ -225,19 +219,10 @@ attach_channel_locked(unsigned i)
 	if (efd < 0)
 		return -errno;
 	struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_CHANNEL, .channel = i};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
+	union ust_ipc_fdbuf u;
 	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &efd, sizeof(int));
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ust_ipc_fd_attach(&mh, &u, efd);
 	struct ust_ipc_chanmsg ack = {0};
 	ssize_t r;
 	if (ust_libc.sendmsg(proc.ctl_fd, &mh, MSG_NOSIGNAL) != sizeof(m)) {

@@ -13,13 +13,19 @@
 
 #include "tcp_var.h"
 
+void
+tcp_ring_release(const struct ust_sock_mem *mem, uint8_t *p, uint32_t cap)
+{
+	if (mem != NULL)
+		mem->free(mem->arg, p, cap);
+	else
+		free(p);
+}
+
 static void
 ring_mem_free(const struct ust_sock *s, struct tcp_ring *r)
 {
-	if (s->mem != NULL)
-		s->mem->free(s->mem->arg, r->buf, r->cap);
-	else
-		free(r->buf);
+	tcp_ring_release(s->mem, r->buf, r->cap);
 }
 
 int

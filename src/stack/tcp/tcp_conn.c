@@ -219,20 +219,18 @@ tcp_listen_insert(struct ust_stack *st, struct tcpcb *tp)
 	struct tcpcb **head = &st->tcp->listeners[tp->s.local.port & 255];
 	tp->hnext = *head;
 	*head = tp;
-	tp->listening = true;
 	tp->s.listening = true;
 }
 
 void
 tcp_listen_remove(struct ust_stack *st, struct tcpcb *tp)
 {
-	if (!tp->listening)
+	if (!tp->s.listening)
 		return;
 	struct tcpcb **pp = &st->tcp->listeners[tp->s.local.port & 255];
 	while (*pp != tp)
 		pp = &(*pp)->hnext;
 	*pp = tp->hnext;
-	tp->listening = false;
 	tp->s.listening = false;
 }
 

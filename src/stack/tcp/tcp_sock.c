@@ -291,14 +291,10 @@ tcp_rehome(struct ust_sock *s, const struct ust_sock_mem *mem)
 	uint8_t *ns = tp->snd.buf != NULL ? tcp_ring_alloc(mem, tp->snd.cap) : NULL;
 	uint8_t *nr = tp->rcv.buf != NULL ? tcp_ring_alloc(mem, tp->rcv.cap) : NULL;
 	if ((tp->snd.buf != NULL && ns == NULL) || (tp->rcv.buf != NULL && nr == NULL)) {
-		struct tcp_ring tmp = {0};
-		struct ust_sock owner = {.mem = mem};
-		tmp.buf = ns;
-		tmp.cap = tp->snd.cap;
-		tcp_ring_free(&owner, &tmp);
-		tmp.buf = nr;
-		tmp.cap = tp->rcv.cap;
-		tcp_ring_free(&owner, &tmp);
+		if (ns != NULL)
+			tcp_ring_release(mem, ns, tp->snd.cap);
+		if (nr != NULL)
+			tcp_ring_release(mem, nr, tp->rcv.cap);
 		return -ENOMEM;
 	}
 	if (ns != NULL)

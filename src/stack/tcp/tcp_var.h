@@ -106,7 +106,6 @@ struct tcpcb {
 	enum tcp_state state;         /* RFC 9293 state */
 	bool hashed;                  /* in the 4-tuple table */
 	bool bhashed;                 /* in the bind table */
-	bool listening;               /* in the listener table */
 	bool orphan;                  /* closed by the owner; freed when done */
 	bool accepted;                /* handed out by accept() */
 	bool nodelay;                 /* TCP_NODELAY */
@@ -260,6 +259,7 @@ void tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r);
 /* Ring memory from `mem` (NULL = malloc); moving a ring's bytes into new
  * memory of its capacity, freeing the old with s's allocator. */
 uint8_t *tcp_ring_alloc(const struct ust_sock_mem *mem, uint32_t cap);
+void tcp_ring_release(const struct ust_sock_mem *mem, uint8_t *p, uint32_t cap);
 void tcp_ring_move(const struct ust_sock *s, struct tcp_ring *r, uint8_t *nb);
 /* [off, off + len) of the ring as at most two pieces of memory. */
 uint32_t tcp_ring_spans(const struct tcp_ring *r, uint32_t off, uint32_t len, struct ust_sock_span *sp);
