@@ -9,7 +9,9 @@ set -euo pipefail
 UST_IP=198.18.0.2
 PEER_IP=198.18.0.1
 name=${UST_TEST_NAME:-$(basename "$0" .sh)}
-tag=$(printf '%s' "$name" | md5sum | cut -c1-6)
+# The build directory is part of the tag, so two checkouts (or two builds)
+# can run the same test at once without sharing a namespace or a tap.
+tag=$(printf '%s %s' "$name" "$(dirname "$(realpath "${UST_BIN:-.}")")" | md5sum | cut -c1-6)
 NS=ustns-$tag
 IF=ust$tag
 WORK=$(mktemp -d /tmp/ustack-it-XXXXXX)
