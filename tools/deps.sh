@@ -27,5 +27,14 @@ echo "tools/deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer once, quietly.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+# Server packages (nginx, redis, memcached ...) must not start their system
+# services: the tests start their own instances on their own ports. A
+# policy-rc.d that we put in place only for this install says so.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod +x "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
