@@ -420,6 +420,10 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 	case UST_IPC_OP_SEND_ROOM:
 		if (s->type != UST_SOCK_STREAM)
 			return -EOPNOTSUPP;
+		/* A send that queued bytes already returns their count and
+		 * leaves the error for the next call (tcp_sendmsg). */
+		if (q.b != 0 && s->so_error != 0)
+			return -s->so_error;
 		return lend_spans(c, i, seq, &q, s, LEND_SEND);
 	case UST_IPC_OP_SHUTDOWN:
 		return ust_sock_shutdown(s, q.a);

@@ -79,7 +79,9 @@ enum ust_ipc_op {
 	UST_IPC_OP_GETPEER,   /* handle -> resp.addr */
 	UST_IPC_OP_NREAD,     /* handle -> bytes readable (FIONREAD) */
 	UST_IPC_OP_OUTQ,      /* handle -> bytes not yet acknowledged (SIOCOUTQ) */
-	UST_IPC_OP_SEND_ROOM, /* stream handle, len = bytes to send -> room, as spans */
+	UST_IPC_OP_SEND_ROOM, /* stream handle, len = bytes to send -> room, as spans;
+			       * b != 0: this send queued bytes already (a pending
+			       * error is reported, not taken) */
 	UST_IPC_OP_SETTLE,    /* nothing: ustackd takes the bytes of the channel's last spans */
 };
 

@@ -123,7 +123,11 @@ read(int fd, void *buf, size_t len)
 {
 	ust_libc_init();
 	struct ust_psock *ps = ours(fd);
-	return ps == NULL ? ust_libc.read(fd, buf, len) : do_recv(ps, buf, len, 0, NULL, NULL);
+	if (ps == NULL)
+		return ust_libc.read(fd, buf, len);
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	return ret(ust_p_read(ps, &m));
 }
 
 EXPORT ssize_t
@@ -225,7 +229,7 @@ readv(int fd, const struct iovec *iov, int n)
 	if (n < 0 || n > IOV_MAX)
 		return ret(-EINVAL);
 	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
-	return ret(ust_p_recv(ps, &m, 0));
+	return ret(ust_p_read(ps, &m));
 }
 
 EXPORT ssize_t
@@ -238,7 +242,7 @@ writev(int fd, const struct iovec *iov, int n)
 	if (n < 0 || n > IOV_MAX)
 		return ret(-EINVAL);
 	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
-	return ret(ust_p_send(fd, ps, &m, 0));
+	return ret(ust_p_writev(fd, ps, &m));
 }
 
 EXPORT int

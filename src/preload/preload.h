@@ -121,6 +121,11 @@ UST_HIDDEN int ust_p_listen(struct ust_psock *ps, int backlog);
 UST_HIDDEN int ust_p_accept(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, int flags);
 UST_HIDDEN ssize_t ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags);
 UST_HIDDEN ssize_t ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags);
+/* read() and readv(): recv() with no flags, except that nothing to read
+ * returns at once. */
+UST_HIDDEN ssize_t ust_p_read(struct ust_psock *ps, struct msghdr *m);
+/* writev(): send() with no flags, except that nothing to write returns at once. */
+UST_HIDDEN ssize_t ust_p_writev(int fd, struct ust_psock *ps, const struct msghdr *m);
 UST_HIDDEN int ust_p_shutdown(struct ust_psock *ps, int how);
 UST_HIDDEN int ust_p_name(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, bool peer);
 UST_HIDDEN int ust_p_setsockopt(struct ust_psock *ps, int level, int name, const void *v,

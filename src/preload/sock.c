@@ -308,15 +308,6 @@ ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len
 	return rc;
 }
 
-static int
-sock_error(struct ust_psock *ps)
-{
-	int v = 0;
-	socklen_t l = sizeof(v);
-	int rc = ust_p_getsockopt(ps, SOL_SOCKET, SO_ERROR, &v, &l);
-	return rc < 0 ? rc : -v;
-}
-
 int
 ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len)
 {
@@ -347,11 +338,15 @@ ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t 
 		uint32_t ev = ust_chan_events(ps);
 		if ((ev & (UST_IPC_EV_OUT | UST_IPC_EV_ERR | UST_IPC_EV_HUP)) == 0)
 			continue;
-		rc = sock_error(ps);
-		if (rc != 0)
-			return rc;
-		if (ev & UST_IPC_EV_OUT)
-			return 0;
+		/* Asked again, ustackd reports the outcome: 0 or the error,
+		 * or EALREADY while the handshake goes on. */
+		ch = begin(ps, UST_IPC_OP_CONNECT, &err);
+		if (ch == NULL)
+			return dead_errno(err, -ECONNREFUSED);
+		ch->req.addr = ia;
+		rc = (int)ust_chan_call(ch);
+		if (rc != -EALREADY)
+			return dead_errno(rc, -ECONNREFUSED);
 	}
 }
 
@@ -516,6 +511,7 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 		if (!stream)
 			iov_copy(m, sent, ch->data, n, false);
 		ch->req.a = flags | MSG_NOSIGNAL;
+		ch->req.b = sent > 0;
 		ch->req.len = (uint32_t)n;
 		ch->req.has_addr = has_to;
 		if (has_to)
@@ -595,6 +591,26 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 	if (m->msg_name != NULL)
 		m->msg_namelen = 0;
 	return (ssize_t)got;
+}
+
+ssize_t
+ust_p_read(struct ust_psock *ps, struct msghdr *m)
+{
+	/* read() and readv() of nothing return at once (sock_read_iter);
+	 * recv() and recvmsg() wait for a byte like any other. */
+	if (!iov_bad(m) && iov_total(m) == 0)
+		return 0;
+	return ust_p_recv(ps, m, 0);
+}
+
+ssize_t
+ust_p_writev(int fd, struct ust_psock *ps, const struct msghdr *m)
+{
+	/* writev() of nothing returns at once (vfs_writev); write() of
+	 * nothing reaches the protocol, which may refuse it. */
+	if (!iov_bad(m) && iov_total(m) == 0)
+		return 0;
+	return ust_p_send(fd, ps, m, 0);
 }
 
 int

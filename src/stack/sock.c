@@ -84,8 +84,9 @@ ust_sock_accept(struct ust_sock *s, struct ust_sock **out, struct ust_sockaddr *
 int
 ust_sock_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 {
-	/* AF_UNSPEC dissolves a datagram socket's association (man 2 connect). */
-	if (a != NULL && a->family == 0 && s->type == UST_SOCK_DGRAM)
+	/* AF_UNSPEC dissolves the association (man 2 connect); a stream is
+	 * reset. */
+	if (a != NULL && a->family == 0)
 		return s->proto->connect(s, a);
 	int rc = check_addr(s, a);
 	if (rc < 0)

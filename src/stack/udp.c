@@ -46,6 +46,7 @@ struct udp_sock {
 	bool shut_rd;           /* shutdown(SHUT_RD) */
 	bool shut_wr;           /* shutdown(SHUT_WR) */
 	bool port_auto;         /* bound implicitly (connect, sendto), not by bind() */
+	bool addr_auto;         /* local address chosen by connect(), not by bind() */
 };
 
 struct ust_udp {
@@ -286,6 +287,16 @@ udp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 	return rc;
 }
 
+static uint32_t
+source_for(const struct ust_sock *s, uint32_t dst)
+{
+	if (s->local.addr4 != 0 && !ust_ipv4_is_bcast(s->stack, s->local.addr4))
+		return s->local.addr4;
+	if ((dst >> 24) == 127)
+		return dst;
+	return s->stack->cfg.ip4_addr;
+}
+
 static int
 udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 {
@@ -296,6 +307,10 @@ udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 		s->connected = false;
 		memset(&s->remote, 0, sizeof(s->remote));
 		s->remote.family = s->family;
+		if (u->addr_auto) {
+			s->local.addr4 = 0;
+			u->addr_auto = false;
+		}
 		if (u->port_auto) {
 			unhash(s->stack, u);
 			s->bound = false;
@@ -316,21 +331,16 @@ udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 			return rc;
 		u->port_auto = true;
 	}
+	/* The route's source becomes the local address (ip4_datagram_connect). */
+	if (s->local.addr4 == 0) {
+		s->local.addr4 = source_for(s, a->addr4);
+		u->addr_auto = true;
+	}
 	s->remote = *a;
 	s->connected = true;
 	s->so_error = 0;
 	update_events(u);
 	return 0;
-}
-
-static uint32_t
-source_for(const struct ust_sock *s, uint32_t dst)
-{
-	if (s->local.addr4 != 0 && !ust_ipv4_is_bcast(s->stack, s->local.addr4))
-		return s->local.addr4;
-	if ((dst >> 24) == 127)
-		return dst;
-	return s->stack->cfg.ip4_addr;
 }
 
 /* Copy `len` bytes into a chain of netif packets whose first segment starts

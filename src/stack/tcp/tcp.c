@@ -29,8 +29,8 @@ negotiate(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *th)
 	tcp_mss_init(st, tp, &th->opts);
 }
 
-static void
-inherit(struct tcpcb *c, const struct tcpcb *l)
+void
+tcp_inherit(struct tcpcb *c, const struct tcpcb *l)
 {
 	c->s.reuseaddr = l->s.reuseaddr;
 	c->s.reuseport = l->s.reuseport;
@@ -54,7 +54,7 @@ new_child(struct ust_stack *st, struct tcpcb *l, const struct ust_ipv4_view *ip,
 	struct tcpcb *c = tcp_alloc(st, l->s.family);
 	if (c == NULL)
 		return NULL;
-	inherit(c, l);
+	tcp_inherit(c, l);
 	c->s.local.addr4 = ip->dst;
 	c->s.local.port = th->dport;
 	c->s.remote.addr4 = ip->src;

@@ -132,13 +132,10 @@ tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp)
 	return (uint32_t)(st->now_ns / UST_NS_PER_MS) + tp->ts_offset;
 }
 
-struct tcpcb *
-tcp_alloc(struct ust_stack *st, int family)
+/* A control block as a new socket has it (zeroed memory in). */
+static void
+tcp_init(struct ust_stack *st, struct tcpcb *tp, int family)
 {
-	struct ust_tcp *t = st->tcp;
-	struct tcpcb *tp = calloc(1, sizeof(*tp));
-	if (tp == NULL)
-		return NULL;
 	ust_sock_init(&tp->s, st, &ust_tcp_proto, family, UST_SOCK_STREAM);
 	tp->s.rcvbuf_bytes = TCP_RMEM_DEFAULT;
 	tp->s.sndbuf_bytes = TCP_WMEM_DEFAULT;
@@ -149,8 +146,18 @@ tcp_alloc(struct ust_stack *st, int family)
 	tp->keepintvl_s = TCP_KEEPINTVL_S;
 	tp->keepcnt = TCP_KEEPCNT;
 	tp->ssthresh = UINT32_MAX;
-	tcp_set_cc(tp, t->default_cc);
+	tcp_set_cc(tp, st->tcp->default_cc);
 	ust_timer_init(&tp->timer, tcp_timer_fire);
+}
+
+struct tcpcb *
+tcp_alloc(struct ust_stack *st, int family)
+{
+	struct ust_tcp *t = st->tcp;
+	struct tcpcb *tp = calloc(1, sizeof(*tp));
+	if (tp == NULL)
+		return NULL;
+	tcp_init(st, tp, family);
 	tp->all_next = t->all;
 	if (t->all != NULL)
 		t->all->all_prev = tp;
@@ -466,15 +473,61 @@ unlink_from_parent(struct tcpcb *tp)
 void
 tcp_close_conn(struct ust_stack *st, struct tcpcb *tp)
 {
-	/* An embryonic or unaccepted child has no owner to call close(). */
-	bool ownerless = tp->orphan || (tp->parent != NULL && !tp->accepted);
-	unlink_from_parent(tp);
+	/* An embryonic child has no owner to call close(); one already in the
+	 * accept queue stays there, closed, for accept() to return with its
+	 * error (Linux). */
+	bool queued = tp->parent != NULL && !tp->accepted && tp->state != TCPS_SYN_RECEIVED;
+	bool ownerless = tp->orphan || (tp->parent != NULL && !tp->accepted && !queued);
+	if (!queued)
+		unlink_from_parent(tp);
 	tcp_hash_remove(st, tp);
 	tp->rexmt_at = tp->persist_at = tp->delack_at = tp->keep_at = tp->tw_at = 0;
 	ust_timer_cancel(&st->timers, &tp->timer);
 	tcp_set_state(st, tp, TCPS_CLOSED);
 	if (ownerless)
 		tcp_free(st, tp);
+}
+
+void
+tcp_disconnect(struct ust_stack *st, struct tcpcb *tp)
+{
+	enum tcp_state old = tp->state;
+	if (old == TCPS_LISTEN) {
+		tcp_drop_children(st, tp);
+		tcp_listen_remove(st, tp);
+	}
+	/* tcp_disconnect: a synchronized connection is reset; the error is
+	 * the owner's to read. */
+	tcp_send_rst_for(st, tp);
+	bool reset = old == TCPS_SYN_SENT || (old >= TCPS_SYN_RECEIVED && old != TCPS_TIME_WAIT);
+	tcp_hash_remove(st, tp);
+	ust_timer_cancel(&st->timers, &tp->timer);
+	tcp_ring_free(&tp->s, &tp->snd);
+	tcp_ring_free(&tp->s, &tp->rcv);
+	free(tp->ooo);
+	free(tp->sacked);
+	/* Everything of the connection goes; the socket's own settings, its
+	 * place in the stack's lists and its port stay. */
+	struct tcpcb keep = *tp;
+	memset(tp, 0, sizeof(*tp));
+	tcp_init(st, tp, keep.s.family);
+	struct ust_timer timer = tp->timer;
+	tp->s = keep.s;
+	tcp_inherit(tp, &keep);
+	tp->timer = timer;
+	tp->cork = keep.cork;
+	tp->bnext = keep.bnext;
+	tp->bhashed = keep.bhashed;
+	tp->all_next = keep.all_next;
+	tp->all_prev = keep.all_prev;
+	tp->s.listening = false;
+	tp->s.connected = false;
+	tp->s.so_error = reset ? ECONNRESET : 0;
+	memset(&tp->s.remote, 0, sizeof(tp->s.remote));
+	tp->s.remote.family = tp->s.family;
+	if (keep.addr_auto)
+		tp->s.local.addr4 = 0;
+	tcp_update_events(tp);
 }
 
 void

@@ -420,9 +420,18 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 		return;
 	}
 	switch (tp->state) {
-	case TCPS_ESTABLISHED:
 	case TCPS_FIN_WAIT_1:
 	case TCPS_FIN_WAIT_2:
+		/* RFC 1122 4.2.2.13, as Linux: new data for a socket that reads
+		 * no more (closed, or shut for reading) is answered with a reset. */
+		if ((tp->orphan || tp->shut_rd) && th->payload_len > 0 &&
+		    SEQ_GT(th->seq + th->payload_len, tp->rcv_nxt)) {
+			ust_pkt_free(pkt);
+			tcp_drop(st, tp, ECONNRESET);
+			return;
+		}
+		/* FALLTHROUGH */
+	case TCPS_ESTABLISHED:
 		process_data(st, tp, th);
 		break;
 	case TCPS_TIME_WAIT:

@@ -87,21 +87,36 @@ tcp_accept(struct ust_sock *s, struct ust_sock **out)
 	return 0;
 }
 
+static int take_error(struct tcpcb *tp);
+
 static int
 tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 {
 	struct tcpcb *tp = tcpcb_of(s);
 	struct ust_stack *st = s->stack;
+	if (a->family == 0) {
+		tcp_disconnect(st, tp);
+		return 0;
+	}
+	/* Asked again after -EINPROGRESS, connect() reports the attempt's
+	 * outcome once: 0, or its error (Linux's SS_CONNECTING). */
+	bool pending = tp->connect_pending;
+	tp->connect_pending = false;
 	switch (tp->state) {
 	case TCPS_CLOSED:
+		if (pending) {
+			int e = take_error(tp);
+			return e != 0 ? e : -ECONNABORTED;
+		}
 		break;
 	case TCPS_SYN_SENT:
 	case TCPS_SYN_RECEIVED:
+		tp->connect_pending = pending;
 		return -EALREADY;
 	case TCPS_LISTEN:
 		return -EISCONN;
 	default:
-		return -EISCONN;
+		return pending ? 0 : -EISCONN;
 	}
 	if (tp->was_established || tp->fin_rcvd) {
 		/* A socket that was connected once cannot connect again; one
@@ -113,8 +128,10 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	uint32_t nh;
 	if (!ust_ipv4_is_local(st, a->addr4) && ust_route_lookup(st, a->addr4, &nh) < 0)
 		return -ENETUNREACH;
-	if (s->local.addr4 == 0)
+	if (s->local.addr4 == 0) {
 		s->local.addr4 = (a->addr4 >> 24) == 127 ? a->addr4 : st->cfg.ip4_addr;
+		tp->addr_auto = true;
+	}
 	if (!s->bound || s->local.port == 0) {
 		int rc = tcp_pick_port(st, tp, a->addr4, a->port);
 		if (rc < 0)
@@ -137,6 +154,7 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	tp->rtt_start_ns = st->now_ns;
 	tcp_send_syn(st, tp);
 	tcp_timer_update(st, tp);
+	tp->connect_pending = true;
 	return -EINPROGRESS;
 }
 

@@ -124,6 +124,8 @@ struct tcpcb {
 	bool rto_recovery;            /* recovering after a timeout: every unSACKed byte is lost */
 	bool linger_on;               /* SO_LINGER l_onoff */
 	bool ooo_fin;                 /* a FIN arrived out of order at ooo_fin_seq */
+	bool addr_auto;               /* connect() chose the local address */
+	bool connect_pending;         /* connect() said EINPROGRESS, the outcome is unreported */
 	uint32_t ooo_fin_seq;         /* where */
 	uint16_t linger_s;            /* SO_LINGER l_linger */
 	/* send sequence space (RFC 9293 3.3.1) */
@@ -242,6 +244,12 @@ uint32_t tcp_new_isn(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint3
 uint64_t tcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len);
 /* Enter CLOSED: unhash, stop timers, free if nobody holds the socket. */
 void tcp_close_conn(struct ust_stack *st, struct tcpcb *tp);
+/* The socket options a connection takes from its listener (or keeps
+ * across a disconnect). */
+void tcp_inherit(struct tcpcb *c, const struct tcpcb *l);
+/* connect(AF_UNSPEC): reset what is connected, back to a fresh socket that
+ * keeps its options and port. */
+void tcp_disconnect(struct ust_stack *st, struct tcpcb *tp);
 /* Abort with an error for the owner (ECONNRESET, ETIMEDOUT, ...). */
 void tcp_drop(struct ust_stack *st, struct tcpcb *tp, int err);
 void tcp_free(struct ust_stack *st, struct tcpcb *tp);
