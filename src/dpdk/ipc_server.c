@@ -24,6 +24,7 @@
 _Static_assert(sizeof(struct ust_ipc_addr) == sizeof(struct ust_sockaddr), "address layouts");
 
 #define CAP_NET_BIND_SERVICE_BIT 10
+#define CAP_NET_ADMIN_BIT 12
 #define CAP_NET_RAW_BIT 13
 #define ARENA_PAGE_SHIFT 12
 #define ARENA_CLASSES 20 /* power-of-two blocks of 4 KiB .. 2 GiB */
@@ -56,10 +57,7 @@ struct client {
 	struct ust_ipc_server *srv;     /* back pointer, for the event callback */
 	int fd;                         /* control connection */
 	pid_t pid;                      /* SO_PEERCRED */
-	uid_t uid;                      /* SO_PEERCRED */
-	bool cap_bind;                  /* may bind ports below unpriv_port */
-	bool cap_raw;                   /* may open SOCK_RAW */
-	unsigned unpriv_port;           /* net.ipv4.ip_unprivileged_port_start */
+	struct ust_sock_cred cred;      /* SO_PEERCRED's euid and the capabilities the stack checks */
 	struct ust_ipc_region *r;       /* the shared region */
 	int chan_evfd[UST_IPC_CHANNELS]; /* each channel's wake-up eventfd, -1 = none */
 	uint32_t chan_n;                /* channels below this may be in use */
@@ -77,6 +75,9 @@ struct ust_ipc_server {
 	struct ust_stack *st;    /* the stack we serve */
 	struct client *clients;  /* live clients */
 };
+
+/* ustackd's own calls (the built-in services) have every right. */
+static const struct ust_sock_cred ustackd_cred = {.net_admin = true, .net_raw = true};
 
 struct ust_ipc_server *
 ust_ipc_server_create(struct ust_stack *st)
@@ -259,6 +260,8 @@ op_open(struct client *c, const struct ust_ipc_req *q, struct ust_ipc_resp *p)
 {
 	if (q->a != UST_AF_INET)
 		return -EAFNOSUPPORT;
+	if (q->c < 0 || q->c >= IPPROTO_MAX)
+		return -EINVAL; /* inet_create checks the number before the type */
 	switch (q->b) {
 	case UST_SOCK_STREAM:
 		if (q->c != 0 && q->c != IPPROTO_TCP)
@@ -269,7 +272,7 @@ op_open(struct client *c, const struct ust_ipc_req *q, struct ust_ipc_resp *p)
 			return -EPROTONOSUPPORT;
 		break;
 	case 3: /* SOCK_RAW: the right is checked even though the stack has none yet */
-		return c->cap_raw ? -EPROTONOSUPPORT : -EPERM;
+		return c->cred.net_raw ? -EPROTONOSUPPORT : -EPERM;
 	default:
 		return -ESOCKTNOSUPPORT;
 	}
@@ -394,8 +397,6 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 		ust_sock_close(s);
 		return 0;
 	case UST_IPC_OP_BIND:
-		if (a.family == UST_AF_INET && a.port != 0 && a.port < c->unpriv_port && !c->cap_bind)
-			return -EACCES;
 		return ust_sock_bind(s, &a);
 	case UST_IPC_OP_LISTEN:
 		return ust_sock_listen(s, q.a);
@@ -469,7 +470,9 @@ ust_ipc_server_poll(struct ust_ipc_server *srv)
 				continue;
 			/* A program asks again only after finishing its copy. */
 			settle(c, i, true);
+			ust_stack_set_caller(srv->st, &c->cred);
 			ch->resp.ret = serve_one(c, i, seq);
+			ust_stack_set_caller(srv->st, &ustackd_cred);
 			/* seq_cst pairs with the application's sleeping-then-wait. */
 			atomic_store(&ch->resp_seq, seq);
 			if (atomic_load(&ch->sleeping) != 0)
@@ -549,11 +552,12 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 	c->srv = srv;
 	c->fd = fd;
 	c->pid = cr.pid;
-	c->uid = cr.uid;
 	uint64_t caps = cap_eff(cr.pid);
-	c->cap_bind = (caps >> CAP_NET_BIND_SERVICE_BIT) & 1;
-	c->cap_raw = (caps >> CAP_NET_RAW_BIT) & 1;
-	c->unpriv_port = unprivileged_port_start();
+	c->cred.uid = cr.uid;
+	c->cred.net_admin = (caps >> CAP_NET_ADMIN_BIT) & 1;
+	c->cred.net_raw = (caps >> CAP_NET_RAW_BIT) & 1;
+	c->cred.bind_min_port =
+		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)unprivileged_port_start();
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		c->chan_evfd[i] = -1;
 	c->socks = calloc(UST_IPC_SOCKS, sizeof(*c->socks));

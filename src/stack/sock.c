@@ -10,6 +10,7 @@
 
 #include "ipv4.h"
 #include "stack.h"
+#include "wire/ipv4.h"
 #include "tcp/tcp.h"
 #include "udp.h"
 
@@ -24,6 +25,22 @@ ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_pr
 	s->type = (uint8_t)type;
 	s->local.family = (uint16_t)family;
 	s->remote.family = (uint16_t)family;
+	s->rcvlowat = 1;
+	s->uid = st->caller.uid;
+}
+
+void
+ust_stack_set_caller(struct ust_stack *st, const struct ust_sock_cred *cred)
+{
+	st->caller = *cred;
+}
+
+bool
+ust_sock_reuseport_shares(const struct ust_sock *me, const struct ust_sock *other)
+{
+	/* Only one user's sockets share a port, so no one takes over
+	 * another's traffic (Linux compares sk_uid). */
+	return me->reuseport && other->reuseport && me->uid == other->uid;
 }
 
 int
@@ -57,6 +74,15 @@ ust_sock_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 	int rc = check_addr(s, a);
 	if (rc < 0)
 		return rc;
+	/* inet_bind's order: the address, the right to a low port, then
+	 * whether the socket or the port is taken. Multicast and broadcast
+	 * addresses are bindable, any address with IP_FREEBIND. */
+	struct ust_stack *st = s->stack;
+	if (a->addr4 != 0 && !ust_ipv4_is_local(st, a->addr4) && !ust_ipv4_is_bcast(st, a->addr4) &&
+	    !ust_ipv4_is_mcast(a->addr4) && !s->freebind && !s->transparent)
+		return -EADDRNOTAVAIL;
+	if (a->port != 0 && a->port < st->caller.bind_min_port)
+		return -EACCES;
 	if (s->bound)
 		return -EINVAL;
 	return s->proto->bind(s, a);
@@ -160,6 +186,14 @@ ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 	if (ust_sockopt_get_int(val, len, &v) < 0)
 		return -EINVAL;
 	switch (name) {
+	case UST_IP_FREEBIND:
+		s->freebind = v != 0;
+		return 0;
+	case UST_IP_TRANSPARENT:
+		if (v != 0 && !s->stack->caller.net_admin && !s->stack->caller.net_raw)
+			return -EPERM;
+		s->transparent = v != 0;
+		return 0;
 	case UST_IP_TTL:
 		if (v == -1)
 			v = 0;
@@ -182,12 +216,50 @@ static int
 ip_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
 {
 	switch (name) {
+	case UST_IP_FREEBIND:
+		return ust_sockopt_put_int(val, len, s->freebind);
+	case UST_IP_TRANSPARENT:
+		return ust_sockopt_put_int(val, len, s->transparent);
 	case UST_IP_TTL:
 		return ust_sockopt_put_int(val, len, s->ip_ttl != 0 ? s->ip_ttl : UST_IP_DEFAULT_TTL);
 	case UST_IP_TOS:
 		return ust_sockopt_put_int(val, len, s->ip_tos);
 	default:
 		return -ENOPROTOOPT;
+	}
+}
+
+#define STREAM_RCVLOWAT_MAX (2 << 20) /* tcp_set_rcvlowat: half of tcp_rmem's maximum */
+
+/* SOL_SOCKET options every socket keeps the same way (sk_setsockopt).
+ * The kernel's qdisc and netfilter read SO_PRIORITY and SO_MARK; ustack
+ * has neither, so they are kept for the program to read back. */
+static int
+sol_setopt(struct ust_sock *s, int name, int v)
+{
+	const struct ust_sock_cred *c = &s->stack->caller;
+	switch (name) {
+	case UST_SO_BROADCAST:
+		s->broadcast = v != 0;
+		return 0;
+	case UST_SO_DONTROUTE:
+		s->dontroute = v != 0;
+		return 0;
+	case UST_SO_RCVLOWAT:
+		if (v < 0 || (s->type == UST_SOCK_STREAM && v > STREAM_RCVLOWAT_MAX))
+			v = s->type == UST_SOCK_STREAM ? STREAM_RCVLOWAT_MAX : INT32_MAX;
+		s->rcvlowat = v != 0 ? v : 1;
+		return 0;
+	case UST_SO_PRIORITY:
+		if ((v < 0 || v > 6) && !c->net_admin && !c->net_raw)
+			return -EPERM;
+		s->priority = v;
+		return 0;
+	default: /* UST_SO_MARK */
+		if (!c->net_admin && !c->net_raw)
+			return -EPERM;
+		s->mark = (uint32_t)v;
+		return 0;
 	}
 }
 
@@ -224,6 +296,21 @@ ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t
 				return -EINVAL;
 			s->oobinline = v != 0;
 			return 0;
+		case UST_SO_BROADCAST:
+		case UST_SO_DONTROUTE:
+		case UST_SO_RCVLOWAT:
+		case UST_SO_PRIORITY:
+		case UST_SO_MARK:
+			if (ust_sockopt_get_int(val, len, &v) < 0)
+				return -EINVAL;
+			return sol_setopt(s, name, v);
+		case UST_SO_RCVBUFFORCE:
+		case UST_SO_SNDBUFFORCE:
+			if (!s->stack->caller.net_admin)
+				return -EPERM;
+			return s->proto->setopt(s, level, name, val, len);
+		case UST_SO_SNDLOWAT:
+			return -ENOPROTOOPT; /* fixed at 1 (sock_setsockopt) */
 		case UST_SO_TYPE:
 		case UST_SO_ERROR:
 		case UST_SO_DOMAIN:
@@ -269,6 +356,18 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 			return ust_sockopt_put_int(val, len, s->type == UST_SOCK_STREAM ? 6 : 17);
 		case UST_SO_ACCEPTCONN:
 			return ust_sockopt_put_int(val, len, s->listening);
+		case UST_SO_BROADCAST:
+			return ust_sockopt_put_int(val, len, s->broadcast);
+		case UST_SO_DONTROUTE:
+			return ust_sockopt_put_int(val, len, s->dontroute);
+		case UST_SO_RCVLOWAT:
+			return ust_sockopt_put_int(val, len, s->rcvlowat);
+		case UST_SO_SNDLOWAT:
+			return ust_sockopt_put_int(val, len, 1);
+		case UST_SO_PRIORITY:
+			return ust_sockopt_put_int(val, len, s->priority);
+		case UST_SO_MARK:
+			return ust_sockopt_put_int(val, len, (int)s->mark);
 		default:
 			break;
 		}

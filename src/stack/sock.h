@@ -45,6 +45,14 @@ struct ust_sock;
 #define UST_SO_KEEPALIVE 9
 #define UST_SO_LINGER 13
 #define UST_SO_OOBINLINE 10
+#define UST_SO_BROADCAST 6
+#define UST_SO_DONTROUTE 5
+#define UST_SO_PRIORITY 12
+#define UST_SO_RCVLOWAT 18
+#define UST_SO_SNDLOWAT 19
+#define UST_SO_SNDBUFFORCE 32
+#define UST_SO_RCVBUFFORCE 33
+#define UST_SO_MARK 36
 #define UST_SO_REUSEPORT 15
 #define UST_SO_ACCEPTCONN 30
 #define UST_SO_PROTOCOL 38
@@ -52,6 +60,8 @@ struct ust_sock;
 #define UST_SOL_IP 0
 #define UST_IP_TOS 1
 #define UST_IP_TTL 2
+#define UST_IP_TRANSPARENT 19
+#define UST_IP_FREEBIND 15
 #define UST_SOL_TCP 6
 #define UST_SOL_UDP 17
 #define UST_TCP_NODELAY 1
@@ -75,6 +85,16 @@ struct ust_sockaddr {
 	uint16_t port;    /* host order */
 	uint32_t addr4;   /* IPv4, host order */
 	uint8_t addr6[16]; /* IPv6, wire order */
+};
+
+/* Who makes a socket call: what Linux checks against the caller's
+ * credentials. The IPC server sets it before each call
+ * (ust_stack_set_caller); the stack's own users have every right. */
+struct ust_sock_cred {
+	uint32_t uid;           /* effective uid */
+	uint16_t bind_min_port; /* ports below it need CAP_NET_BIND_SERVICE, which it lacks */
+	bool net_admin;         /* CAP_NET_ADMIN */
+	bool net_raw;           /* CAP_NET_RAW */
 };
 
 typedef void ust_sock_event_fn(struct ust_sock *s, uint32_t events, void *arg);
@@ -134,6 +154,14 @@ struct ust_sock {
 	bool connected;                     /* has a remote address */
 	bool listening;                     /* accepts connections (SO_ACCEPTCONN) */
 	bool oobinline;                     /* SO_OOBINLINE (no urgent data is kept apart) */
+	bool broadcast;                     /* SO_BROADCAST */
+	bool dontroute;                     /* SO_DONTROUTE */
+	bool freebind;                      /* IP_FREEBIND: bind to an address not ours */
+	bool transparent;                   /* IP_TRANSPARENT: likewise, with CAP_NET_ADMIN */
+	int rcvlowat;                       /* SO_RCVLOWAT, at least 1 */
+	int priority;                       /* SO_PRIORITY */
+	uint32_t mark;                      /* SO_MARK */
+	uint32_t uid;                       /* creator's effective uid: SO_REUSEPORT stays within it */
 	uint8_t ip_ttl;                     /* IP_TTL, 0 = the stack's default */
 	uint8_t ip_tos;                     /* IP_TOS */
 	int so_error;                       /* pending error, positive errno */
@@ -171,6 +199,10 @@ size_t ust_sock_outq(const struct ust_sock *s);
 /* Current readiness (UST_EV_*). */
 uint32_t ust_sock_events(const struct ust_sock *s);
 void ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg);
+/* The rights of the caller of the next socket calls (see struct ust_sock_cred). */
+void ust_stack_set_caller(struct ust_stack *st, const struct ust_sock_cred *cred);
+/* Whether SO_REUSEPORT lets `me` share a port with `other` (same uid). */
+bool ust_sock_reuseport_shares(const struct ust_sock *me, const struct ust_sock *other);
 /* Take buffer memory from `mem` (before the first byte moves; a listener
  * passes it to the connections it accepts). */
 void ust_sock_set_mem(struct ust_sock *s, const struct ust_sock_mem *mem);

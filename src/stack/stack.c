@@ -30,6 +30,7 @@ ust_stack_create(const struct ust_stack_config *cfg, struct ust_netif *nif, uint
 	st->nif = nif;
 	st->now_ns = now_ns;
 	st->rng = cfg->seed ^ 0x9e3779b97f4a7c15ull;
+	st->caller = (struct ust_sock_cred){.net_admin = true, .net_raw = true};
 	ust_timer_wheel_init(&st->timers, now_ns);
 	if (ust_arp_init(st) < 0 || ust_ipv4_init(st) < 0 || ust_icmp_init(st) < 0 ||
 	    ust_udp_init(st) < 0 || ust_tcp_init(st) < 0) {

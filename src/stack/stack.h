@@ -17,6 +17,7 @@
 
 #include "netif.h"
 #include "pkt.h"
+#include "sock.h"
 #include "stats.h"
 #include "time.h"
 #include "timer.h"
@@ -55,6 +56,7 @@ struct ust_stack {
 	struct ust_icmp *icmp;       /* ICMP rate limiting */
 	struct ust_udp *udp;         /* UDP port table */
 	struct ust_tcp *tcp;         /* TCP connection tables */
+	struct ust_sock_cred caller; /* rights of the socket call being made */
 	unsigned txq_n;              /* frames waiting in txq */
 	struct ust_pkt *txq[UST_STACK_TXQ]; /* frames to send at the next flush */
 };

@@ -31,7 +31,6 @@
 #define UDP_MEM_MAX 212992
 #define UDP_RCVBUF_MIN 2304
 #define UDP_SNDBUF_MIN 4608
-#define UST_SO_BROADCAST 6
 
 struct udp_sock {
 	struct ust_sock s;      /* common part; first member for the cast */
@@ -42,7 +41,8 @@ struct udp_sock {
 	struct ust_pkt *q_tail; /* newest */
 	uint32_t q_bytes;       /* buffer bytes charged to rcvbuf */
 	bool in_table;          /* linked in a hash chain */
-	bool broadcast;         /* SO_BROADCAST */
+	bool linger_on;         /* SO_LINGER l_onoff (kept; a datagram never lingers) */
+	int linger_s;           /* SO_LINGER l_linger */
 	bool shut_rd;           /* shutdown(SHUT_RD) */
 	bool shut_wr;           /* shutdown(SHUT_WR) */
 	bool port_auto;         /* bound implicitly (connect, sendto), not by bind() */
@@ -229,7 +229,7 @@ port_conflict(struct ust_stack *st, const struct udp_sock *me, uint32_t addr, ui
 			continue;
 		if (u->s.local.addr4 != 0 && addr != 0 && u->s.local.addr4 != addr)
 			continue;
-		if ((u->s.reuseaddr && me->s.reuseaddr) || (u->s.reuseport && me->s.reuseport))
+		if ((u->s.reuseaddr && me->s.reuseaddr) || ust_sock_reuseport_shares(&me->s, &u->s))
 			continue;
 		return true;
 	}
@@ -251,8 +251,6 @@ static int
 do_bind(struct udp_sock *u, uint32_t addr, uint16_t port)
 {
 	struct ust_stack *st = u->s.stack;
-	if (addr != 0 && !ust_ipv4_is_local(st, addr) && !ust_ipv4_is_bcast(st, addr))
-		return -EADDRNOTAVAIL;
 	if (port == 0) {
 		/* RFC 6056 algorithm 1: a random start, then the next free port. */
 		uint32_t range = UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1;
@@ -409,7 +407,7 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		return -EMSGSIZE;
 	if (dst->port == 0)
 		return -EINVAL;
-	if (ust_ipv4_is_bcast(st, dst->addr4) && !u->broadcast)
+	if (ust_ipv4_is_bcast(st, dst->addr4) && !s->broadcast)
 		return -EACCES;
 	uint32_t src = source_for(s, dst->addr4);
 	struct ust_pkt *pkt = build_chain(st, buf, len);
@@ -486,12 +484,13 @@ udp_shutdown(struct ust_sock *s, int how)
 
 
 static uint32_t
-buf_size(int v, uint32_t min)
+buf_size(int v, uint32_t min, bool force)
 {
-	/* man 7 socket: the kernel doubles the value, capped by *mem_max. */
+	/* man 7 socket: the kernel doubles the value, capped by *mem_max
+	 * unless forced (SO_*BUFFORCE, CAP_NET_ADMIN). */
 	uint64_t b = v < 0 ? 0 : (uint64_t)v;
-	if (b > UDP_MEM_MAX)
-		b = UDP_MEM_MAX;
+	if (b > (force ? INT32_MAX / 2 : UDP_MEM_MAX))
+		b = force ? INT32_MAX / 2 : UDP_MEM_MAX;
 	b *= 2;
 	return b < min ? min : (uint32_t)b;
 }
@@ -503,6 +502,16 @@ udp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 	int v;
 	if (level != UST_SOL_SOCKET)
 		return -ENOPROTOOPT;
+	if (name == UST_SO_LINGER) {
+		int l[2];
+		if (len < sizeof(l))
+			return -EINVAL;
+		memcpy(l, val, sizeof(l));
+		u->linger_on = l[0] != 0;
+		if (u->linger_on)
+			u->linger_s = l[1];
+		return 0;
+	}
 	if (ust_sockopt_get_int(val, len, &v) < 0)
 		return -EINVAL;
 	switch (name) {
@@ -511,13 +520,12 @@ udp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 	case UST_SO_KEEPALIVE:
 		return 0;
 	case UST_SO_RCVBUF:
-		s->rcvbuf_bytes = buf_size(v, UDP_RCVBUF_MIN);
+	case UST_SO_RCVBUFFORCE:
+		s->rcvbuf_bytes = buf_size(v, UDP_RCVBUF_MIN, name == UST_SO_RCVBUFFORCE);
 		return 0;
 	case UST_SO_SNDBUF:
-		s->sndbuf_bytes = buf_size(v, UDP_SNDBUF_MIN);
-		return 0;
-	case UST_SO_BROADCAST:
-		u->broadcast = v != 0;
+	case UST_SO_SNDBUFFORCE:
+		s->sndbuf_bytes = buf_size(v, UDP_SNDBUF_MIN, name == UST_SO_SNDBUFFORCE);
 		return 0;
 	default:
 		return -ENOPROTOOPT;
@@ -538,9 +546,13 @@ udp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 	case UST_SO_SNDBUF:
 		v = (int)s->sndbuf_bytes;
 		break;
-	case UST_SO_BROADCAST:
-		v = u->broadcast;
-		break;
+	case UST_SO_LINGER: {
+		int l[2] = {u->linger_on, u->linger_s};
+		size_t n = *len < sizeof(l) ? *len : sizeof(l);
+		memcpy(val, l, n);
+		*len = n;
+		return 0;
+	}
 	default:
 		return -ENOPROTOOPT;
 	}

@@ -35,6 +35,14 @@ tcp_inherit(struct tcpcb *c, const struct tcpcb *l)
 	c->s.reuseaddr = l->s.reuseaddr;
 	c->s.reuseport = l->s.reuseport;
 	c->s.keepalive = l->s.keepalive;
+	c->s.broadcast = l->s.broadcast;
+	c->s.dontroute = l->s.dontroute;
+	c->s.freebind = l->s.freebind;
+	c->s.transparent = l->s.transparent;
+	c->s.rcvlowat = l->s.rcvlowat;
+	c->s.priority = l->s.priority;
+	c->s.mark = l->s.mark;
+	c->s.uid = l->s.uid;
 	c->s.rcvbuf_bytes = l->s.rcvbuf_bytes;
 	c->s.sndbuf_bytes = l->s.sndbuf_bytes;
 	c->nodelay = l->nodelay;

@@ -290,7 +290,8 @@ tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, ui
 			continue;
 		if (tp->s.local.addr4 != 0 && laddr != 0 && tp->s.local.addr4 != laddr)
 			continue;
-		if (me->s.reuseport && tp->s.reuseport)
+		if (ust_sock_reuseport_shares(&me->s, &tp->s) ||
+		    (me->s.reuseport && tp->s.reuseport && tp->state == TCPS_TIME_WAIT))
 			continue;
 		if (me->s.reuseaddr && tp->s.reuseaddr && tp->state != TCPS_LISTEN)
 			continue;

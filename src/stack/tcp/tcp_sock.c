@@ -24,8 +24,6 @@ tcp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 	struct ust_stack *st = s->stack;
 	if (tp->state != TCPS_CLOSED)
 		return -EINVAL;
-	if (a->addr4 != 0 && !ust_ipv4_is_local(st, a->addr4))
-		return -EADDRNOTAVAIL;
 	s->local.addr4 = a->addr4;
 	if (a->port == 0)
 		return tcp_pick_port(st, tp, 0, 0);
@@ -57,7 +55,7 @@ tcp_listen(struct ust_sock *s, int backlog)
 		if (rc < 0)
 			return rc;
 	} else if (tcp_lookup_listener(st, s->local.addr4, s->local.port) != NULL &&
-		   !(s->reuseport && tcp_lookup_listener(st, s->local.addr4, s->local.port)->s.reuseport)) {
+		   !ust_sock_reuseport_shares(s, &tcp_lookup_listener(st, s->local.addr4, s->local.port)->s)) {
 		return -EADDRINUSE;
 	}
 	tcp_listen_insert(st, tp);
@@ -413,11 +411,12 @@ tcp_close(struct ust_sock *s)
 }
 
 static uint32_t
-buf_size(int v, uint32_t min)
+buf_size(int v, uint32_t min, bool force)
 {
 	uint64_t b = v < 0 ? 0 : (uint64_t)v;
-	if (b > TCP_MEM_MAX / 2)
-		b = TCP_MEM_MAX / 2;
+	/* SO_*BUFFORCE (CAP_NET_ADMIN) passes the cap (__sock_set_rcvbuf). */
+	if (b > (force ? INT32_MAX / 2 : TCP_MEM_MAX / 2))
+		b = force ? INT32_MAX / 2 : TCP_MEM_MAX / 2;
 	b *= 2; /* man 7 socket: the kernel doubles it */
 	return b < min ? min : (uint32_t)b;
 }
@@ -438,17 +437,19 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 			tcp_timer_update(st, tp);
 			return 0;
 		case UST_SO_RCVBUF:
+		case UST_SO_RCVBUFFORCE:
 			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			/* The ring is sized once, at the first byte. */
 			if (tp->rcv.buf == NULL)
-				s->rcvbuf_bytes = buf_size(v, 2304);
+				s->rcvbuf_bytes = buf_size(v, 2304, name == UST_SO_RCVBUFFORCE);
 			return 0;
 		case UST_SO_SNDBUF:
+		case UST_SO_SNDBUFFORCE:
 			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			if (tp->snd.buf == NULL)
-				s->sndbuf_bytes = buf_size(v, 4608);
+				s->sndbuf_bytes = buf_size(v, 4608, name == UST_SO_SNDBUFFORCE);
 			return 0;
 		case UST_SO_LINGER: {
 			struct tcp_linger l;
