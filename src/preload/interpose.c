@@ -353,8 +353,17 @@ ioctl(int fd, unsigned long req, ...)
 			atomic_store(&ps->nonblock, *(int *)arg != 0);
 		return rc;
 	}
-	default:
+	case FIOCLEX:
+	case FIONCLEX:
+	case FIOASYNC:
+	case FIOSETOWN:
+	case SIOCSPGRP:
+	case FIOGETOWN:
+	case SIOCGPGRP:
+		/* The file's own: close-on-exec, SIGIO and its owner. */
 		return ust_libc.ioctl(fd, req, arg);
+	default:
+		return (int)ret(ust_p_ioctl_kernel(ps, req, arg));
 	}
 }
 

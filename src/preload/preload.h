@@ -134,6 +134,11 @@ UST_HIDDEN int ust_p_getsockopt(struct ust_psock *ps, int level, int name, void 
 				socklen_t *len);
 /* FIONREAD (outq false) or SIOCOUTQ (outq true). */
 UST_HIDDEN int ust_p_queued(struct ust_psock *ps, bool outq, int *out);
+/* Any other socket ioctl (interfaces, routes, SIOCATMARK, unknown
+ * requests): made on a kernel socket of the same family and type, which
+ * answers as Linux does (no urgent data is kept apart, so a fresh socket's
+ * SIOCATMARK is ustack's too). */
+UST_HIDDEN int ust_p_ioctl_kernel(struct ust_psock *ps, unsigned long req, void *arg);
 /* Whether a socket of this kind is served by ustack. */
 UST_HIDDEN bool ust_p_wants(int domain, int type);
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 
 #include "preload.h"
@@ -736,4 +737,19 @@ ust_p_queued(struct ust_psock *ps, bool outq, int *out)
 		return (int)rc;
 	*out = rc > INT32_MAX ? INT32_MAX : (int)rc;
 	return 0;
+}
+
+int
+ust_p_ioctl_kernel(struct ust_psock *ps, unsigned long req, void *arg)
+{
+	/* A fresh socket each time: interface ioctls are rare, and a socket
+	 * kept open could be closed under us by a program that closes every
+	 * fd it did not open itself. */
+	int k = ust_libc.socket(AF_INET, ps->type | SOCK_CLOEXEC, 0);
+	if (k < 0)
+		return -errno;
+	int rc = ust_libc.ioctl(k, req, arg);
+	int e = errno;
+	ust_libc.close(k);
+	return rc < 0 ? -e : rc;
 }

@@ -79,6 +79,7 @@ static const struct {
     {ENOSYS, "ENOSYS"},
     {ESPIPE, "ESPIPE"},
     {ENOENT, "ENOENT"},
+    {ENODEV, "ENODEV"},
     {ESHUTDOWN, "ESHUTDOWN"},
     {EIO, "EIO"},
     {EDOM, "EDOM"},
