@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc/ipc.h"
@@ -350,6 +351,18 @@ settle(struct client *c, unsigned i, bool force)
 	return true;
 }
 
+/* A time on the stack's clock (CLOCK_MONOTONIC) as CLOCK_REALTIME. */
+static int64_t
+realtime_of(uint64_t mono_ns)
+{
+	struct timespec m, r;
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	int64_t now_mono = (int64_t)m.tv_sec * 1000000000LL + m.tv_nsec;
+	int64_t now_real = (int64_t)r.tv_sec * 1000000000LL + r.tv_nsec;
+	return now_real - (now_mono - (int64_t)mono_ns);
+}
+
 static int64_t
 op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock *s)
 {
@@ -357,6 +370,17 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 	size_t room = q->len < UST_IPC_DATA_BYTES ? q->len : UST_IPC_DATA_BYTES;
 	/* For a datagram the next one's size tells whether it gets cut. */
 	size_t next = s->type == UST_SOCK_DGRAM ? ust_sock_nread(s) : 0;
+	struct ust_sock_rxinfo ri;
+	if (s->rx_cmsgs != 0 && ust_sock_rxinfo(s, &ri) == 0) {
+		p->rx_cmsgs = s->rx_cmsgs;
+		p->rx_dst4 = ri.dst4;
+		/* Loopback is interface 1 on Linux; the port has no kernel
+		 * interface, so its datagrams name none. */
+		p->rx_ifindex = ri.loopback ? 1 : 0;
+		p->rx_ttl = ri.ttl;
+		p->rx_tos = ri.tos;
+		p->rx_stamp_ns = realtime_of(ri.arrival_ns);
+	}
 	struct ust_sockaddr from = {0};
 	ssize_t n = ust_sock_recvfrom(s, ch->data, room, q->a, &from);
 	if (n < 0)
@@ -412,6 +436,14 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 				ust_sock_bind(s, &any);
 			}
 			return q.c;
+		}
+		if (q.tx_has != 0) {
+			struct ust_sock_txinfo tx = {
+				.src4 = (q.tx_has & UST_IPC_TX_SRC) ? q.tx_src4 : 0,
+				.ttl = (q.tx_has & UST_IPC_TX_TTL) ? q.tx_ttl : -1,
+				.tos = (q.tx_has & UST_IPC_TX_TOS) ? q.tx_tos : -1,
+			};
+			return ust_sock_sendmsg(s, ch->data, len, q.a, q.has_addr ? &a : NULL, &tx);
 		}
 		return ust_sock_sendto(s, ch->data, len, q.a, q.has_addr ? &a : NULL);
 	case UST_IPC_OP_RECV:

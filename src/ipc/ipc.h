@@ -45,7 +45,7 @@
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 2u
+#define UST_IPC_VERSION 3u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS 16384u       /* open ustack sockets per process */
@@ -101,7 +101,17 @@ struct ust_ipc_req {
 	uint32_t has_addr;        /* addr is set (SEND) */
 	uint32_t pad;
 	struct ust_ipc_addr addr; /* BIND, CONNECT, SEND */
+	uint32_t tx_src4;         /* SEND of a datagram: IP_PKTINFO's source, host order */
+	uint8_t tx_has;           /* ... the UST_IPC_TX_* control messages given */
+	uint8_t tx_ttl;           /* ... IP_TTL's value */
+	uint8_t tx_tos;           /* ... IP_TOS's value */
+	uint8_t tx_pad;
 };
+
+/* req.tx_has: sendmsg() control messages that act on that datagram alone. */
+#define UST_IPC_TX_SRC 0x1u
+#define UST_IPC_TX_TTL 0x2u
+#define UST_IPC_TX_TOS 0x4u
 
 struct ust_ipc_resp {
 	int64_t ret;              /* result or negative errno, as the Linux call */
@@ -112,7 +122,21 @@ struct ust_ipc_resp {
 	struct ust_ipc_addr addr; /* ACCEPT, RECV, GETNAME, GETPEER */
 	uint64_t span_off[2];     /* F_SPANS: the bytes, as offsets from the region's start */
 	uint32_t span_len[2];     /* ... and lengths (the second 0 unless the ring wrapped) */
+	uint32_t rx_cmsgs;        /* RECV of a datagram: the UST_IPC_RX_* its socket asked for */
+	uint32_t rx_dst4;         /* ... its destination address, host order (IP_PKTINFO) */
+	uint32_t rx_ifindex;      /* ... the interface it came in on (IP_PKTINFO) */
+	uint8_t rx_ttl;           /* ... its TTL (IP_RECVTTL) */
+	uint8_t rx_tos;           /* ... its TOS (IP_RECVTOS) */
+	uint16_t rx_pad;
+	int64_t rx_stamp_ns;      /* ... its arrival, CLOCK_REALTIME (SO_TIMESTAMP, SO_TIMESTAMPNS) */
 };
+
+/* resp.rx_cmsgs: the control messages recvmsg() gives with a datagram. */
+#define UST_IPC_RX_PKTINFO 0x1u
+#define UST_IPC_RX_TTL 0x2u
+#define UST_IPC_RX_TOS 0x4u
+#define UST_IPC_RX_TIMESTAMP 0x8u
+#define UST_IPC_RX_TIMESTAMPNS 0x10u
 
 struct ust_ipc_channel {
 	_Atomic uint32_t req_seq;  /* bumped by the application per request */
@@ -210,8 +234,8 @@ ust_ipc_fd_take(struct msghdr *mh)
 }
 
 _Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
-_Static_assert(sizeof(struct ust_ipc_req) == 56, "ust_ipc_req layout");
-_Static_assert(sizeof(struct ust_ipc_resp) == 72, "ust_ipc_resp layout");
+_Static_assert(sizeof(struct ust_ipc_req) == 64, "ust_ipc_req layout");
+_Static_assert(sizeof(struct ust_ipc_resp) == 96, "ust_ipc_resp layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
 _Static_assert(sizeof(struct ust_ipc_sockstate) == 24, "sockstate layout");
 _Static_assert(UST_IPC_CHANNELS <= 128, "waiters[] holds 128 channel bits");

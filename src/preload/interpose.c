@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "preload.h"
 
@@ -205,7 +206,6 @@ recvmsg(int fd, struct msghdr *m, int flags)
 		return ust_libc.recvmsg(fd, m, flags);
 	if (m == NULL)
 		return ret(-EFAULT);
-	m->msg_controllen = 0;
 	return ret(ust_p_recv(ps, m, flags));
 }
 
@@ -365,6 +365,53 @@ ioctl(int fd, unsigned long req, ...)
 	default:
 		return (int)ret(ust_p_ioctl_kernel(ps, req, arg));
 	}
+}
+
+/* glibc has two names for sendfile, as for fcntl: serve both. A ustack
+ * socket cannot be read as a file (Linux's sendfile: EINVAL). */
+EXPORT ssize_t ust_sendfile(int out_fd, int in_fd, off_t *offset, size_t count) __asm__("sendfile");
+
+EXPORT ssize_t
+ust_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(out_fd);
+	if (ours(in_fd) != NULL)
+		return ret(-EINVAL);
+	if (ps == NULL)
+		return ust_libc.sendfile(out_fd, in_fd, offset, count);
+	return ret(ust_p_sendfile(out_fd, ps, in_fd, offset, count));
+}
+
+EXPORT ssize_t ust_sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
+	__asm__("sendfile64") __attribute__((alias("sendfile")));
+
+EXPORT ssize_t
+splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len, unsigned int flags)
+{
+	ust_libc_init();
+	struct ust_psock *in = ours(fd_in), *out = ours(fd_out);
+	if (in == NULL && out == NULL)
+		return ust_libc.splice(fd_in, off_in, fd_out, off_out, len, flags);
+	/* One end must be a pipe; neither a pipe nor a socket has an offset. */
+	int pipe_fd = in != NULL ? fd_out : fd_in;
+	struct stat sb;
+	if (in != NULL && out != NULL)
+		return ret(-EINVAL);
+	if (fstat(pipe_fd, &sb) < 0)
+		return ret(-EBADF);
+	if (!S_ISFIFO(sb.st_mode))
+		return ret(-EINVAL);
+	/* do_splice: a pipe has no offset (ESPIPE), a socket none either (EINVAL). */
+	if ((in != NULL ? off_out : off_in) != NULL)
+		return ret(-ESPIPE);
+	if ((in != NULL ? off_in : off_out) != NULL)
+		return ret(-EINVAL);
+	if (len == 0)
+		return 0;
+	if (out != NULL)
+		return ret(ust_p_splice_in(fd_out, out, fd_in, len, flags));
+	return ret(ust_p_splice_out(in, fd_out, len));
 }
 
 /* Point newfd at oldfd's socket after the kernel dup'ed the fd itself; a

@@ -51,6 +51,8 @@ load(void)
 	SYM(ppoll);
 	SYM(select);
 	SYM(pselect);
+	SYM(sendfile);
+	SYM(splice);
 #undef SYM
 }
 

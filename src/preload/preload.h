@@ -55,6 +55,8 @@ struct ust_libc {
 	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
 	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned);
 };
 UST_HIDDEN extern struct ust_libc ust_libc;
 UST_HIDDEN void ust_libc_init(void);
@@ -139,6 +141,14 @@ UST_HIDDEN int ust_p_queued(struct ust_psock *ps, bool outq, int *out);
  * answers as Linux does (no urgent data is kept apart, so a fresh socket's
  * SIOCATMARK is ustack's too). */
 UST_HIDDEN int ust_p_ioctl_kernel(struct ust_psock *ps, unsigned long req, void *arg);
+/* sendfile() into a ustack socket from a file that can be read at an
+ * offset; the offset (or the file's position) moves by what was sent. */
+UST_HIDDEN ssize_t ust_p_sendfile(int out_fd, struct ust_psock *ps, int in_fd, off_t *offset,
+				  size_t count);
+/* splice() from a pipe into a ustack stream socket, and from one into a pipe. */
+UST_HIDDEN ssize_t ust_p_splice_in(int out_fd, struct ust_psock *ps, int pipe_fd, size_t len,
+				   unsigned flags);
+UST_HIDDEN ssize_t ust_p_splice_out(struct ust_psock *ps, int pipe_fd, size_t len);
 /* Whether a socket of this kind is served by ustack. */
 UST_HIDDEN bool ust_p_wants(int domain, int type);
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "preload.h"
 
@@ -464,8 +466,65 @@ iov_bad(const struct msghdr *m)
 	return false;
 }
 
-ssize_t
-ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
+/* A datagram's sendmsg() control messages, checked as ip_cmsg_send does:
+ * IP_PKTINFO's source, IP_TTL and IP_TOS act on this datagram alone; other
+ * levels pass. 0 or -EINVAL. */
+static int
+tx_cmsgs(const struct msghdr *m, struct ust_ipc_req *q)
+{
+	if (m->msg_control == NULL || m->msg_controllen < sizeof(struct cmsghdr))
+		return 0;
+	struct msghdr mm = *m;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm); c != NULL; c = CMSG_NXTHDR(&mm, c)) {
+		size_t left = m->msg_controllen - (size_t)((uint8_t *)c - (uint8_t *)m->msg_control);
+		if (c->cmsg_len < sizeof(*c) || c->cmsg_len > left)
+			return -EINVAL;
+		if (c->cmsg_level != IPPROTO_IP)
+			continue;
+		int v;
+		switch (c->cmsg_type) {
+		case IP_PKTINFO: {
+			struct in_pktinfo pi;
+			if (c->cmsg_len != CMSG_LEN(sizeof(pi)))
+				return -EINVAL;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			q->tx_src4 = ntohl(pi.ipi_spec_dst.s_addr);
+			q->tx_has = (uint8_t)(q->tx_src4 != 0 ? q->tx_has | UST_IPC_TX_SRC
+							     : q->tx_has & ~UST_IPC_TX_SRC);
+			break;
+		}
+		case IP_TTL:
+			if (c->cmsg_len != CMSG_LEN(sizeof(int)))
+				return -EINVAL;
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			if (v < 1 || v > 255)
+				return -EINVAL;
+			q->tx_ttl = (uint8_t)v;
+			q->tx_has |= UST_IPC_TX_TTL;
+			break;
+		case IP_TOS:
+			if (c->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(&v, CMSG_DATA(c), sizeof(v));
+			else if (c->cmsg_len == CMSG_LEN(1))
+				v = *(const uint8_t *)CMSG_DATA(c);
+			else
+				return -EINVAL;
+			if (v < 0 || v > 255)
+				return -EINVAL;
+			q->tx_tos = (uint8_t)v;
+			q->tx_has |= UST_IPC_TX_TOS;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* send() whose blocking is the socket's (or MSG_DONTWAIT's), unless
+ * `block_all`: then it waits until all of it is queued. */
+static ssize_t
+send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool block_all)
 {
 	struct ust_ipc_addr to;
 	bool has_to = false;
@@ -496,7 +555,13 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 	size_t total = iov_total(m);
 	if (ps->type == SOCK_DGRAM && total > UST_IPC_DATA_BYTES)
 		return -EMSGSIZE;
-	bool nonblock = atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT);
+	struct ust_ipc_req ctl = {0};
+	if (ps->type == SOCK_DGRAM) {
+		int rc = tx_cmsgs(m, &ctl);
+		if (rc < 0)
+			return rc;
+	}
+	bool nonblock = !block_all && (atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT));
 	int64_t dl = deadline(ps->sndtimeo_ns);
 	size_t sent = 0;
 	bool stream = ps->type == SOCK_STREAM;
@@ -515,6 +580,10 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 		ch->req.b = sent > 0;
 		ch->req.len = (uint32_t)n;
 		ch->req.has_addr = has_to;
+		ch->req.tx_has = ctl.tx_has;
+		ch->req.tx_src4 = ctl.tx_src4;
+		ch->req.tx_ttl = ctl.tx_ttl;
+		ch->req.tx_tos = ctl.tx_tos;
 		if (has_to)
 			ch->req.addr = to;
 		ssize_t rc = ust_chan_call(ch);
@@ -538,6 +607,65 @@ ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
 		if (w < 0)
 			return sent > 0 ? (ssize_t)sent : send_failed(ps, w, flags);
 	}
+}
+
+ssize_t
+ust_p_send(int fd, struct ust_psock *ps, const struct msghdr *m, int flags)
+{
+	return send_msg(fd, ps, m, flags, false);
+}
+
+/* One control message into m's buffer, as Linux's put_cmsg: what does not
+ * fit is cut and flagged MSG_CTRUNC; `used` counts the bytes taken. */
+static void
+put_cmsg(struct msghdr *m, size_t *used, int level, int type, const void *data, size_t len)
+{
+	size_t room = m->msg_controllen - *used;
+	uint8_t *at = (uint8_t *)m->msg_control + *used;
+	if (m->msg_control == NULL || room < sizeof(struct cmsghdr)) {
+		m->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	size_t cmlen = CMSG_LEN(len);
+	if (room < cmlen) {
+		m->msg_flags |= MSG_CTRUNC;
+		cmlen = room;
+	}
+	struct cmsghdr h = {.cmsg_len = cmlen, .cmsg_level = level, .cmsg_type = type};
+	memcpy(at, &h, sizeof(h));
+	memcpy(at + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+	*used += CMSG_SPACE(len) < room ? CMSG_SPACE(len) : room;
+}
+
+/* The control messages a datagram's socket asked for, in Linux's order:
+ * the timestamp first (sock_recv_cmsgs), then the IP ones. */
+static void
+rx_cmsgs(struct msghdr *m, const struct ust_ipc_resp *p)
+{
+	size_t used = 0;
+	if (p->rx_cmsgs & UST_IPC_RX_TIMESTAMP) {
+		struct timeval tv = {.tv_sec = p->rx_stamp_ns / 1000000000LL,
+				     .tv_usec = (p->rx_stamp_ns % 1000000000LL) / 1000};
+		put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv, sizeof(tv));
+	}
+	if (p->rx_cmsgs & UST_IPC_RX_TIMESTAMPNS) {
+		struct timespec ts = {.tv_sec = p->rx_stamp_ns / 1000000000LL,
+				      .tv_nsec = p->rx_stamp_ns % 1000000000LL};
+		put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, &ts, sizeof(ts));
+	}
+	if (p->rx_cmsgs & UST_IPC_RX_PKTINFO) {
+		struct in_pktinfo pi = {.ipi_ifindex = (int)p->rx_ifindex,
+					.ipi_spec_dst.s_addr = htonl(p->rx_dst4),
+					.ipi_addr.s_addr = htonl(p->rx_dst4)};
+		put_cmsg(m, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	}
+	if (p->rx_cmsgs & UST_IPC_RX_TTL) {
+		int ttl = p->rx_ttl;
+		put_cmsg(m, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+	}
+	if (p->rx_cmsgs & UST_IPC_RX_TOS)
+		put_cmsg(m, &used, IPPROTO_IP, IP_TOS, &p->rx_tos, 1);
+	m->msg_controllen = used;
 }
 
 ssize_t
@@ -576,6 +704,7 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 				m->msg_flags = (int)ch->resp.flags;
 				if (m->msg_name != NULL)
 					addr_out(&ch->resp.addr, m->msg_name, &m->msg_namelen);
+				rx_cmsgs(m, &ch->resp);
 				return rc;
 			}
 			got += n;
@@ -591,6 +720,7 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 	}
 	if (m->msg_name != NULL)
 		m->msg_namelen = 0;
+	m->msg_controllen = 0;
 	return (ssize_t)got;
 }
 
@@ -752,4 +882,103 @@ ust_p_ioctl_kernel(struct ust_psock *ps, unsigned long req, void *arg)
 	int e = errno;
 	ust_libc.close(k);
 	return rc < 0 ? -e : rc;
+}
+
+#define SPLICE_CHUNK 65536 /* bytes per read-then-send step of sendfile/splice */
+
+ssize_t
+ust_p_sendfile(int out_fd, struct ust_psock *ps, int in_fd, off_t *offset, size_t count)
+{
+	/* The file is read at explicit positions, so bytes that the socket
+	 * did not take are simply not counted: the offset moves by what was
+	 * sent (man 2 sendfile). */
+	off_t pos = offset != NULL ? *offset : lseek(in_fd, 0, SEEK_CUR);
+	if (pos < 0)
+		return -EINVAL; /* a negative offset, or a pipe without one (do_sendfile) */
+	uint8_t *buf = malloc(SPLICE_CHUNK);
+	if (buf == NULL)
+		return -ENOMEM;
+	size_t done = 0;
+	ssize_t rc = 0;
+	while (done < count) {
+		size_t want = count - done < SPLICE_CHUNK ? count - done : SPLICE_CHUNK;
+		ssize_t n = pread(in_fd, buf, want, pos + (off_t)done);
+		if (n <= 0) {
+			rc = n < 0 ? -errno : 0;
+			break;
+		}
+		struct iovec iov = {.iov_base = buf, .iov_len = (size_t)n};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t w = send_msg(out_fd, ps, &m, 0, false);
+		if (w < 0) {
+			rc = w;
+			break;
+		}
+		done += (size_t)w;
+		if (w < n)
+			break;
+	}
+	free(buf);
+	if (done == 0 && rc < 0)
+		return rc;
+	if (offset != NULL)
+		*offset = pos + (off_t)done;
+	else
+		lseek(in_fd, pos + (off_t)done, SEEK_SET);
+	return (ssize_t)done;
+}
+
+ssize_t
+ust_p_splice_in(int out_fd, struct ust_psock *ps, int pipe_fd, size_t len, unsigned flags)
+{
+	/* What is taken from the pipe cannot be put back: wait for room before
+	 * reading it (EAGAIN if a non-blocking socket has none), then queue
+	 * all of it. */
+	bool nonblock = atomic_load(&ps->nonblock);
+	if (nonblock && !(ust_chan_events(ps) & (UST_IPC_EV_OUT | UST_IPC_EV_ERR | UST_IPC_EV_HUP)))
+		return -EAGAIN;
+	if (flags & SPLICE_F_NONBLOCK) {
+		struct pollfd p = {.fd = pipe_fd, .events = POLLIN};
+		if (ust_libc.poll(&p, 1, 0) == 0)
+			return -EAGAIN;
+	}
+	size_t want = len < SPLICE_CHUNK ? len : SPLICE_CHUNK;
+	uint8_t *buf = malloc(want > 0 ? want : 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	ssize_t n = ust_libc.read(pipe_fd, buf, want);
+	ssize_t rc = n < 0 ? -errno : n;
+	if (n > 0) {
+		struct iovec iov = {.iov_base = buf, .iov_len = (size_t)n};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+		rc = send_msg(out_fd, ps, &m, 0, true);
+	}
+	free(buf);
+	return rc;
+}
+
+ssize_t
+ust_p_splice_out(struct ust_psock *ps, int pipe_fd, size_t len)
+{
+	/* Peek, write what the pipe takes, then consume exactly that. */
+	size_t want = len < SPLICE_CHUNK ? len : SPLICE_CHUNK;
+	uint8_t *buf = malloc(want > 0 ? want : 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	struct iovec iov = {.iov_base = buf, .iov_len = want};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	/* Only the socket's own O_NONBLOCK makes its side non-blocking
+	 * (tcp_splice_read), as for the pipe's side. */
+	ssize_t rc = ust_p_recv(ps, &m, MSG_PEEK);
+	if (rc > 0) {
+		ssize_t w = ust_libc.write(pipe_fd, buf, (size_t)rc);
+		if (w < 0) {
+			rc = -errno;
+		} else {
+			iov.iov_len = (size_t)w;
+			rc = w > 0 ? ust_p_recv(ps, &m, MSG_DONTWAIT) : 0;
+		}
+	}
+	free(buf);
+	return rc;
 }

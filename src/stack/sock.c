@@ -134,6 +134,16 @@ ust_sock_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 }
 
 ssize_t
+ust_sock_sendmsg(struct ust_sock *s, const void *buf, size_t len, int flags,
+		 const struct ust_sockaddr *to, const struct ust_sock_txinfo *tx)
+{
+	s->tx = tx;
+	ssize_t rc = s->proto->sendto(s, buf, len, flags, to);
+	s->tx = NULL;
+	return rc;
+}
+
+ssize_t
 ust_sock_recv(struct ust_sock *s, void *buf, size_t len, int flags)
 {
 	return s->proto->recvfrom(s, buf, len, flags, NULL);
@@ -189,6 +199,15 @@ ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 	case UST_IP_FREEBIND:
 		s->freebind = v != 0;
 		return 0;
+	case UST_IP_PKTINFO:
+	case UST_IP_RECVTTL:
+	case UST_IP_RECVTOS: {
+		uint8_t bit = name == UST_IP_PKTINFO ? UST_SOCK_RX_PKTINFO
+			      : name == UST_IP_RECVTTL ? UST_SOCK_RX_TTL
+						       : UST_SOCK_RX_TOS;
+		s->rx_cmsgs = (uint8_t)(v != 0 ? s->rx_cmsgs | bit : s->rx_cmsgs & ~bit);
+		return 0;
+	}
 	case UST_IP_TRANSPARENT:
 		if (v != 0 && !s->stack->caller.net_admin && !s->stack->caller.net_raw)
 			return -EPERM;
@@ -218,6 +237,12 @@ ip_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
 	switch (name) {
 	case UST_IP_FREEBIND:
 		return ust_sockopt_put_int(val, len, s->freebind);
+	case UST_IP_PKTINFO:
+		return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_PKTINFO) != 0);
+	case UST_IP_RECVTTL:
+		return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_TTL) != 0);
+	case UST_IP_RECVTOS:
+		return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_TOS) != 0);
 	case UST_IP_TRANSPARENT:
 		return ust_sockopt_put_int(val, len, s->transparent);
 	case UST_IP_TTL:
@@ -255,10 +280,17 @@ sol_setopt(struct ust_sock *s, int name, int v)
 			return -EPERM;
 		s->priority = v;
 		return 0;
-	default: /* UST_SO_MARK */
+	case UST_SO_MARK:
 		if (!c->net_admin && !c->net_raw)
 			return -EPERM;
 		s->mark = (uint32_t)v;
+		return 0;
+	default:
+		/* SO_TIMESTAMP or SO_TIMESTAMPNS: one replaces the other, and
+		 * turning either off stops both (sock_set_timestamp). */
+		s->rx_cmsgs &= (uint8_t)~(UST_SOCK_RX_TIMESTAMP | UST_SOCK_RX_TIMESTAMPNS);
+		if (v != 0)
+			s->rx_cmsgs |= name == UST_SO_TIMESTAMP ? UST_SOCK_RX_TIMESTAMP : UST_SOCK_RX_TIMESTAMPNS;
 		return 0;
 	}
 }
@@ -301,6 +333,8 @@ ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t
 		case UST_SO_RCVLOWAT:
 		case UST_SO_PRIORITY:
 		case UST_SO_MARK:
+		case UST_SO_TIMESTAMP:
+		case UST_SO_TIMESTAMPNS:
 			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			return sol_setopt(s, name, v);
@@ -368,6 +402,10 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 			return ust_sockopt_put_int(val, len, s->priority);
 		case UST_SO_MARK:
 			return ust_sockopt_put_int(val, len, (int)s->mark);
+		case UST_SO_TIMESTAMP:
+			return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_TIMESTAMP) != 0);
+		case UST_SO_TIMESTAMPNS:
+			return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_TIMESTAMPNS) != 0);
 		default:
 			break;
 		}
@@ -401,6 +439,14 @@ size_t
 ust_sock_nread(const struct ust_sock *s)
 {
 	return s->proto->nread(s);
+}
+
+int
+ust_sock_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
+{
+	if (s->proto->rxinfo == NULL)
+		return -EOPNOTSUPP;
+	return s->proto->rxinfo(s, out);
 }
 
 size_t

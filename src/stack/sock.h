@@ -54,6 +54,8 @@ struct ust_sock;
 #define UST_SO_RCVBUFFORCE 33
 #define UST_SO_MARK 36
 #define UST_SO_REUSEPORT 15
+#define UST_SO_TIMESTAMP 29
+#define UST_SO_TIMESTAMPNS 35
 #define UST_SO_ACCEPTCONN 30
 #define UST_SO_PROTOCOL 38
 #define UST_SO_DOMAIN 39
@@ -61,6 +63,9 @@ struct ust_sock;
 #define UST_IP_TOS 1
 #define UST_IP_TTL 2
 #define UST_IP_TRANSPARENT 19
+#define UST_IP_PKTINFO 8
+#define UST_IP_RECVTTL 12
+#define UST_IP_RECVTOS 13
 #define UST_IP_FREEBIND 15
 #define UST_SOL_TCP 6
 #define UST_SOL_UDP 17
@@ -95,6 +100,29 @@ struct ust_sock_cred {
 	uint16_t bind_min_port; /* ports below it need CAP_NET_BIND_SERVICE, which it lacks */
 	bool net_admin;         /* CAP_NET_ADMIN */
 	bool net_raw;           /* CAP_NET_RAW */
+};
+
+/* struct ust_sock's rx_cmsgs: the control messages the owner asked for. */
+#define UST_SOCK_RX_PKTINFO 0x1     /* IP_PKTINFO */
+#define UST_SOCK_RX_TTL 0x2         /* IP_RECVTTL */
+#define UST_SOCK_RX_TOS 0x4         /* IP_RECVTOS */
+#define UST_SOCK_RX_TIMESTAMP 0x8   /* SO_TIMESTAMP */
+#define UST_SOCK_RX_TIMESTAMPNS 0x10 /* SO_TIMESTAMPNS */
+
+/* What recvmsg()'s control messages say about a received datagram. */
+struct ust_sock_rxinfo {
+	uint32_t dst4;       /* its destination address, host order */
+	uint8_t ttl;         /* its IP TTL */
+	uint8_t tos;         /* its IP TOS */
+	bool loopback;       /* it came over the loopback path, not the port */
+	uint64_t arrival_ns; /* when the stack queued it, on the stack's clock */
+};
+
+/* Control messages of one sendmsg(): they act on that datagram alone. */
+struct ust_sock_txinfo {
+	uint32_t src4;  /* source address (IP_PKTINFO), 0 = the route's */
+	int16_t ttl;    /* IP_TTL, -1 = the socket's */
+	int16_t tos;    /* IP_TOS, -1 = the socket's */
 };
 
 typedef void ust_sock_event_fn(struct ust_sock *s, uint32_t events, void *arg);
@@ -138,6 +166,8 @@ struct ust_sock_proto {
 	void (*recv_consume)(struct ust_sock *s, size_t n);
 	ssize_t (*send_spans)(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
 	void (*send_commit)(struct ust_sock *s, size_t n);
+	/* The next datagram's rxinfo, NULL where there are no datagrams. */
+	int (*rxinfo)(const struct ust_sock *s, struct ust_sock_rxinfo *out);
 	/* Move the buffers to `mem` (NULL = malloc), keeping their bytes. */
 	int (*rehome)(struct ust_sock *s, const struct ust_sock_mem *mem);
 };
@@ -162,6 +192,8 @@ struct ust_sock {
 	int priority;                       /* SO_PRIORITY */
 	uint32_t mark;                      /* SO_MARK */
 	uint32_t uid;                       /* creator's effective uid: SO_REUSEPORT stays within it */
+	uint8_t rx_cmsgs;                   /* UST_SOCK_RX_*: what recvmsg() tells about a datagram */
+	const struct ust_sock_txinfo *tx;   /* during ust_sock_sendmsg: that call's control messages */
 	uint8_t ip_ttl;                     /* IP_TTL, 0 = the stack's default */
 	uint8_t ip_tos;                     /* IP_TOS */
 	int so_error;                       /* pending error, positive errno */
@@ -184,6 +216,9 @@ int ust_sock_connect(struct ust_sock *s, const struct ust_sockaddr *a);
 ssize_t ust_sock_send(struct ust_sock *s, const void *buf, size_t len, int flags);
 ssize_t ust_sock_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 			const struct ust_sockaddr *to);
+/* sendto() with sendmsg()'s control messages (NULL = none). */
+ssize_t ust_sock_sendmsg(struct ust_sock *s, const void *buf, size_t len, int flags,
+			 const struct ust_sockaddr *to, const struct ust_sock_txinfo *tx);
 ssize_t ust_sock_recv(struct ust_sock *s, void *buf, size_t len, int flags);
 ssize_t ust_sock_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags,
 			  struct ust_sockaddr *from);
@@ -194,6 +229,9 @@ int ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *
 int ust_sock_getname(const struct ust_sock *s, struct ust_sockaddr *a);
 int ust_sock_getpeer(const struct ust_sock *s, struct ust_sockaddr *a);
 size_t ust_sock_nread(const struct ust_sock *s);
+/* The next datagram's rxinfo: 0, -EAGAIN if none is queued, -EOPNOTSUPP
+ * for a stream. */
+int ust_sock_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out);
 /* SIOCOUTQ: bytes sent and not yet acknowledged. */
 size_t ust_sock_outq(const struct ust_sock *s);
 /* Current readiness (UST_EV_*). */

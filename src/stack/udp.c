@@ -194,6 +194,7 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_v
 	}
 	/* Keep only the datagram (UDP header at l4_off, payload after it). */
 	ust_pkt_trim(pkt, uv.len);
+	pkt->ts_ns = st->now_ns; /* SO_TIMESTAMP: when it was queued */
 	pkt->qnext = NULL;
 	if (u->q_tail != NULL)
 		u->q_tail->qnext = pkt;
@@ -410,6 +411,13 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	if (ust_ipv4_is_bcast(st, dst->addr4) && !s->broadcast)
 		return -EACCES;
 	uint32_t src = source_for(s, dst->addr4);
+	const struct ust_sock_txinfo *tx = s->tx;
+	if (tx != NULL && tx->src4 != 0) {
+		/* IP_PKTINFO names one of our addresses (ip_route_output_key). */
+		if (!ust_ipv4_is_local(st, tx->src4) && !s->transparent)
+			return -EINVAL;
+		src = tx->src4;
+	}
 	struct ust_pkt *pkt = build_chain(st, buf, len);
 	if (pkt == NULL)
 		return -ENOBUFS;
@@ -424,9 +432,13 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		sum = ust_csum_partial(ust_pkt_data(seg), seg->len, sum);
 	uint16_t c = ust_csum_fold(sum);
 	ust_put16(h + 6, c == 0 ? 0xffff : c);
-	struct ust_ipv4_tx tx = {.src = src, .dst = dst->addr4, .proto = UST_IPPROTO_UDP,
-				 .ttl = u->s.ip_ttl, .tos = u->s.ip_tos};
-	int rc = ust_ipv4_output(st, pkt, &tx);
+	struct ust_ipv4_tx itx = {.src = src, .dst = dst->addr4, .proto = UST_IPPROTO_UDP,
+				  .ttl = u->s.ip_ttl, .tos = u->s.ip_tos};
+	if (tx != NULL && tx->ttl >= 0)
+		itx.ttl = (uint8_t)tx->ttl;
+	if (tx != NULL && tx->tos >= 0)
+		itx.tos = (uint8_t)tx->tos;
+	int rc = ust_ipv4_output(st, pkt, &itx);
 	if (rc < 0 && rc != -ENOBUFS)
 		return rc;
 	ust_stat_inc(st, UST_STAT_UDP_OUT);
@@ -566,6 +578,25 @@ udp_nread(const struct ust_sock *s)
 	return u->q_head == NULL ? 0 : u->q_head->len - UST_UDP_HLEN;
 }
 
+static int
+udp_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
+{
+	const struct udp_sock *u = (const struct udp_sock *)s;
+	const struct ust_pkt *p = u->q_head;
+	if (p == NULL)
+		return -EAGAIN;
+	/* The IPv4 header is still in front of the datagram. */
+	const uint8_t *ip = p->buf + p->l3_off;
+	out->tos = ip[1];
+	out->ttl = ip[8];
+	out->dst4 = ust_get32(ip + 16);
+	/* Only the loopback path brings a datagram from one of our own
+	 * addresses: the port's input drops those. */
+	out->loopback = ust_ipv4_is_local(s->stack, ust_get32(ip + 12));
+	out->arrival_ns = p->ts_ns;
+	return 0;
+}
+
 static size_t
 udp_nunacked(const struct ust_sock *s)
 {
@@ -602,6 +633,7 @@ const struct ust_sock_proto ust_udp_proto = {
 	.getopt = udp_getopt,
 	.nread = udp_nread,
 	.nunacked = udp_nunacked,
+	.rxinfo = udp_rxinfo,
 };
 
 void

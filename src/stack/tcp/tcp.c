@@ -43,6 +43,7 @@ tcp_inherit(struct tcpcb *c, const struct tcpcb *l)
 	c->s.priority = l->s.priority;
 	c->s.mark = l->s.mark;
 	c->s.uid = l->s.uid;
+	c->s.rx_cmsgs = l->s.rx_cmsgs;
 	c->s.rcvbuf_bytes = l->s.rcvbuf_bytes;
 	c->s.sndbuf_bytes = l->s.sndbuf_bytes;
 	c->nodelay = l->nodelay;
