@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "preload.h"
 
@@ -217,6 +218,33 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 	if (ps == NULL)
 		return ust_libc.sendmsg(fd, m, flags);
 	return m == NULL ? ret(-EFAULT) : ret(ust_p_send(fd, ps, m, flags));
+}
+
+EXPORT int
+recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *timeout)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.recvmmsg(fd, v, n, flags, timeout);
+	if (timeout != NULL && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+				timeout->tv_nsec >= 1000000000L))
+		return (int)ret(-EINVAL);
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
+	return n == 0 ? 0 : (int)ret(ust_p_recvmmsg(ps, v, n, flags, timeout));
+}
+
+EXPORT int
+sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	ust_libc_init();
+	struct ust_psock *ps = ours(fd);
+	if (ps == NULL)
+		return ust_libc.sendmmsg(fd, v, n, flags);
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
+	return n == 0 ? 0 : (int)ret(ust_p_sendmmsg(fd, ps, v, n, flags));
 }
 
 EXPORT ssize_t

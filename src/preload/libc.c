@@ -53,6 +53,8 @@ load(void)
 	SYM(pselect);
 	SYM(sendfile);
 	SYM(splice);
+	SYM(recvmmsg);
+	SYM(sendmmsg);
 #undef SYM
 }
 

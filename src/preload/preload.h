@@ -57,6 +57,8 @@ struct ust_libc {
 	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
 	ssize_t (*sendfile)(int, int, off_t *, size_t);
 	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
 };
 UST_HIDDEN extern struct ust_libc ust_libc;
 UST_HIDDEN void ust_libc_init(void);
@@ -149,6 +151,12 @@ UST_HIDDEN ssize_t ust_p_sendfile(int out_fd, struct ust_psock *ps, int in_fd, o
 UST_HIDDEN ssize_t ust_p_splice_in(int out_fd, struct ust_psock *ps, int pipe_fd, size_t len,
 				   unsigned flags);
 UST_HIDDEN ssize_t ust_p_splice_out(struct ust_psock *ps, int pipe_fd, size_t len);
+/* recvmmsg()/sendmmsg(): one ust_p_recv/ust_p_send per message; an error
+ * after the first message ends the call with the count so far. */
+UST_HIDDEN int ust_p_recvmmsg(struct ust_psock *ps, struct mmsghdr *v, unsigned n, int flags,
+			      const struct timespec *timeout);
+UST_HIDDEN int ust_p_sendmmsg(int fd, struct ust_psock *ps, struct mmsghdr *v, unsigned n,
+			      int flags);
 /* Whether a socket of this kind is served by ustack. */
 UST_HIDDEN bool ust_p_wants(int domain, int type);
 

@@ -982,3 +982,43 @@ ust_p_splice_out(struct ust_psock *ps, int pipe_fd, size_t len)
 	free(buf);
 	return rc;
 }
+
+int
+ust_p_recvmmsg(struct ust_psock *ps, struct mmsghdr *v, unsigned n, int flags,
+	       const struct timespec *timeout)
+{
+	int64_t end = timeout != NULL ? ust_now_ns() + timeout->tv_sec * 1000000000LL + timeout->tv_nsec
+				      : -1;
+	unsigned got = 0;
+	while (got < n) {
+		/* MSG_WAITFORONE: only the first message is waited for. */
+		int f = flags & ~MSG_WAITFORONE;
+		if (got > 0 && (flags & MSG_WAITFORONE))
+			f |= MSG_DONTWAIT;
+		ssize_t rc = ust_p_recv(ps, &v[got].msg_hdr, f);
+		if (rc < 0) {
+			if (got == 0)
+				return (int)rc;
+			break;
+		}
+		v[got].msg_len = (unsigned)rc;
+		got++;
+		/* The timeout is looked at after each message, as Linux does. */
+		if (end >= 0 && ust_now_ns() >= end)
+			break;
+	}
+	return (int)got;
+}
+
+int
+ust_p_sendmmsg(int fd, struct ust_psock *ps, struct mmsghdr *v, unsigned n, int flags)
+{
+	unsigned sent = 0;
+	for (; sent < n; sent++) {
+		ssize_t rc = ust_p_send(fd, ps, &v[sent].msg_hdr, flags);
+		if (rc < 0)
+			return sent == 0 ? (int)rc : (int)sent;
+		v[sent].msg_len = (unsigned)rc;
+	}
+	return (int)sent;
+}
