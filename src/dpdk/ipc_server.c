@@ -351,6 +351,18 @@ settle(struct client *c, unsigned i, bool force)
 	return true;
 }
 
+/* A blocking stream receive returns once SO_RCVLOWAT's bytes are there
+ * (or as many as it has room for), or at the end or an error: the target
+ * of tcp_recvmsg. */
+static bool
+below_lowat(struct ust_sock *s, uint32_t room)
+{
+	size_t target = (uint32_t)s->rcvlowat < room ? (uint32_t)s->rcvlowat : room;
+	size_t have = ust_sock_nread(s);
+	return have > 0 && have < target &&
+	       !(ust_sock_events(s) & (UST_EV_RDHUP | UST_EV_ERR | UST_EV_HUP));
+}
+
 /* A time on the stack's clock (CLOCK_MONOTONIC) as CLOCK_REALTIME. */
 static int64_t
 realtime_of(uint64_t mono_ns)
@@ -447,8 +459,11 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 		}
 		return ust_sock_sendto(s, ch->data, len, q.a, q.has_addr ? &a : NULL);
 	case UST_IPC_OP_RECV:
-		if (s->type == UST_SOCK_STREAM && !(q.a & UST_MSG_PEEK))
+		if (s->type == UST_SOCK_STREAM && !(q.a & UST_MSG_PEEK)) {
+			if (q.b != 0 && below_lowat(s, q.len))
+				return -EAGAIN;
 			return lend_spans(c, i, seq, &q, s, LEND_RECV);
+		}
 		return op_recv(ch, &q, s);
 	case UST_IPC_OP_SEND_ROOM:
 		if (s->type != UST_SOCK_STREAM)

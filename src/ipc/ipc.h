@@ -71,7 +71,9 @@ enum ust_ipc_op {
 	UST_IPC_OP_CONNECT,   /* handle, addr */
 	UST_IPC_OP_SEND,      /* handle, a = flags, len bytes of data, addr if has_addr;
 			       * c < 0: the application found the address bad (errno) */
-	UST_IPC_OP_RECV,      /* handle, a = flags, len = room -> data, resp.addr = from */
+	UST_IPC_OP_RECV,      /* handle, a = flags, len = room -> data, resp.addr = from;
+			       * b != 0: a blocking stream receive, -EAGAIN until
+			       * SO_RCVLOWAT's bytes (or len) are readable */
 	UST_IPC_OP_SHUTDOWN,  /* handle, a = how */
 	UST_IPC_OP_SETOPT,    /* handle, a = level, b = name, len bytes of value */
 	UST_IPC_OP_GETOPT,    /* handle, a = level, b = name, len = room -> value */

@@ -681,6 +681,7 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) && ps->type == SOCK_STREAM;
 	int64_t dl = deadline(ps->rcvtimeo_ns);
 	size_t got = 0;
+	int wait_err = 0; /* the wait ended so: the last look returns this if empty */
 	m->msg_flags = 0;
 	for (;;) {
 		int err;
@@ -692,6 +693,7 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 		size_t cap = in_place ? UINT32_MAX : UST_IPC_DATA_BYTES;
 		size_t room = total - got < cap ? total - got : cap;
 		ch->req.a = flags & (MSG_PEEK | MSG_TRUNC);
+		ch->req.b = in_place && !nonblock && !waitall && wait_err == 0;
 		ch->req.len = (uint32_t)room;
 		ssize_t rc = ust_chan_call(ch);
 		if (rc >= 0) {
@@ -712,11 +714,19 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 				break;
 			continue;
 		}
+		if (rc == -EAGAIN && wait_err != 0)
+			return wait_err;
 		if (rc != -EAGAIN || nonblock)
 			return got > 0 ? (ssize_t)got : dead_errno((int)rc, -ECONNRESET);
 		int w = ust_chan_wait(ps, UST_IPC_EV_IN | UST_IPC_EV_RDHUP, dl);
-		if (w < 0)
-			return got > 0 ? (ssize_t)got : dead_errno(w, -ECONNRESET);
+		if (w < 0 && got > 0)
+			return (ssize_t)got;
+		/* A timeout or a signal still returns what came, fewer bytes
+		 * than SO_RCVLOWAT asked for: one more look, without waiting. */
+		if (w == -EAGAIN || w == -EINTR)
+			wait_err = w;
+		else if (w < 0)
+			return dead_errno(w, -ECONNRESET);
 	}
 	if (m->msg_name != NULL)
 		m->msg_namelen = 0;

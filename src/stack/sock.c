@@ -328,9 +328,14 @@ ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t
 				return -EINVAL;
 			s->oobinline = v != 0;
 			return 0;
+		case UST_SO_RCVLOWAT:
+			if (ust_sockopt_get_int(val, len, &v) < 0)
+				return -EINVAL;
+			sol_setopt(s, name, v);
+			/* A stream's readiness depends on it (tcp_set_rcvlowat). */
+			return s->type == UST_SOCK_STREAM ? s->proto->setopt(s, level, name, val, len) : 0;
 		case UST_SO_BROADCAST:
 		case UST_SO_DONTROUTE:
-		case UST_SO_RCVLOWAT:
 		case UST_SO_PRIORITY:
 		case UST_SO_MARK:
 		case UST_SO_TIMESTAMP:

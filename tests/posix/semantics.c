@@ -71,6 +71,59 @@ static void *delayed_close(void *arg)
     return NULL;
 }
 
+/* Five bytes after 100 ms and five more after 300: a blocking receiver
+ * meets too few bytes first. */
+static void *send_later(void *arg)
+{
+    int fd = *(int *)arg;
+    sleep_ms(100);
+    send(fd, "abcde", 5, 0);
+    sleep_ms(200);
+    send(fd, "fghij", 5, 0);
+    return NULL;
+}
+
+/* SO_RCVLOWAT on TCP: readable (poll) from that many bytes on; a blocking
+ * receive waits for them, unless the end, a timeout or a non-blocking
+ * call comes first. */
+static void rcvlowat(int lfd, uint16_t lport)
+{
+    char buf[64];
+    int c, s;
+    tcp_pair(lfd, lport, &c, &s);
+    int ten = 10;
+    CHECK("rcvlowat_set", setsockopt(s, SOL_SOCKET, SO_RCVLOWAT, &ten, sizeof ten));
+    send(c, "12345", 5, 0);
+    wait_avail(s, 5, 2000);
+    show_poll("rcvlowat_poll_5_of_10", s, POLLIN, 200);
+    CHECK("rcvlowat_recv_dontwait_5", recv(s, buf, sizeof buf, MSG_DONTWAIT));
+    send(c, "1234567890", 10, 0);
+    show_poll("rcvlowat_poll_10_of_10", s, POLLIN, 2000);
+    CHECK("rcvlowat_recv_10", recv(s, buf, sizeof buf, 0));
+    /* Blocking: one call returns all ten. (Linux wakes a reader only
+     * when the queue holds the mark, so the bytes arrive while it waits.) */
+    pthread_t t;
+    pthread_create(&t, NULL, send_later, &c);
+    CHECK("rcvlowat_blocking_recv", recv(s, buf, sizeof buf, 0));
+    pthread_join(t, NULL);
+    /* A buffer smaller than the mark: that many bytes are enough. */
+    send(c, "xyz", 3, 0);
+    wait_avail(s, 3, 2000);
+    CHECK("rcvlowat_small_buffer", recv(s, buf, 2, 0));
+    /* A timeout returns the bytes that came. */
+    set_rcvtimeo(s, 200);
+    CHECK("rcvlowat_timeout_returns_partial", recv(s, buf, sizeof buf, 0));
+    CHECK("rcvlowat_timeout_nothing", recv(s, buf, sizeof buf, 0));
+    /* The end makes fewer bytes readable. */
+    send(c, "end", 3, 0);
+    shutdown(c, SHUT_WR);
+    show_poll("rcvlowat_poll_after_fin", s, POLLIN, 2000);
+    CHECK("rcvlowat_recv_before_fin", recv(s, buf, sizeof buf, 0));
+    CHECK("rcvlowat_recv_eof", recv(s, buf, sizeof buf, 0));
+    close(c);
+    close(s);
+}
+
 static void reset_writes(int lfd, uint16_t lport)
 {
     char buf[16];
@@ -303,6 +356,7 @@ int main(void)
         close(ud);
     }
 
+    rcvlowat(lfd, lport);
     reset_writes(lfd, lport);
     close(lfd);
     return 0;

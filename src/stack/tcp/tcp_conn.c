@@ -368,7 +368,8 @@ tcp_update_events(struct tcpcb *tp)
 	case TCPS_SYN_RECEIVED:
 		break;
 	default:
-		if (tp->rcv.len > 0 || tp->fin_rcvd || tp->shut_rd)
+		/* Readable from SO_RCVLOWAT's bytes on (tcp_stream_is_readable). */
+		if (tp->rcv.len >= (uint32_t)tp->s.rcvlowat || tp->fin_rcvd || tp->shut_rd)
 			ev |= UST_EV_IN;
 		if (tp->fin_rcvd || tp->shut_rd)
 			ev |= UST_EV_RDHUP;

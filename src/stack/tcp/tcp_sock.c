@@ -436,6 +436,9 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 			tp->keep_at = 0;
 			tcp_timer_update(st, tp);
 			return 0;
+		case UST_SO_RCVLOWAT:
+			tcp_update_events(tp);
+			return 0;
 		case UST_SO_RCVBUF:
 		case UST_SO_RCVBUFFORCE:
 			if (ust_sockopt_get_int(val, len, &v) < 0)
