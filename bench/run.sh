@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: needs root (namespaces, net_tap)" >&2; exit 1; }
 for t in sockperf iperf3 redis-server redis-benchmark nginx wrk valgrind; do
-	command -v $t >/dev/null || { echo "bench/run.sh: $t missing — run tools/deps.sh --bench" >&2; exit 1; }
+	command -v $t >/dev/null || { echo "bench/run.sh: $t missing — apt-get install sockperf iperf3 redis-server redis-tools nginx wrk valgrind python3-matplotlib" >&2; exit 1; }
 done
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null || exit 1
 ninja -C "$BUILD" -j2 >/dev/null || exit 1
@@ -170,7 +170,7 @@ p_sockperf() {
 	     END {if (p50 != "") {print "p50 us lower " p50; print "p99 us lower " p99; print "p99.9 us lower " p999}}'
 }
 p_iperf() {
-	python3 -c 'import json,sys
+	/usr/bin/python3 -c 'import json,sys
 try:
     j = json.load(sys.stdin)
     print("throughput Gbit/s higher %.2f" % (j["end"]["sum_received"]["bits_per_second"] / 1e9))
@@ -443,4 +443,4 @@ for s in ${SETUPS//,/ }; do
 	esac
 done
 ustackd_down a
-python3 bench/report.py "$RAW" "$OUT" "$RUNS runs of ${SECS} s, $(nproc) cores, $(git describe --always --dirty)"
+/usr/bin/python3 bench/report.py "$RAW" "$OUT" "$RUNS runs of ${SECS} s, $(nproc) cores, $(git describe --always --dirty)"
