@@ -68,6 +68,7 @@ cleanup() {
 	ip netns del "$NS" 2>/dev/null
 	ip netns del "$LNS" 2>/dev/null
 	ip link del "$TAP" 2>/dev/null
+	ip link del "ubm$tag" 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -339,51 +340,62 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # ustackd's memory per idle connection: a program under libustack.so
-# accepts N connections from the kernel peer and keeps them open.
+# accepts N connections from the kernel peer and keeps them open. A fresh
+# ustackd on a tap of its own, so memory freed by earlier runs does not
+# hide what the connections take.
 idle_mem() { # N PORT
-	local n=$1 port=$2 upid
-	upid=$(cat "$W/a.pid")
-	local base srv hold before after
-	ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-	local srcs="" i
+	local n=$1 port=$2 upid tap=ubm$tag
+	local srv hold before after i srcs=""
+	if ! ustackd_up m --vdev "net_tap1,iface=$tap" --ip 198.18.4.2/24; then
+		rec stack "$n idle connections" "ustackd memory" "B/conn" lower ustack 1 NA "does not run: ustackd did not start"
+		return
+	fi
+	upid=$(cat "$W/m.pid")
+	ip link set "$tap" netns "$NS"
+	ip -n "$NS" addr add 198.18.4.1/24 dev "$tap"
 	for i in 11 12 13 14; do
-		ip -n "$NS" addr add 198.18.0.$i/24 dev "$TAP" 2>/dev/null
-		srcs=$srcs${srcs:+,}198.18.0.$i
+		ip -n "$NS" addr add 198.18.4.$i/24 dev "$tap"
+		srcs=$srcs${srcs:+,}198.18.4.$i
 	done
-	mkfifo "$W/hold-in-$n" "$W/srv-in-$n"
-	( ulimit -n $((n + 1000)); exec env LD_PRELOAD="$PRELOAD" USTACK_CTL="$W/a.sock" "$CONN" accept "$port" "$n" \
-		<"$W/srv-in-$n" >"$W/srv-$n.out" 2>&1 ) &
+	ip -n "$NS" link set "$tap" up
+	ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+	rm -f "$W/hold-in" "$W/srv-in"
+	mkfifo "$W/hold-in" "$W/srv-in"
+	( ulimit -n $((n + 1000)); exec env LD_PRELOAD="$PRELOAD" USTACK_CTL="$W/m.sock" "$CONN" accept "$port" "$n" \
+		<"$W/srv-in" >"$W/srv.out" 2>&1 ) &
 	srv=$!
 	PIDS+=($srv)
-	exec 7>"$W/srv-in-$n"
+	exec 7>"$W/srv-in"
 	sleep 1
 	before=$(rss_kib "$upid")
-	( ulimit -n $((n + 1000)); exec ip netns exec "$NS" "$CONN" hold "198.18.0.2@$srcs" "$port" "$n" \
-		<"$W/hold-in-$n" >"$W/hold-$n.out" 2>&1 ) &
+	( ulimit -n $((n + 1000)); exec ip netns exec "$NS" "$CONN" hold "198.18.4.2@$srcs" "$port" "$n" \
+		<"$W/hold-in" >"$W/hold.out" 2>&1 ) &
 	hold=$!
 	PIDS+=($hold)
-	exec 8>"$W/hold-in-$n"
+	exec 8>"$W/hold-in"
 	for _ in $(seq $((n / 100 + 60))); do
-		grep -q held "$W/srv-$n.out" && grep -q held "$W/hold-$n.out" && break
+		grep -q held "$W/srv.out" && grep -q held "$W/hold.out" && break
 		kill -0 $srv 2>/dev/null && kill -0 $hold 2>/dev/null || break
 		sleep 0.5
 	done
-	if grep -q held "$W/srv-$n.out"; then
+	if grep -q held "$W/srv.out"; then
 		sleep 1
 		after=$(rss_kib "$upid")
-		rec stack "idle connections" "ustackd memory at $n" "B/conn" lower ustack 1 \
+		rec stack "$n idle connections" "ustackd memory" "B/conn" lower ustack 1 \
 			"$(( (after - before) * 1024 / n ))"
 		log "idle $n: ustackd RSS $before -> $after KiB"
 	else
 		local why
-		why=$(cat "$W/srv-$n.out" "$W/hold-$n.out" | grep -v '^$' | tail -1 | cut -c1-100)
-		rec stack "idle connections" "ustackd memory at $n" "B/conn" lower ustack 1 NA \
+		why=$(cat "$W/srv.out" "$W/hold.out" | grep -v '^$' | tail -1 | cut -c1-100)
+		rec stack "$n idle connections" "ustackd memory" "B/conn" lower ustack 1 NA \
 			"does not run: ${why:-not all connections held}"
 		log "idle $n: does not run: $why"
 	fi
 	exec 7>&- 8>&-
 	stop $hold
 	stop $srv
+	ustackd_down m
+	ip -n "$NS" link del "$tap" 2>/dev/null
 }
 
 setup_stack() {
