@@ -239,3 +239,15 @@ ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st, struct ust_ipc_server *s
 	}
 	return n;
 }
+
+unsigned
+ust_ctl_pollfds(const struct ust_ctl *ctl, struct pollfd *fds, unsigned max)
+{
+	unsigned n = 0;
+	if (n < max)
+		fds[n++] = (struct pollfd){.fd = ctl->fd, .events = POLLIN};
+	for (int i = 0; i < CTL_PENDING && n < max; i++)
+		if (ctl->pending[i] >= 0)
+			fds[n++] = (struct pollfd){.fd = ctl->pending[i], .events = POLLIN};
+	return n;
+}

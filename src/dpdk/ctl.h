@@ -20,6 +20,9 @@ struct ust_ctl *ust_ctl_open(const char *path);
 /* Answer whatever requests are waiting and hand libustack.so clients to
  * `srv`; never blocks. */
 unsigned ust_ctl_poll(struct ust_ctl *ctl, struct ust_stack *st, struct ust_ipc_server *srv);
+/* The sockets to sleep on (the listener, clients not yet served), at most
+ * `max`; returns how many were filled. */
+unsigned ust_ctl_pollfds(const struct ust_ctl *ctl, struct pollfd *fds, unsigned max);
 void ust_ctl_close(struct ust_ctl *ctl);
 
 #endif

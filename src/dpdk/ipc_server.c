@@ -67,14 +67,19 @@ struct client {
 	struct lend lend[UST_IPC_CHANNELS]; /* by channel */
 	struct arena arena;             /* socket buffers in the region */
 	struct ust_sock_mem mem;        /* the stack's way to the arena */
-	uint32_t *free_h;               /* stack of free handles */
+	uint32_t *free_h;               /* stack of handles given back */
 	uint32_t free_n;                /* entries in free_h */
+	uint32_t free_cap;              /* room in free_h */
+	uint32_t next_h;                /* handles below this have been handed out */
+	uint64_t sock_end;              /* our mapping is open up to here (socket table) */
+	uint64_t arena_end;             /* ... and up to here in the arena */
 	struct client *next;            /* list of clients */
 };
 
 struct ust_ipc_server {
 	struct ust_stack *st;    /* the stack we serve */
 	struct client *clients;  /* live clients */
+	int cpu;                 /* the poll loop's CPU, -1 = not pinned */
 };
 
 /* ustackd's own calls (the built-in services) have every right. */
@@ -84,9 +89,19 @@ struct ust_ipc_server *
 ust_ipc_server_create(struct ust_stack *st)
 {
 	struct ust_ipc_server *srv = calloc(1, sizeof(*srv));
-	if (srv != NULL)
+	if (srv != NULL) {
 		srv->st = st;
+		srv->cpu = -1;
+	}
 	return srv;
+}
+
+void
+ust_ipc_server_set_cpu(struct ust_ipc_server *srv, int cpu)
+{
+	srv->cpu = cpu;
+	for (struct client *c = srv->clients; c != NULL; c = c->next)
+		atomic_store(&c->r->daemon_cpu, cpu);
 }
 
 pid_t
@@ -135,6 +150,20 @@ arena_class(size_t bytes)
 	return k;
 }
 
+/* Open our mapping of the region from `*end` up to `to` (page-aligned)
+ * and tell the program it may follow (ipc.h). */
+static int
+open_up(struct client *c, uint64_t *end, uint64_t to, _Atomic uint64_t *published)
+{
+	if (to <= *end)
+		return 0;
+	if (mprotect((uint8_t *)c->r + *end, to - *end, PROT_READ | PROT_WRITE) < 0)
+		return -ENOMEM;
+	*end = to;
+	atomic_store_explicit(published, to, memory_order_release);
+	return 0;
+}
+
 static void *
 arena_alloc(void *arg, size_t bytes)
 {
@@ -149,6 +178,8 @@ arena_alloc(void *arg, size_t bytes)
 		off = (uint64_t)a->free[k][--a->nfree[k]] << ARENA_PAGE_SHIFT;
 	} else {
 		if (a->top + size > UST_IPC_ARENA_BYTES)
+			return NULL;
+		if (open_up(c, &c->arena_end, UST_IPC_ARENA_OFF + a->top + size, &c->r->arena_end) < 0)
 			return NULL;
 		off = a->top;
 		a->top += size;
@@ -202,12 +233,41 @@ on_sock_event(struct ust_sock *s, uint32_t events, void *arg)
 	wake_waiters(c, ss);
 }
 
+/* A handle whose state is open on both sides, or -EMFILE/-ENOMEM. */
+static int64_t
+take_handle(struct client *c)
+{
+	if (c->free_n > 0)
+		return c->free_h[--c->free_n];
+	if (c->next_h == UST_IPC_SOCKS)
+		return -EMFILE;
+	/* Room to give it back later, taken now so detach cannot fail. */
+	if (c->free_cap == c->next_h) {
+		uint32_t ncap = c->free_cap == 0 ? 1024 : c->free_cap * 2;
+		uint32_t *nf = realloc(c->free_h, ncap * sizeof(*nf));
+		if (nf == NULL)
+			return -ENOMEM;
+		c->free_h = nf;
+		c->free_cap = ncap;
+	}
+	uint64_t need = UST_IPC_SOCK_END(c->next_h);
+	if (need > c->sock_end) {
+		uint64_t to = UST_IPC_PAGE_UP(need > c->sock_end + UST_IPC_GROW_BYTES ? need : c->sock_end + UST_IPC_GROW_BYTES);
+		if (to > UST_IPC_ARENA_OFF)
+			to = UST_IPC_ARENA_OFF;
+		if (open_up(c, &c->sock_end, to, &c->r->sock_end) < 0)
+			return -ENOMEM;
+	}
+	return c->next_h++;
+}
+
 static int
 attach(struct client *c, struct ust_sock *s, uint32_t *handle)
 {
-	if (c->free_n == 0)
-		return -EMFILE;
-	uint32_t h = c->free_h[--c->free_n];
+	int64_t taken = take_handle(c);
+	if (taken < 0)
+		return (int)taken;
+	uint32_t h = (uint32_t)taken;
 	c->socks[h] = s;
 	s->user = c;
 	ust_sock_set_callback(s, on_sock_event, (void *)(uintptr_t)h);
@@ -532,11 +592,53 @@ ust_ipc_server_poll(struct ust_ipc_server *srv)
 	return n;
 }
 
+/* Whether channel i has a request, or a finished copy, to serve. */
+static bool
+chan_pending(const struct client *c, uint32_t i)
+{
+	const struct ust_ipc_channel *ch = &c->r->chan[i];
+	if (atomic_load(&ch->req_seq) != atomic_load_explicit(&ch->resp_seq, memory_order_relaxed))
+		return true;
+	return c->lend[i].kind != LEND_NONE && atomic_load(&ch->done_seq) == c->lend[i].seq;
+}
+
+bool
+ust_ipc_server_sleep(struct ust_ipc_server *srv)
+{
+	/* seq_cst: the word first, then the channels, while a program
+	 * publishes first and reads the word after (ipc.h). */
+	for (struct client *c = srv->clients; c != NULL; c = c->next)
+		atomic_store(&c->r->daemon_sleeping, 1);
+	for (struct client *c = srv->clients; c != NULL; c = c->next)
+		for (uint32_t i = 0; i < c->chan_n; i++)
+			if (chan_pending(c, i)) {
+				ust_ipc_server_wake(srv);
+				return false;
+			}
+	return true;
+}
+
+void
+ust_ipc_server_wake(struct ust_ipc_server *srv)
+{
+	for (struct client *c = srv->clients; c != NULL; c = c->next)
+		atomic_store_explicit(&c->r->daemon_sleeping, 0, memory_order_relaxed);
+}
+
+unsigned
+ust_ipc_server_pollfds(const struct ust_ipc_server *srv, struct pollfd *fds, unsigned max)
+{
+	unsigned n = 0;
+	for (const struct client *c = srv->clients; c != NULL && n < max; c = c->next)
+		fds[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+	return n;
+}
+
 static void
 client_free(struct client *c)
 {
-	for (uint32_t h = 0; h < UST_IPC_SOCKS; h++) {
-		struct ust_sock *s = c->socks != NULL ? c->socks[h] : NULL;
+	for (uint32_t h = 0; h < c->next_h; h++) {
+		struct ust_sock *s = c->socks[h];
 		if (s == NULL)
 			continue;
 		/* The program is gone: reset its connections rather than let
@@ -607,27 +709,30 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)unprivileged_port_start();
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		c->chan_evfd[i] = -1;
+	/* Untouched pages cost nothing: these grow with the handles used. */
 	c->socks = calloc(UST_IPC_SOCKS, sizeof(*c->socks));
 	c->busy = calloc(UST_IPC_SOCKS, sizeof(*c->busy));
-	c->free_h = malloc(UST_IPC_SOCKS * sizeof(*c->free_h));
-	if (c->socks == NULL || c->busy == NULL || c->free_h == NULL)
+	if (c->socks == NULL || c->busy == NULL)
 		goto fail;
 	c->mem = (struct ust_sock_mem){.alloc = arena_alloc, .free = arena_free, .arg = c};
-	/* Low handles on top, so a process's first sockets use few pages. */
-	for (uint32_t i = 0; i < UST_IPC_SOCKS; i++)
-		c->free_h[i] = UST_IPC_SOCKS - 1 - i;
-	c->free_n = UST_IPC_SOCKS;
 	memfd = memfd_create("ustack-region", MFD_CLOEXEC);
 	if (memfd < 0 || ftruncate(memfd, (off_t)UST_IPC_REGION_BYTES) < 0)
 		goto fail;
-	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_NONE, MAP_SHARED, memfd, 0);
 	if (m == MAP_FAILED)
 		goto fail;
 	c->r = m;
+	if (mprotect(m, UST_IPC_FIXED_BYTES, PROT_READ | PROT_WRITE) < 0)
+		goto fail;
+	c->sock_end = UST_IPC_FIXED_BYTES;
+	c->arena_end = UST_IPC_ARENA_OFF;
+	atomic_store(&c->r->sock_end, c->sock_end);
+	atomic_store(&c->r->arena_end, c->arena_end);
 	c->r->magic = UST_IPC_MAGIC;
 	c->r->version = UST_IPC_VERSION;
 	c->r->channels = UST_IPC_CHANNELS;
 	c->r->socks = UST_IPC_SOCKS;
+	atomic_store(&c->r->daemon_cpu, srv->cpu);
 	welcome(fd, 0, memfd);
 	close(memfd);
 	c->next = srv->clients;

@@ -11,6 +11,8 @@
 #ifndef UST_DPDK_IPC_SERVER_H
 #define UST_DPDK_IPC_SERVER_H
 
+#include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,6 +30,18 @@ unsigned ust_ipc_server_poll(struct ust_ipc_server *srv);
 /* Read the control connections (channel registrations, hangups); this
  * costs a system call per client, so not every turn. */
 unsigned ust_ipc_server_poll_ctl(struct ust_ipc_server *srv);
+/* The CPU the poll loop runs on, told to every program (-1: none), so a
+ * program never spins on that CPU (src/preload/channel.c). */
+void ust_ipc_server_set_cpu(struct ust_ipc_server *srv, int cpu);
+/* Before the poll loop sleeps: tell every program so (their next request
+ * rings the doorbell) and look at every channel once more. Returns false,
+ * and takes the word back, if a request or a finished copy is waiting. */
+bool ust_ipc_server_sleep(struct ust_ipc_server *srv);
+/* After the sleep: programs need not ring any more. */
+void ust_ipc_server_wake(struct ust_ipc_server *srv);
+/* The control connections to sleep on (doorbells, hangups, channel
+ * registrations), at most `max`; returns how many were filled. */
+unsigned ust_ipc_server_pollfds(const struct ust_ipc_server *srv, struct pollfd *fds, unsigned max);
 /* The pid owning a socket's user handle, for `ustack stat`; 0 if none. */
 pid_t ust_ipc_owner_pid(const void *owner);
 

@@ -6,6 +6,12 @@
  * (--no-huge when no hugepages are free), opens the port, creates the stack
  * and runs ust_stack_poll on a worker lcore until SIGINT/SIGTERM. SIGUSR1
  * prints the counters. Exit stops and closes the port (a tap disappears).
+ *
+ * The poll loop spins while there is work and for --idle-spin-us after
+ * the last, then sleeps in poll() until a frame (the port's receive
+ * interrupt), a program's doorbell or control message, a signal or the
+ * stack's next timer. A port without receive interrupts caps each sleep
+ * at --idle-sleep-us; --idle-sleep-us 0 never sleeps (busy polling).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -46,6 +55,7 @@ struct daemon_config {
 	uint32_t gw;                  /* --gw, host order */
 	unsigned mbufs;               /* --mbufs */
 	unsigned idle_sleep_us;       /* --idle-sleep-us */
+	unsigned idle_spin_us;        /* --idle-spin-us */
 	char lock_path[256];          /* --lock: one daemon per path */
 	char ctl_path[108];           /* --ctl: the control socket */
 	uint8_t mac[6];               /* --mac: the stack's own address */
@@ -90,7 +100,10 @@ usage(FILE *f)
 		"  --mac XX:XX:XX:XX:XX:XX  the stack's MAC (default: the port's; on net_tap a\n"
 		"                        neighbour of it, since the kernel side has the port's)\n"
 		"  --mbufs N             packet buffers (default 8191)\n"
-		"  --idle-sleep-us N     sleep up to N us when idle (default 50; 0 = busy poll)\n"
+		"  --idle-spin-us N      poll this long after the last work before sleeping\n"
+		"                        (default 200)\n"
+		"  --idle-sleep-us N     where the port has no receive interrupt, sleep at most\n"
+		"                        N us at a time (default 50); 0 = never sleep (busy poll)\n"
 		"  --lock PATH           lock file: one daemon per path (default /run/ustack/ustackd.lock)\n"
 		"  --ctl PATH            control socket for `ustack stat` (default /run/ustack/ctl.sock)\n"
 		"  -v                    show DPDK's logs\n");
@@ -179,6 +192,8 @@ apply(struct daemon_config *c, const char *key, const char *val)
 		c->mbufs = (unsigned)strtoul(val, NULL, 10);
 	} else if (strcmp(key, "idle-sleep-us") == 0) {
 		c->idle_sleep_us = (unsigned)strtoul(val, NULL, 10);
+	} else if (strcmp(key, "idle-spin-us") == 0) {
+		c->idle_spin_us = (unsigned)strtoul(val, NULL, 10);
 	} else if (strcmp(key, "tcp-connect") == 0) {
 		char ip[64];
 		snprintf(ip, sizeof(ip), "%s", val);
@@ -250,6 +265,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"idle-sleep-us", required_argument, 0, 'I'}, {"lock", required_argument, 0, 'l'},
 		{"tcp-connect", required_argument, 0, 'C'}, {"send-bytes", required_argument, 0, 'B'},
 		{"mac", required_argument, 0, 'M'},          {"ctl", required_argument, 0, 'S'},
+		{"idle-spin-us", required_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -265,6 +281,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'u': c->services.udp_echo = true; break;
 		case 'm': rc = apply(c, "mbufs", optarg); break;
 		case 'I': rc = apply(c, "idle-sleep-us", optarg); break;
+		case 'P': rc = apply(c, "idle-spin-us", optarg); break;
 		case 'l': rc = apply(c, "lock", optarg); break;
 		case 'C': rc = apply(c, "tcp-connect", optarg); break;
 		case 'B': rc = apply(c, "send-bytes", optarg); break;
@@ -419,10 +436,13 @@ eal_init(const struct daemon_config *c, const char *prog)
 
 struct loop_ctx {
 	struct ust_stack *st;       /* the stack */
+	struct ust_port *port;      /* its port, for the receive interrupt */
 	struct ust_ctl *ctl;        /* control socket */
 	struct ust_ipc_server *ipc; /* libustack.so clients */
 	struct ust_services *sv;    /* built-in services */
 	unsigned idle_sleep_us;     /* --idle-sleep-us */
+	unsigned idle_spin_us;      /* --idle-spin-us */
+	int wake_fd;                /* eventfd: the main thread saw a signal */
 };
 
 static void
@@ -438,12 +458,55 @@ print_counters(const struct ust_stack *st)
 	fflush(stdout);
 }
 
+#define SLEEP_FDS 1024
+
+/* Sleep until something may need the loop (see the top of this file).
+ * Returns without sleeping when anything is pending. */
+static void
+sleep_until_work(struct loop_ctx *lc, uint64_t now)
+{
+	uint64_t dl = ust_stack_next_deadline(lc->st);
+	if (dl != UST_TIME_NEVER && dl <= now)
+		return;
+	int rx_fd = ust_port_rx_intr_fd(lc->port);
+	uint64_t wait = dl == UST_TIME_NEVER ? UINT64_MAX : dl - now;
+	if (rx_fd < 0 && wait > (uint64_t)lc->idle_sleep_us * UST_NS_PER_US)
+		wait = (uint64_t)lc->idle_sleep_us * UST_NS_PER_US;
+	if (rx_fd >= 0 && ust_port_rx_intr_arm(lc->port, true) < 0)
+		return;
+	/* A frame that came before the interrupt was armed raised none. */
+	if (ust_stack_poll(lc->st, now) != 0 || !ust_ipc_server_sleep(lc->ipc)) {
+		if (rx_fd >= 0)
+			ust_port_rx_intr_arm(lc->port, false);
+		return;
+	}
+	static struct pollfd fds[SLEEP_FDS];
+	unsigned n = 0;
+	fds[n++] = (struct pollfd){.fd = lc->wake_fd, .events = POLLIN};
+	if (rx_fd >= 0)
+		fds[n++] = (struct pollfd){.fd = rx_fd, .events = POLLIN};
+	n += ust_ctl_pollfds(lc->ctl, fds + n, SLEEP_FDS - n);
+	n += ust_ipc_server_pollfds(lc->ipc, fds + n, SLEEP_FDS - n);
+	struct timespec ts = {.tv_sec = (time_t)(wait / UST_NS_PER_S), .tv_nsec = (long)(wait % UST_NS_PER_S)};
+	int r = ppoll(fds, n, wait == UINT64_MAX ? NULL : &ts, NULL);
+	ust_ipc_server_wake(lc->ipc);
+	if (rx_fd >= 0) {
+		ust_port_rx_intr_arm(lc->port, false);
+		if (r > 0 && (fds[1].revents & POLLIN))
+			ust_port_rx_intr_ack(lc->port);
+	}
+	uint64_t v;
+	if (r > 0 && (fds[0].revents & POLLIN) && read(lc->wake_fd, &v, sizeof(v)) < 0)
+		return; /* another wake-up took the count */
+}
+
 static int
 poll_loop(void *arg)
 {
 	struct loop_ctx *lc = arg;
-	unsigned idle = 0;
+	uint64_t last_work_ns = 0;
 	uint64_t last_ctl_ns = 0;
+	ust_ipc_server_set_cpu(lc->ipc, sched_getcpu());
 	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
 		uint64_t now = now_ns();
 		unsigned work = ust_stack_poll(lc->st, now);
@@ -452,29 +515,21 @@ poll_loop(void *arg)
 		work += ust_ipc_server_poll(lc->ipc);
 		if (atomic_exchange(&stats_requested, false))
 			print_counters(lc->st);
-		/* The control socket costs a system call: look at it once a
-		 * millisecond, not every turn. */
+		/* The control sockets cost system calls: look at them once a
+		 * millisecond while busy, and after every sleep. */
 		if (now - last_ctl_ns >= UST_NS_PER_MS) {
 			last_ctl_ns = now;
 			work += ust_ctl_poll(lc->ctl, lc->st, lc->ipc);
 			work += ust_ipc_server_poll_ctl(lc->ipc);
 		}
 		if (work != 0) {
-			idle = 0;
+			last_work_ns = now;
 			continue;
 		}
-		/* On a shared machine an idle daemon must not burn its core:
-		 * after a short spin, nap until the next deadline or the cap. */
-		if (lc->idle_sleep_us == 0 || ++idle < 256)
+		if (lc->idle_sleep_us == 0 || now - last_work_ns < (uint64_t)lc->idle_spin_us * UST_NS_PER_US)
 			continue;
-		uint64_t wait = (uint64_t)lc->idle_sleep_us * UST_NS_PER_US;
-		uint64_t dl = ust_stack_next_deadline(lc->st);
-		if (dl != UST_TIME_NEVER && dl > now && dl - now < wait)
-			wait = dl - now;
-		if (dl != UST_TIME_NEVER && dl <= now)
-			continue;
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)wait};
-		nanosleep(&ts, NULL);
+		sleep_until_work(lc, now);
+		last_ctl_ns = 0;
 	}
 	return 0;
 }
@@ -482,7 +537,7 @@ poll_loop(void *arg)
 int
 main(int argc, char **argv)
 {
-	struct daemon_config c = {.mbufs = 8191, .idle_sleep_us = 50,
+	struct daemon_config c = {.mbufs = 8191, .idle_sleep_us = 50, .idle_spin_us = 200,
 				  .lock_path = "/run/ustack/ustackd.lock", .ctl_path = "/run/ustack/ctl.sock"};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, &c) < 0 || preflight(&c) < 0)
@@ -547,16 +602,28 @@ main(int argc, char **argv)
 	       c.services.tcp_echo ? " tcp-echo" : "", c.services.tcp_discard ? " tcp-discard" : "",
 	       c.services.tcp_chargen ? " tcp-chargen" : "");
 
-	struct loop_ctx lc = {.st = st, .ctl = ctl, .ipc = ipc, .sv = sv, .idle_sleep_us = c.idle_sleep_us};
+	struct loop_ctx lc = {.st = st, .port = port, .ctl = ctl, .ipc = ipc, .sv = sv,
+			      .idle_sleep_us = c.idle_sleep_us, .idle_spin_us = c.idle_spin_us,
+			      .wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+	if (lc.wake_fd < 0) {
+		fprintf(stderr, "ustackd: eventfd: %s\n", strerror(errno));
+		goto out;
+	}
 	unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
 	if (worker < RTE_MAX_LCORE) {
 		rte_eal_remote_launch(poll_loop, &lc, worker);
-		while (!atomic_load(&stop_requested))
+		/* Signals come here; a sleeping poll loop hears of them. */
+		uint64_t one = 1;
+		while (!atomic_load(&stop_requested)) {
 			pause();
+			if (write(lc.wake_fd, &one, sizeof(one)) < 0)
+				perror("ustackd: wake the poll loop");
+		}
 		rte_eal_wait_lcore(worker);
 	} else {
 		poll_loop(&lc);
 	}
+	close(lc.wake_fd);
 	printf("ustackd: stopping\n");
 	print_counters(st);
 	ust_port_print_stats(port);

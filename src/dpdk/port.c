@@ -2,13 +2,17 @@
  * DPDK port as a netif: rte_eth_rx_burst/tx_burst with zero-copy wrapping of
  * rte_mbuf in struct ust_pkt (mbuf private area), and the mempool behind it.
  * Software checksums for now: the stack sets no TX offload flags, and RX
- * checksum flags are mapped when the PMD reports them.
+ * checksum flags are mapped when the PMD reports them. The receive
+ * interrupt is configured where the driver has one (net_tap, net_memif),
+ * so an idle ustackd can sleep until a frame comes.
  */
 #include "port.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -22,6 +26,8 @@ struct ust_port {
 	struct ust_netif nif;     /* what the stack drives */
 	struct rte_mempool *pool; /* mbufs with a struct ust_pkt in their private area */
 	uint16_t port_id;         /* ethdev port */
+	int rx_intr_fd;           /* readable on a frame while armed, -1 = none */
+	bool rx_intr_counter;     /* the fd is an eventfd to read after a wake-up */
 };
 
 static_assert(sizeof(struct ust_pkt) <= 128, "ust_pkt must fit the mbuf private area");
@@ -173,7 +179,12 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
 	}
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
+	conf.intr_conf.rxq = 1;
 	int rc = rte_eth_dev_configure(port_id, 1, 1, &conf);
+	if (rc != 0) {
+		conf.intr_conf.rxq = 0;
+		rc = rte_eth_dev_configure(port_id, 1, 1, &conf);
+	}
 	if (rc == 0)
 		rc = rte_eth_rx_queue_setup(port_id, 0, RX_DESC, socket_id, NULL, p->pool);
 	if (rc == 0)
@@ -187,11 +198,16 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
 		free(p);
 		return NULL;
 	}
+	p->rx_intr_fd = -1;
+	if (conf.intr_conf.rxq)
+		p->rx_intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, 0);
 	struct rte_ether_addr mac;
 	rte_eth_macaddr_get(port_id, &mac);
 	memcpy(p->nif.mac, mac.addr_bytes, 6);
 	struct rte_eth_dev_info info;
-	if (rte_eth_dev_info_get(port_id, &info) == 0 && strcmp(info.driver_name, "net_tap") == 0) {
+	bool tap = rte_eth_dev_info_get(port_id, &info) == 0 && strcmp(info.driver_name, "net_tap") == 0;
+	p->rx_intr_counter = !tap;
+	if (tap) {
 		/* net_tap gives the kernel netdev the port's own MAC, and that
 		 * netdev is our peer: take a neighbouring locally administered
 		 * address so both ends differ. The tap delivers every frame. */
@@ -215,6 +231,30 @@ ust_port_close(struct ust_port *p)
 	rte_eth_dev_close(p->port_id);
 	rte_mempool_free(p->pool);
 	free(p);
+}
+
+int
+ust_port_rx_intr_fd(const struct ust_port *p)
+{
+	return p->rx_intr_fd;
+}
+
+int
+ust_port_rx_intr_arm(struct ust_port *p, bool on)
+{
+	if (p->rx_intr_fd < 0)
+		return -ENOTSUP;
+	int rc = on ? rte_eth_dev_rx_intr_enable(p->port_id, 0) : rte_eth_dev_rx_intr_disable(p->port_id, 0);
+	/* net_tap's fd (the tap itself) is always armed: nothing to switch. */
+	return rc == -ENOTSUP ? 0 : rc;
+}
+
+void
+ust_port_rx_intr_ack(struct ust_port *p)
+{
+	uint64_t n;
+	if (p->rx_intr_counter && read(p->rx_intr_fd, &n, sizeof(n)) < 0)
+		return; /* nothing was counted: a spurious wake-up */
 }
 
 struct ust_netif *

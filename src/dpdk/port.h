@@ -5,6 +5,7 @@
 #ifndef UST_DPDK_PORT_H
 #define UST_DPDK_PORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "stack/netif.h"
@@ -16,6 +17,16 @@ struct ust_port;
 struct ust_port *ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id);
 void ust_port_close(struct ust_port *p);
 struct ust_netif *ust_port_netif(struct ust_port *p);
+/* The fd that turns readable when a frame arrives while the receive
+ * interrupt is armed, or -1 when the driver has none (ustackd then naps
+ * instead of sleeping). */
+int ust_port_rx_intr_fd(const struct ust_port *p);
+/* Arm the receive interrupt before sleeping, disarm it after. Returns 0
+ * or a negative errno (the caller must not sleep on the fd then). */
+int ust_port_rx_intr_arm(struct ust_port *p, bool on);
+/* After the fd woke us: consume the event where it is a counter (memif's
+ * eventfd); net_tap's fd is the tap itself, which the driver reads. */
+void ust_port_rx_intr_ack(struct ust_port *p);
 /* Frames the NIC dropped or failed (rte_eth_stats). */
 void ust_port_print_stats(struct ust_port *p);
 

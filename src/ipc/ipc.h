@@ -15,8 +15,16 @@
  * req_seq; ustackd's poll loop sees req_seq != resp_seq, serves the request
  * without blocking, writes the response and publishes it with resp_seq.
  * Neither side makes a system call while the other is busy: the
- * application spins, then sleeps on resp_seq as a futex after setting
- * `sleeping`, and ustackd calls FUTEX_WAKE only when `sleeping` is set.
+ * application spins (only while that can pay off, see channel.c), then
+ * sleeps on resp_seq as a futex after setting `sleeping`, and ustackd
+ * calls FUTEX_WAKE only when `sleeping` is set.
+ *
+ * Doorbell: an idle ustackd sleeps in poll() on the control sockets, the
+ * port's receive interrupt and its next timer. Before it sleeps it sets
+ * daemon_sleeping in every region and looks at every channel once more;
+ * an application that published a request and then finds daemon_sleeping
+ * set takes it (exchange to 0) and sends UST_IPC_MSG_DOORBELL on its
+ * control socket, so one sleep costs at most one message per process.
  *
  * Payload: a stream socket's byte buffers live in the region's arena, so a
  * program copies its bytes straight from or into them, once. RECV answers
@@ -33,6 +41,15 @@
  * eventfd (given to ustackd once per channel); ustackd writes that eventfd
  * only for the waiters it finds, and clears their bits.
  *
+ * Growth: the region's layout is fixed (UST_IPC_REGION_BYTES: the socket
+ * table for UST_IPC_SOCKS and the whole arena) but both sides map it
+ * PROT_NONE and open it up only as far as it is used, so it costs nothing
+ * until then, even to a program that calls mlockall(MCL_FUTURE). ustackd
+ * opens the socket table and the arena on its side before it hands out a
+ * handle or a span there, and publishes how far in sock_end and
+ * arena_end; a program opens its own mapping that far when an answer
+ * names a handle or span beyond what it opened.
+ *
  * Everything is fixed-size; layouts are _Static_assert'ed so a mismatch of
  * the two sides fails to compile rather than corrupting memory.
  */
@@ -40,17 +57,19 @@
 #define UST_IPC_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 3u
+#define UST_IPC_VERSION 4u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
-#define UST_IPC_SOCKS 16384u       /* open ustack sockets per process */
+#define UST_IPC_SOCKS (1u << 20)   /* ustack sockets per process; RLIMIT_NOFILE binds first */
 #define UST_IPC_NO_HANDLE 0xffffffffu
-#define UST_IPC_ARENA_BYTES (4ull << 30) /* socket buffers; pages exist only once used */
+#define UST_IPC_ARENA_BYTES (4ull << 30) /* socket buffers, at most */
+#define UST_IPC_GROW_BYTES (64u << 10) /* the socket table is opened up this much at a time */
 #define UST_IPC_RETRY (-1000)       /* ret: another thread holds the socket's bytes; ask again */
 #define UST_IPC_F_SPANS 0x80000000u /* resp.flags: the bytes are at span_off/span_len */
 
@@ -164,15 +183,25 @@ struct ust_ipc_region {
 	uint32_t version;       /* UST_IPC_VERSION */
 	uint32_t channels;      /* UST_IPC_CHANNELS */
 	uint32_t socks;         /* UST_IPC_SOCKS */
-	uint8_t pad[128 - 16];
+	_Atomic uint32_t daemon_sleeping; /* ustackd sleeps: ring the doorbell */
+	_Atomic int32_t daemon_cpu; /* the CPU ustackd polls on, -1 = not pinned */
+	_Atomic uint64_t sock_end;  /* bytes from the start ustackd opened up to (socket table) */
+	_Atomic uint64_t arena_end; /* the same in the arena (page-aligned offsets) */
+	uint8_t pad[128 - 40];
 	struct ust_ipc_channel chan[UST_IPC_CHANNELS];
 	struct ust_ipc_sockstate sock[UST_IPC_SOCKS];
 	/* UST_IPC_ARENA_BYTES of socket buffers follow, page-aligned. */
 };
 
+#define UST_IPC_PAGE_UP(x) (((uint64_t)(x) + 4095) & ~(uint64_t)4095)
 /* Where the arena starts, from the region's start. */
-#define UST_IPC_ARENA_OFF ((sizeof(struct ust_ipc_region) + 4095) & ~(uint64_t)4095)
+#define UST_IPC_ARENA_OFF UST_IPC_PAGE_UP(sizeof(struct ust_ipc_region))
 #define UST_IPC_REGION_BYTES (UST_IPC_ARENA_OFF + UST_IPC_ARENA_BYTES)
+/* What is open from the start: the header and the channels. */
+#define UST_IPC_FIXED_BYTES UST_IPC_PAGE_UP(offsetof(struct ust_ipc_region, sock))
+/* The region's bytes up to the end of socket `handle`'s state. */
+#define UST_IPC_SOCK_END(handle) \
+	(offsetof(struct ust_ipc_region, sock) + ((uint64_t)(handle) + 1) * sizeof(struct ust_ipc_sockstate))
 
 /* Control-socket messages. */
 enum ust_ipc_msg {
@@ -180,6 +209,7 @@ enum ust_ipc_msg {
 	UST_IPC_MSG_WELCOME,             /* ustackd -> application: region attached */
 	UST_IPC_MSG_CHANNEL,             /* application -> ustackd: a channel's eventfd attached */
 	UST_IPC_MSG_ACK,                 /* ustackd -> application: done, see `ret` */
+	UST_IPC_MSG_DOORBELL,            /* application -> ustackd: wake up, a request waits */
 };
 
 struct ust_ipc_hello {
@@ -240,6 +270,7 @@ _Static_assert(sizeof(struct ust_ipc_req) == 64, "ust_ipc_req layout");
 _Static_assert(sizeof(struct ust_ipc_resp) == 96, "ust_ipc_resp layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
 _Static_assert(sizeof(struct ust_ipc_sockstate) == 24, "sockstate layout");
+_Static_assert(offsetof(struct ust_ipc_region, chan) == 128, "region header layout");
 _Static_assert(UST_IPC_CHANNELS <= 128, "waiters[] holds 128 channel bits");
 
 #endif

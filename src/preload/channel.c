@@ -8,7 +8,17 @@
  * and keeps it until it exits; a channel's eventfd is handed to ustackd
  * once, the first time any thread takes it.
  *
- * A call spins briefly for the answer, then sleeps on the futex; a sleep
+ * Waiting (for ustackd's answer, or for a socket's readiness) spins only
+ * while spinning can pay off, then sleeps: on the channel's futex for an
+ * answer, on its eventfd for readiness. The spin budget adapts per thread
+ * and per kind of wait: a wait that ended while spinning lets the next
+ * spin last up to twice as long as it took; a spin that ended in a sleep
+ * halves it, down to none, and then only every PROBE_EVERY-th wait spins
+ * briefly to notice when spinning pays again (on a core shared with the
+ * peer it waits for, spinning only delays that peer). A thread never
+ * spins on the CPU ustackd polls on, nor when the process may use only
+ * one CPU. USTACK_SPIN_US caps a spin (default 50; 0: never spin).
+ * A request made while ustackd sleeps rings its doorbell (ipc.h). A sleep
  * that lasts checks whether ustackd is still there, so a dead daemon turns
  * into errors instead of hangs. After fork() the child starts a
  * registration of its own; the sockets it inherited belong to the parent's
@@ -31,8 +41,12 @@
 
 #include "preload.h"
 
-#define SPIN_ITERATIONS 4000
 #define SLEEP_CHECK_NS 100000000LL /* a sleeping call checks on ustackd this often */
+#define SPIN_CAP_NS 50000          /* USTACK_SPIN_US's default, in ns */
+#define SPIN_START_NS 10000        /* a thread's first spins last this long */
+#define SPIN_MIN_NS 1000           /* a budget halved below this is none */
+#define PROBE_EVERY 64             /* with no budget, every 64th wait spins ... */
+#define PROBE_NS 5000              /* ... this long */
 
 static struct {
 	pthread_mutex_t lock;      /* registration and the control socket */
@@ -42,11 +56,25 @@ static struct {
 	_Atomic bool dead;         /* ustackd went away */
 	_Atomic uint32_t gen;      /* bumped by fork in the child */
 	int failed;                /* registration failed with this errno */
-} proc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ctl_fd = -1, .gen = 1};
+	int64_t spin_cap_ns;       /* USTACK_SPIN_US; 0 = never spin */
+	pthread_mutex_t grow_lock; /* opening up more of the region */
+	_Atomic uint64_t sock_end; /* our mapping is open up to here (socket table) */
+	_Atomic uint64_t arena_end; /* ... and up to here in the arena */
+	bool one_cpu;              /* the process may run on one CPU only */
+} proc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ctl_fd = -1, .gen = 1,
+	    .grow_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* How long a thread's next wait of one kind spins. */
+struct spinner {
+	int64_t budget_ns; /* 0: sleep at once */
+	uint32_t skipped;  /* waits without a spin since the last probe */
+};
 
 static _Thread_local int my_chan = -1;
 static _Thread_local bool my_unsettled; /* copied spans ustackd has not yet taken */
 static _Thread_local uint32_t my_gen;
+static _Thread_local struct spinner call_spin = {.budget_ns = SPIN_START_NS};
+static _Thread_local struct spinner ready_spin = {.budget_ns = SPIN_START_NS};
 static pthread_key_t chan_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
@@ -87,6 +115,7 @@ after_fork_child(void)
 	atomic_store(&proc.dead, false);
 	atomic_fetch_add(&proc.gen, 1);
 	pthread_mutex_init(&proc.lock, NULL);
+	pthread_mutex_init(&proc.grow_lock, NULL);
 	my_chan = -1;
 }
 
@@ -154,14 +183,23 @@ register_locked(void)
 		ust_libc.close(fd);
 		return w.ret < 0 ? w.ret : -EPROTO;
 	}
-	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	/* Only what is used is opened up (ipc.h: growth). */
+	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_NONE, MAP_SHARED, memfd, 0);
 	ust_libc.close(memfd);
-	if (m == MAP_FAILED) {
+	if (m == MAP_FAILED || mprotect(m, UST_IPC_FIXED_BYTES, PROT_READ | PROT_WRITE) < 0) {
+		if (m != MAP_FAILED)
+			munmap(m, UST_IPC_REGION_BYTES);
 		ust_libc.close(fd);
 		return -ENOMEM;
 	}
 	proc.r = m;
+	atomic_store(&proc.sock_end, UST_IPC_FIXED_BYTES);
+	atomic_store(&proc.arena_end, UST_IPC_ARENA_OFF);
 	proc.ctl_fd = fd;
+	const char *cap = getenv("USTACK_SPIN_US");
+	proc.spin_cap_ns = cap != NULL && *cap != '\0' ? atoll(cap) * 1000 : SPIN_CAP_NS;
+	cpu_set_t cpus;
+	proc.one_cpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2;
 	return 0;
 }
 
@@ -273,6 +311,79 @@ ust_chan_get(void)
 	}
 }
 
+/* How long this wait may spin: nothing where spinning cannot help. */
+static int64_t
+spin_budget(struct spinner *sp)
+{
+	if (proc.spin_cap_ns <= 0 || proc.one_cpu ||
+	    sched_getcpu() == atomic_load_explicit(&proc.r->daemon_cpu, memory_order_relaxed))
+		return 0;
+	if (sp->budget_ns > 0)
+		return sp->budget_ns < proc.spin_cap_ns ? sp->budget_ns : proc.spin_cap_ns;
+	if (++sp->skipped < PROBE_EVERY)
+		return 0;
+	sp->skipped = 0;
+	return PROBE_NS < proc.spin_cap_ns ? PROBE_NS : proc.spin_cap_ns;
+}
+
+/* Learn from a wait that spun `budget` ns: `hit` if it ended while
+ * spinning, after `waited` ns. */
+static void
+spin_learn(struct spinner *sp, int64_t budget, bool hit, int64_t waited)
+{
+	if (budget == 0)
+		return;
+	if (hit) {
+		int64_t want = 2 * waited > SPIN_MIN_NS ? 2 * waited : SPIN_MIN_NS;
+		if (want > sp->budget_ns)
+			sp->budget_ns = want < proc.spin_cap_ns ? want : proc.spin_cap_ns;
+	} else {
+		sp->budget_ns /= 2;
+		if (sp->budget_ns < SPIN_MIN_NS)
+			sp->budget_ns = 0;
+	}
+}
+
+/* Spin per the policy until done(arg); returns whether it became true. */
+static bool
+spin(struct spinner *sp, bool (*done)(const void *), const void *arg)
+{
+	int64_t budget = spin_budget(sp);
+	if (budget == 0)
+		return done(arg);
+	int64_t t0 = ust_now_ns(), t = t0;
+	bool hit = false;
+	while (!hit && t - t0 < budget) {
+		for (int i = 0; i < 32 && !(hit = done(arg)); i++)
+			__builtin_ia32_pause();
+		t = ust_now_ns();
+	}
+	spin_learn(sp, budget, hit, t - t0);
+	return hit;
+}
+
+/* Wake ustackd if it sleeps: one message per sleep, whoever sees it
+ * first. Returns whether ustackd was asleep. */
+static bool
+ring_doorbell(void)
+{
+	/* seq_cst after the caller's seq_cst publish pairs with ustackd's
+	 * sleeping-then-check (ipc.h). */
+	if (atomic_load(&proc.r->daemon_sleeping) == 0)
+		return false;
+	if (atomic_exchange(&proc.r->daemon_sleeping, 0) != 0) {
+		struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_DOORBELL};
+		ust_libc.sendto(proc.ctl_fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+	}
+	return true;
+}
+
+bool
+ust_chan_spin(bool (*done)(const void *), const void *arg)
+{
+	return spin(&ready_spin, done, arg);
+}
+
 uint8_t *
 ust_chan_base(void)
 {
@@ -282,8 +393,10 @@ ust_chan_base(void)
 void
 ust_chan_spans_done(struct ust_ipc_channel *ch)
 {
-	atomic_store_explicit(&ch->done_seq, atomic_load_explicit(&ch->req_seq, memory_order_relaxed),
-			      memory_order_release);
+	/* ustackd takes the bytes on its next turn, which a sleeping
+	 * ustackd has to be woken for. */
+	atomic_store(&ch->done_seq, atomic_load_explicit(&ch->req_seq, memory_order_relaxed));
+	ring_doorbell();
 	my_unsettled = true;
 }
 
@@ -315,15 +428,58 @@ ust_chan_call(struct ust_ipc_channel *ch)
 	return rc;
 }
 
+/* Open our mapping of one part of the region as far as ustackd did. */
+static void
+follow(_Atomic uint64_t *mine, const _Atomic uint64_t *theirs, uint64_t limit)
+{
+	uint64_t from = atomic_load(mine);
+	uint64_t to = atomic_load_explicit(theirs, memory_order_acquire);
+	if (to > limit)
+		to = limit;
+	if (to > from && mprotect((uint8_t *)proc.r + from, to - from, PROT_READ | PROT_WRITE) == 0)
+		atomic_store(mine, to);
+}
+
+/* An answer may name a handle or span beyond what this process opened of
+ * the region: open it up first. */
+static void
+reach(const struct ust_ipc_resp *p)
+{
+	bool sock = p->handle != UST_IPC_NO_HANDLE && UST_IPC_SOCK_END(p->handle) > atomic_load(&proc.sock_end);
+	bool arena = false;
+	if (p->flags & UST_IPC_F_SPANS)
+		for (int k = 0; k < 2; k++)
+			arena |= p->span_len[k] != 0 && p->span_off[k] + p->span_len[k] > atomic_load(&proc.arena_end);
+	if (!sock && !arena)
+		return;
+	pthread_mutex_lock(&proc.grow_lock);
+	follow(&proc.sock_end, &proc.r->sock_end, UST_IPC_ARENA_OFF);
+	follow(&proc.arena_end, &proc.r->arena_end, UST_IPC_REGION_BYTES);
+	pthread_mutex_unlock(&proc.grow_lock);
+}
+
+struct answer {
+	struct ust_ipc_channel *ch; /* the channel asked */
+	uint32_t seq;               /* the request's number */
+};
+
+static bool
+answered(const void *arg)
+{
+	const struct answer *a = arg;
+	return atomic_load_explicit(&a->ch->resp_seq, memory_order_acquire) == a->seq;
+}
+
 static int64_t
 call_once(struct ust_ipc_channel *ch)
 {
 	uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_relaxed) + 1;
-	atomic_store_explicit(&ch->req_seq, seq, memory_order_release);
-	for (int i = 0; i < SPIN_ITERATIONS; i++) {
-		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq)
-			return ch->resp.ret;
-		__builtin_ia32_pause();
+	atomic_store(&ch->req_seq, seq);
+	struct answer a = {.ch = ch, .seq = seq};
+	/* A sleeping ustackd answers after a wake-up, too late for a spin. */
+	if (ring_doorbell() ? answered(&a) : spin(&call_spin, answered, &a)) {
+		reach(&ch->resp);
+		return ch->resp.ret;
 	}
 	for (;;) {
 		/* seq_cst pairs with ustackd's publish-then-check (ipc.h). */
@@ -333,8 +489,10 @@ call_once(struct ust_ipc_channel *ch)
 			syscall(SYS_futex, &ch->resp_seq, FUTEX_WAIT, seq - 1, &ts, NULL, 0);
 		}
 		atomic_store(&ch->sleeping, 0);
-		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq)
+		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq) {
+			reach(&ch->resp);
 			return ch->resp.ret;
+		}
 		if (ust_chan_probe_dead())
 			return -EPIPE;
 	}
@@ -394,6 +552,18 @@ restartable(void)
 	return true;
 }
 
+struct readiness {
+	const struct ust_psock *ps; /* the socket */
+	uint32_t mask;              /* the events that end the wait */
+};
+
+static bool
+ready(const void *arg)
+{
+	const struct readiness *w = arg;
+	return (ust_chan_events(w->ps) & w->mask) != 0;
+}
+
 int
 ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 {
@@ -401,14 +571,12 @@ ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 		return -EPIPE;
 	mask |= UST_IPC_EV_ERR | UST_IPC_EV_HUP;
 	ust_chan_settle();
-	/* A busy program's answer is usually microseconds away: spin first,
-	 * then sleep. Armed before the eventfd is drained, so a change in
-	 * between still shows in the events checked after. */
-	for (int i = 0; i < SPIN_ITERATIONS; i++) {
-		if (ust_chan_events(ps) & mask)
-			return 0;
-		__builtin_ia32_pause();
-	}
+	/* Spin while that pays (see the top of this file), then sleep.
+	 * Armed before the eventfd is drained, so a change in between still
+	 * shows in the events checked after. */
+	struct readiness w = {.ps = ps, .mask = mask};
+	if (ust_chan_spin(ready, &w))
+		return 0;
 	ust_chan_arm(ps);
 	ust_chan_drain();
 	if (ust_chan_events(ps) & mask)

@@ -102,6 +102,10 @@ UST_HIDDEN void ust_chan_settle(void);
  * (-EAGAIN; deadline_ns < 0 = none), a signal comes (-EINTR) or ustackd dies
  * (-EPIPE). */
 UST_HIDDEN int ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns);
+/* The wait policy, for every wait on readiness (recv, accept, poll, epoll):
+ * spin while done(arg) is false and spinning can pay off (channel.c says
+ * when); returns done's last answer. Sleep after a false one. */
+UST_HIDDEN bool ust_chan_spin(bool (*done)(const void *), const void *arg);
 UST_HIDDEN uint32_t ust_chan_events(const struct ust_psock *ps);
 /* ustackd is known to be gone (a flag: no system call). */
 UST_HIDDEN bool ust_chan_dead(void);
