@@ -391,13 +391,15 @@ ust_chan_base(void)
 }
 
 void
-ust_chan_spans_done(struct ust_ipc_channel *ch)
+ust_chan_spans_done(struct ust_ipc_channel *ch, bool received)
 {
 	/* ustackd takes the bytes on its next turn, which a sleeping
-	 * ustackd has to be woken for. */
+	 * ustackd has to be woken for. Until then a socket's readiness still
+	 * counts bytes received and copied out (sent bytes only make OUT
+	 * late, which no wait depends on). */
 	atomic_store(&ch->done_seq, atomic_load_explicit(&ch->req_seq, memory_order_relaxed));
 	ring_doorbell();
-	my_unsettled = true;
+	my_unsettled = received;
 }
 
 void
@@ -474,6 +476,8 @@ static int64_t
 call_once(struct ust_ipc_channel *ch)
 {
 	uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_relaxed) + 1;
+	/* ustackd settles the channel's last spans before any request. */
+	my_unsettled = false;
 	atomic_store(&ch->req_seq, seq);
 	struct answer a = {.ch = ch, .seq = seq};
 	/* A sleeping ustackd answers after a wake-up, too late for a spin. */

@@ -94,8 +94,9 @@ UST_HIDDEN struct ust_ipc_channel *ust_chan_get(void); /* this thread's channel,
 UST_HIDDEN int64_t ust_chan_call(struct ust_ipc_channel *ch);
 /* The region's first byte: span offsets count from here. */
 UST_HIDDEN uint8_t *ust_chan_base(void);
-/* This thread copied the spans of its channel's last answer. */
-UST_HIDDEN void ust_chan_spans_done(struct ust_ipc_channel *ch);
+/* This thread copied the spans of its channel's last answer (`received`:
+ * out of a receive buffer). */
+UST_HIDDEN void ust_chan_spans_done(struct ust_ipc_channel *ch, bool received);
 /* Have ustackd take them now, before readiness is looked at. */
 UST_HIDDEN void ust_chan_settle(void);
 /* Wait until the socket's readiness meets `mask`, the deadline passes

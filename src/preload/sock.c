@@ -440,7 +440,7 @@ spans_copy(struct ust_ipc_channel *ch, const struct msghdr *m, size_t off, bool 
 		iov_copy(m, off, base + ch->resp.span_off[k], ch->resp.span_len[k], to_iov);
 		off += ch->resp.span_len[k];
 	}
-	ust_chan_spans_done(ch);
+	ust_chan_spans_done(ch, to_iov);
 }
 
 static ssize_t
