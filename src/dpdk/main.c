@@ -54,6 +54,7 @@ struct daemon_config {
 	uint8_t prefix;               /* --ip prefix length */
 	uint32_t gw;                  /* --gw, host order */
 	unsigned mbufs;               /* --mbufs */
+	uint16_t mtu;                 /* --mtu, 0 = the port's */
 	unsigned idle_sleep_us;       /* --idle-sleep-us */
 	unsigned idle_spin_us;        /* --idle-spin-us */
 	char lock_path[256];          /* --lock: one daemon per path */
@@ -100,6 +101,8 @@ usage(FILE *f)
 		"  --mac XX:XX:XX:XX:XX:XX  the stack's MAC (default: the port's; on net_tap a\n"
 		"                        neighbour of it, since the kernel side has the port's)\n"
 		"  --mbufs N             packet buffers (default 8191)\n"
+		"  --mtu N               the port's MTU, up to 9000 on net_tap (default: the\n"
+		"                        port's own); TCP's MSS follows it\n"
 		"  --idle-spin-us N      poll this long after the last work before sleeping\n"
 		"                        (default 200)\n"
 		"  --idle-sleep-us N     where the port has no receive interrupt, sleep at most\n"
@@ -190,6 +193,14 @@ apply(struct daemon_config *c, const char *key, const char *val)
 		c->mac_set = true;
 	} else if (strcmp(key, "mbufs") == 0) {
 		c->mbufs = (unsigned)strtoul(val, NULL, 10);
+	} else if (strcmp(key, "mtu") == 0) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+		if (*end != '\0' || v < 576 || v > 9000) {
+			fprintf(stderr, "ustackd: --mtu '%s': give a number from 576 to 9000\n", val);
+			return -1;
+		}
+		c->mtu = (uint16_t)v;
 	} else if (strcmp(key, "idle-sleep-us") == 0) {
 		c->idle_sleep_us = (unsigned)strtoul(val, NULL, 10);
 	} else if (strcmp(key, "idle-spin-us") == 0) {
@@ -265,7 +276,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"idle-sleep-us", required_argument, 0, 'I'}, {"lock", required_argument, 0, 'l'},
 		{"tcp-connect", required_argument, 0, 'C'}, {"send-bytes", required_argument, 0, 'B'},
 		{"mac", required_argument, 0, 'M'},          {"ctl", required_argument, 0, 'S'},
-		{"idle-spin-us", required_argument, 0, 'P'},
+		{"idle-spin-us", required_argument, 0, 'P'}, {"mtu", required_argument, 0, 'U'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -282,6 +293,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'm': rc = apply(c, "mbufs", optarg); break;
 		case 'I': rc = apply(c, "idle-sleep-us", optarg); break;
 		case 'P': rc = apply(c, "idle-spin-us", optarg); break;
+		case 'U': rc = apply(c, "mtu", optarg); break;
 		case 'l': rc = apply(c, "lock", optarg); break;
 		case 'C': rc = apply(c, "tcp-connect", optarg); break;
 		case 'B': rc = apply(c, "send-bytes", optarg); break;
@@ -574,7 +586,7 @@ main(int argc, char **argv)
 	}
 	uint16_t port_id = 0;
 	RTE_ETH_FOREACH_DEV(port_id) break;
-	port = ust_port_open(port_id, c.mbufs, rte_socket_id());
+	port = ust_port_open(port_id, c.mbufs, rte_socket_id(), c.mtu);
 	if (port == NULL)
 		goto out;
 	if (c.mac_set)

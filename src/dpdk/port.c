@@ -160,16 +160,38 @@ static const struct ust_netif_ops port_ops = {
 };
 
 struct ust_port *
-ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
+ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu)
 {
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port_id, &info) != 0) {
+		fprintf(stderr, "ustackd: port %u: cannot read its capabilities\n", port_id);
+		return NULL;
+	}
+	/* The frame must fit what the driver receives, not only its MTU
+	 * range (net_tap in DPDK 22.11: frames of 1522 bytes). */
+	uint32_t max_mtu = info.max_rx_pktlen > RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN ?
+				   info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN : 0;
+	if (max_mtu > info.max_mtu)
+		max_mtu = info.max_mtu;
+	if (mtu != 0 && (mtu < info.min_mtu || mtu > max_mtu)) {
+		fprintf(stderr, "ustackd: --mtu %u: port %u (%s) takes an MTU from %u to %u — choose one "
+				"in that range\n",
+			mtu, port_id, info.driver_name, info.min_mtu, max_mtu);
+		return NULL;
+	}
 	struct ust_port *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
 	p->port_id = port_id;
 	char name[32];
 	snprintf(name, sizeof(name), "ust_mbuf_%u", port_id);
-	p->pool = rte_pktmbuf_pool_create(name, mbufs, MBUF_CACHE, PRIV_SIZE,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)socket_id);
+	/* A frame of the MTU fits one mbuf, so the stack never sees chains
+	 * it would have to parse across. */
+	uint32_t frame = (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 4;
+	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	if (mtu != 0 && frame > room)
+		room = RTE_ALIGN(frame, 1024);
+	p->pool = rte_pktmbuf_pool_create(name, mbufs, MBUF_CACHE, PRIV_SIZE, (uint16_t)room, (int)socket_id);
 	if (p->pool == NULL) {
 		fprintf(stderr, "ustackd: cannot create a pool of %u mbufs: %s — lower --mbufs or "
 				"give EAL more memory (-m)\n",
@@ -180,6 +202,8 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	conf.intr_conf.rxq = 1;
+	if (mtu != 0)
+		conf.rxmode.mtu = mtu;
 	int rc = rte_eth_dev_configure(port_id, 1, 1, &conf);
 	if (rc != 0) {
 		conf.intr_conf.rxq = 0;
@@ -189,6 +213,8 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
 		rc = rte_eth_rx_queue_setup(port_id, 0, RX_DESC, socket_id, NULL, p->pool);
 	if (rc == 0)
 		rc = rte_eth_tx_queue_setup(port_id, 0, TX_DESC, socket_id, NULL);
+	if (rc == 0 && mtu != 0)
+		rc = rte_eth_dev_set_mtu(port_id, mtu);
 	if (rc == 0)
 		rc = rte_eth_dev_start(port_id);
 	if (rc != 0) {
@@ -204,8 +230,7 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
 	struct rte_ether_addr mac;
 	rte_eth_macaddr_get(port_id, &mac);
 	memcpy(p->nif.mac, mac.addr_bytes, 6);
-	struct rte_eth_dev_info info;
-	bool tap = rte_eth_dev_info_get(port_id, &info) == 0 && strcmp(info.driver_name, "net_tap") == 0;
+	bool tap = strcmp(info.driver_name, "net_tap") == 0;
 	p->rx_intr_counter = !tap;
 	if (tap) {
 		/* net_tap gives the kernel netdev the port's own MAC, and that
@@ -214,9 +239,9 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id)
 		p->nif.mac[0] = (uint8_t)((p->nif.mac[0] | 0x02) & ~0x01);
 		p->nif.mac[5] ^= 0x01;
 	}
-	uint16_t mtu = 1500;
-	rte_eth_dev_get_mtu(port_id, &mtu);
-	p->nif.mtu = mtu;
+	uint16_t now_mtu = 1500;
+	rte_eth_dev_get_mtu(port_id, &now_mtu);
+	p->nif.mtu = now_mtu;
 	p->nif.ops = &port_ops;
 	p->nif.priv = p;
 	return p;

@@ -12,9 +12,10 @@
 
 struct ust_port;
 
-/* Configure and start `port_id` with one rx/tx queue and a pool of `mbufs`.
- * On failure prints one line saying what to do and returns NULL. */
-struct ust_port *ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id);
+/* Configure and start `port_id` with one rx/tx queue and a pool of `mbufs`,
+ * with `mtu` (0: the port's own), mbufs big enough for a frame of it. On
+ * failure prints one line saying what to do and returns NULL. */
+struct ust_port *ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu);
 void ust_port_close(struct ust_port *p);
 struct ust_netif *ust_port_netif(struct ust_port *p);
 /* The fd that turns readable when a frame arrives while the receive
