@@ -3,7 +3,9 @@
  * socket's readiness lives in the shared region; the kernel fds are asked
  * with the real ppoll, to which this thread's eventfd (written by ustackd
  * when an armed socket changes) and the control fd (HUP when ustackd dies)
- * are added. Without ustack fds in the set the call goes straight to libc.
+ * are added. Without ustack fds in the set the call goes straight to libc;
+ * with only ustack fds a ready set costs no system call and a wait spins
+ * first as channel.c's policy allows.
  * epoll is not served here yet.
  */
 #include <errno.h>
@@ -54,6 +56,19 @@ scan_ours(struct pollfd *fds, nfds_t n, struct ust_psock **ps, bool arm, bool de
 	return ready;
 }
 
+struct poll_set {
+	struct pollfd *fds;    /* the caller's set */
+	nfds_t n;              /* its size */
+	struct ust_psock **ps; /* ours, or NULL for a kernel fd */
+};
+
+static bool
+any_ready(const void *arg)
+{
+	const struct poll_set *set = arg;
+	return scan_ours(set->fds, set->n, set->ps, false, false) > 0;
+}
+
 static int64_t
 ts_left(int64_t end)
 {
@@ -77,6 +92,7 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 		int rc = ust_libc.ppoll(fds, n, timeout_ns < 0 ? NULL : &ts, mask);
 		return rc < 0 ? -errno : rc;
 	}
+	int rc;
 	struct ust_psock **ps = n <= STACK_FDS ? stack_ps : malloc(n * sizeof(*ps));
 	struct pollfd *k = n <= STACK_FDS ? stack_k : malloc((n + 2) * sizeof(*k));
 	if (ps == NULL || k == NULL) {
@@ -86,18 +102,30 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 			free(k);
 		return -ENOMEM;
 	}
+	bool all_ours = true;
 	for (nfds_t i = 0; i < n; i++) {
 		ps[i] = ust_fd_get(fds[i].fd);
 		/* The kernel skips negative fds: ours ride as -1 there. */
 		k[i] = fds[i];
 		if (ps[i] != NULL)
 			k[i].fd = -1;
+		else if (fds[i].fd >= 0)
+			all_ours = false;
 	}
 	ust_chan_settle();
+	/* Only ustack sockets: their readiness is in memory, so a ready one
+	 * costs no system call, and a wait may spin (channel.c's policy)
+	 * before it arms and sleeps. With a signal mask the kernel must see
+	 * the call, to deliver what the mask lets through. */
+	struct poll_set set = {.fds = fds, .n = n, .ps = ps};
+	if (all_ours && mask == NULL && !ust_chan_dead() &&
+	    (timeout_ns == 0 ? any_ready(&set) : ust_chan_spin(any_ready, &set))) {
+		rc = scan_ours(fds, n, ps, false, false);
+		goto out;
+	}
 	k[n] = (struct pollfd){.fd = ust_chan_wake_fd(), .events = POLLIN};
 	k[n + 1] = (struct pollfd){.fd = ust_chan_ctl_fd(), .events = 0};
 	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
-	int rc;
 	for (;;) {
 		ust_chan_drain();
 		bool dead = ust_chan_dead();
@@ -124,6 +152,7 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 			break;
 		}
 	}
+out:
 	if (ps != stack_ps)
 		free(ps);
 	if (k != stack_k)
