@@ -580,6 +580,9 @@ ust_ipc_server_poll(struct ust_ipc_server *srv)
 			ust_stack_set_caller(srv->st, &c->cred);
 			ch->resp.ret = serve_one(c, i, seq);
 			ust_stack_set_caller(srv->st, &ustackd_cred);
+			/* What the call sent over loopback (a FIN, a datagram)
+			 * has arrived by the time it returns, as on Linux. */
+			ust_stack_loopback(srv->st);
 			/* seq_cst pairs with the application's sleeping-then-wait. */
 			atomic_store(&ch->resp_seq, seq);
 			if (atomic_load(&ch->sleeping) != 0)

@@ -156,6 +156,12 @@ ust_stack_poll(struct ust_stack *st, uint64_t now_ns)
 	return n;
 }
 
+void
+ust_stack_loopback(struct ust_stack *st)
+{
+	ust_ipv4_loopback_run(st);
+}
+
 uint64_t
 ust_stack_next_deadline(struct ust_stack *st)
 {

@@ -72,6 +72,9 @@ unsigned ust_stack_poll(struct ust_stack *st, uint64_t now_ns);
 void ust_stack_input(struct ust_stack *st, struct ust_pkt **pkts, unsigned n, uint64_t now_ns);
 /* Run timers due at now_ns (ust_stack_poll does this). */
 void ust_stack_timers(struct ust_stack *st, uint64_t now_ns);
+/* Deliver what the stack sent to itself (127.0.0.0/8, its own address)
+ * now, as Linux's loopback does before the sending call returns. */
+void ust_stack_loopback(struct ust_stack *st);
 /* Send everything queued by ust_stack_xmit. */
 void ust_stack_flush(struct ust_stack *st);
 /* When the stack next needs a poll even without input; UST_TIME_NEVER if idle. */
