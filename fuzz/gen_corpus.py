@@ -37,7 +37,22 @@ wire = {
     "ipv4_udp": bytes.fromhex("4500001c0001000040110000c6120001c6120002000100070008000000"),
     "eth_arp": bytes(12) + b"\x08\x06" + bytes(28),
 }
-for d, items in (("fuzz/stack/corpus", stack), ("fuzz/wire/corpus", wire)):
+def call(op, a=0, b=0):
+    return bytes([0x80 | op, a, b])
+
+# stack_calls/corpus: calls on the server end (op bit 4: the client's) mixed
+# with frames; ops: 0 send a*16 (b&1: MSG_MORE), 1 recv, 2 shutdown a%3,
+# 3 setsockopt (option a, value b), 4 getsockopt, 5 close, 6 wait a*100 ms,
+# 7 accept.
+stack_calls = {
+    "cork_send": call(3, 1, 1) + call(0, 40) + call(0, 3, 1) + call(3, 1, 0) + call(6, 3),
+    "client_send_read": call(0x10, 100) + call(1, 255) + call(0, 10) + call(0x11, 255),
+    "zero_window": rec(0x0f, tcp_frame(ACK, b"", ts)) + call(0, 200) + call(6, 20),
+    "shutdown_fin": call(2, 1) + rec(0x0f, tcp_frame(ACK | FIN, b"", ts)) + call(5) + call(6, 5),
+    "opts": b"".join(call(3, i, 7) for i in range(16)) + call(4, 1),
+    "sack_recovery": call(0x10, 255) + rec(0x1f, tcp_frame(ACK, b"", sack)) * 3 + call(6, 10),
+}
+for d, items in (("fuzz/stack/corpus", stack), ("fuzz/wire/corpus", wire), ("fuzz/stack_calls/corpus", stack_calls)):
     os.makedirs(d, exist_ok=True)
     for name, data in items.items():
         with open(os.path.join(d, name), "wb") as f:

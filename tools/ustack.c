@@ -1,7 +1,9 @@
 /*
  * ustack: the command-line face of ustackd. `ustack stat` lists the stack's
  * sockets like `ss -tanu` and its counters, through the control socket;
- * `ustack run -- PROGRAM ARGS` runs a program with libustack.so preloaded.
+ * `ustack sysctl [-w] [NAME[=VALUE]]` shows or sets ustackd's tunables by
+ * Linux's names; `ustack run -- PROGRAM ARGS` runs a program with
+ * libustack.so preloaded.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,8 +19,11 @@ static int
 usage(FILE *f)
 {
 	fprintf(f, "usage: ustack [--ctl PATH] stat\n"
+		   "       ustack [--ctl PATH] sysctl [NAME | -w NAME=VALUE]\n"
 		   "       ustack [--ctl PATH] run [--] PROGRAM [ARGS...]\n"
 		   "  stat        sockets (like ss -tanu) and counters of the running ustackd\n"
+		   "  sysctl      ustackd's TCP/IP tunables by Linux's names (taken from the host at\n"
+		   "              start); -w sets one in ustackd alone, for sockets made afterwards\n"
 		   "  run         run PROGRAM with its sockets on ustack (LD_PRELOAD=libustack.so)\n"
 		   "  --ctl PATH  ustackd's control socket (default $USTACK_CTL, else /run/ustack/ctl.sock)\n");
 	return f == stdout ? 0 : 2;
@@ -75,7 +80,9 @@ main(int argc, char **argv)
 {
 	const char *path = getenv("USTACK_CTL");
 	const char *cmd = NULL;
+	static char req[256];
 	bool ctl_set = false;
+	int status = 0;
 	if (path == NULL || *path == '\0')
 		path = "/run/ustack/ctl.sock";
 	for (int i = 1; i < argc; i++) {
@@ -90,12 +97,20 @@ main(int argc, char **argv)
 				return usage(stderr);
 			return run(path, ctl_set, argv + i + 1);
 		}
-		else if (cmd == NULL && argv[i][0] != '-')
+		else if (cmd == NULL && strcmp(argv[i], "sysctl") == 0) {
+			/* The rest is the request: nothing, NAME, or -w NAME=VALUE. */
+			snprintf(req, sizeof(req), "sysctl");
+			for (i++; i < argc; i++) {
+				size_t n = strlen(req);
+				snprintf(req + n, sizeof(req) - n, " %s", argv[i]);
+			}
+			cmd = req;
+		} else if (cmd == NULL && argv[i][0] != '-')
 			cmd = argv[i];
 		else
 			return usage(stderr);
 	}
-	if (cmd == NULL || strcmp(cmd, "stat") != 0)
+	if (cmd == NULL || (strcmp(cmd, "stat") != 0 && cmd != req))
 		return usage(stderr);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -126,8 +141,14 @@ main(int argc, char **argv)
 		if (n == 0)
 			break;
 		line[n] = '\0';
-		puts(line);
+		/* ustackd's errors start with its name. */
+		if (strncmp(line, "ustackd:", 8) == 0) {
+			fprintf(stderr, "%s\n", line);
+			status = 1;
+		} else {
+			puts(line);
+		}
 	}
 	close(fd);
-	return 0;
+	return status;
 }

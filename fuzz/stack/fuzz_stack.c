@@ -1,14 +1,23 @@
 /*
  * libFuzzer target: arbitrary frames into a stack that has a listener and a
  * live TCP connection (made over a memlink, deterministic), in virtual time.
+ * Built a second time with UST_FUZZ_CALLS (fuzz_stack_calls): socket calls
+ * on either end mixed with the frames.
  *
  * Input: records of [mode:1][len:2 BE][frame:len]. Mode bits let the fuzzer
  * reach deep states without guessing 32-bit numbers: bit 0 writes a valid
  * Ethernet header, bit 1 a valid IPv4 header (addresses of the connection,
  * right length and checksum), bit 2 the connection's ports with seq/ack taken
  * as offsets from rcv_nxt/snd_una, bit 3 a valid TCP checksum; the high
- * nibble advances time by that many 10 ms steps. Afterwards timers run out
- * and both stacks are destroyed: every packet buffer must come back.
+ * nibble advances time by that many 10 ms steps. With UST_FUZZ_CALLS a mode
+ * with bit 7 set is instead a call [op:1][a:1][b:1] (see do_call).
+ *
+ * Speed: the two stacks and the listener are built once per process; each
+ * input gets a fresh connection, and afterwards both ends are aborted and
+ * the listener replaced, which frees everything the input made. The world
+ * is rebuilt from scratch only when that cheap reset cannot restore it (a
+ * handshake fails, say after a forged ARP reply, or buffers stay in use);
+ * then, as at exit, every packet buffer must have come back.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +32,8 @@
 
 #define IP_A 0xc6120001u
 #define IP_B 0xc6120002u
+#define CLIENT_PORT 40000
+#define FRAMES 512 /* per end: the queues an input can fill, no more */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
@@ -31,60 +42,152 @@ struct world {
 	struct ust_stack *a;      /* client */
 	struct ust_stack *b;      /* server under attack */
 	struct ust_sock *l;       /* listener on B:80 */
-	struct ust_sock *c;       /* client end */
-	struct ust_sock *v;       /* server end */
+	struct ust_sock *c;       /* client end, or NULL once closed */
+	struct ust_sock *v;       /* server end, or NULL once closed */
+	struct ust_sock *extra[4]; /* more accepted connections (calls target) */
 	uint64_t now;             /* virtual time */
 };
 
+static struct world w;
+static int built;
+
 static void
-run(struct world *w, uint64_t dt)
+run(uint64_t dt)
 {
-	uint64_t end = w->now + dt;
+	uint64_t end = w.now + dt;
 	for (int guard = 0; guard < 100000; guard++) {
-		ust_memlink_set_time(w->link, w->now);
-		while (ust_stack_poll(w->a, w->now) + ust_stack_poll(w->b, w->now) > 0)
+		ust_memlink_set_time(w.link, w.now);
+		while (ust_stack_poll(w.a, w.now) + ust_stack_poll(w.b, w.now) > 0)
 			;
-		uint64_t next = ust_memlink_next_delivery(w->link);
-		uint64_t da = ust_stack_next_deadline(w->a), db = ust_stack_next_deadline(w->b);
+		uint64_t next = ust_memlink_next_delivery(w.link);
+		uint64_t da = ust_stack_next_deadline(w.a), db = ust_stack_next_deadline(w.b);
 		next = next < da ? next : da;
 		next = next < db ? next : db;
-		if (next <= w->now)
-			next = w->now + 1;
+		if (next <= w.now)
+			next = w.now + 1;
 		if (next > end)
 			break;
-		w->now = next;
+		w.now = next;
 	}
-	w->now = end;
+	w.now = end;
+}
+
+static struct ust_sock *
+listener(void)
+{
+	struct ust_sock *l;
+	int one = 1;
+	if (ust_sock_open(w.b, UST_AF_INET, UST_SOCK_STREAM, &l) != 0)
+		abort();
+	ust_sock_setopt(l, UST_SOL_SOCKET, UST_SO_REUSEADDR, &one, sizeof(one));
+	struct ust_sockaddr la = {.family = UST_AF_INET, .port = 80};
+	if (ust_sock_bind(l, &la) != 0 || ust_sock_listen(l, 4) != 0)
+		abort();
+	return l;
 }
 
 static void
-setup(struct world *w)
+build(void)
 {
-	memset(w, 0, sizeof(*w));
-	w->now = UST_NS_PER_S;
-	w->link = ust_memlink_create(2048, 7);
+	memset(&w, 0, sizeof(w));
+	w.now = UST_NS_PER_S;
+	w.link = ust_memlink_create(FRAMES, 7);
 	struct ust_stack_config ca = {.ip4_addr = IP_A, .ip4_prefix = 24, .seed = 1};
 	struct ust_stack_config cb = {.ip4_addr = IP_B, .ip4_prefix = 24, .seed = 2};
-	w->a = ust_stack_create(&ca, ust_memlink_netif(w->link, 0), w->now);
-	w->b = ust_stack_create(&cb, ust_memlink_netif(w->link, 1), w->now);
-	ust_sock_open(w->b, UST_AF_INET, UST_SOCK_STREAM, &w->l);
-	struct ust_sockaddr la = {.family = UST_AF_INET, .port = 80};
-	ust_sock_bind(w->l, &la);
-	ust_sock_listen(w->l, 4);
-	ust_sock_open(w->a, UST_AF_INET, UST_SOCK_STREAM, &w->c);
-	struct ust_sockaddr to = {.family = UST_AF_INET, .addr4 = IP_B, .port = 80};
-	ust_sock_connect(w->c, &to);
-	run(w, 50 * UST_NS_PER_MS);
-	if (ust_sock_accept(w->l, &w->v, NULL) != 0)
-		abort();
-	ust_sock_send(w->c, "GET / HTTP/1.0\r\n\r\n", 18, 0);
-	run(w, 50 * UST_NS_PER_MS);
+	w.a = ust_stack_create(&ca, ust_memlink_netif(w.link, 0), w.now);
+	w.b = ust_stack_create(&cb, ust_memlink_netif(w.link, 1), w.now);
+	/* 16 KiB rings: fresh memory for 256 KiB ones each input would cost
+	 * more than the input, and full windows come sooner. */
+	for (int i = 0; i < 2; i++) {
+		struct ust_sysctl *sc = i == 0 ? &w.a->sysctl : &w.b->sysctl;
+		ust_sysctl_set(sc, "net.ipv4.tcp_rmem", "4096 8192 6291456");
+		ust_sysctl_set(sc, "net.ipv4.tcp_wmem", "1024 1024 4194304");
+	}
+	w.l = listener();
+	built = 1;
 }
 
 static void
-fix_frame(struct world *w, uint8_t mode, uint8_t *f, uint32_t n)
+destroy(void)
 {
-	struct ust_netif *na = ust_memlink_netif(w->link, 0), *nb = ust_memlink_netif(w->link, 1);
+	ust_stack_destroy(w.a);
+	ust_stack_destroy(w.b);
+	ust_memlink_set_time(w.link, UINT64_MAX - 1);
+	struct ust_pkt *p[32];
+	for (unsigned e = 0; e < 2; e++) {
+		struct ust_netif *nif = ust_memlink_netif(w.link, e);
+		uint16_t k;
+		while ((k = nif->ops->rx_burst(nif, p, 32)) > 0)
+			ust_pkt_free_bulk(p, k);
+	}
+	if (ust_memlink_in_use(w.link, 0) != 0 || ust_memlink_in_use(w.link, 1) != 0)
+		abort(); /* a leaked packet buffer */
+	ust_memlink_destroy(w.link);
+	built = 0;
+}
+
+/* A fresh connection on the standing stacks; false if the world is broken. */
+static int
+connect_pair(void)
+{
+	int one = 1;
+	/* The same choices each input, whatever came before. */
+	w.a->rng = 0x1234;
+	w.b->rng = 0x5678;
+	if (ust_sock_open(w.a, UST_AF_INET, UST_SOCK_STREAM, &w.c) != 0)
+		return 0;
+	ust_sock_setopt(w.c, UST_SOL_SOCKET, UST_SO_REUSEADDR, &one, sizeof(one));
+	struct ust_sockaddr ca = {.family = UST_AF_INET, .port = CLIENT_PORT};
+	struct ust_sockaddr to = {.family = UST_AF_INET, .addr4 = IP_B, .port = 80};
+	ust_sock_bind(w.c, &ca);
+	ust_sock_connect(w.c, &to);
+	run(5 * UST_NS_PER_MS);
+	if (ust_sock_accept(w.l, &w.v, NULL) != 0)
+		return 0;
+	ust_sock_send(w.c, "GET / HTTP/1.0\r\n\r\n", 18, 0);
+	run(5 * UST_NS_PER_MS);
+	return 1;
+}
+
+static void
+abort_sock(struct ust_sock **s)
+{
+	if (*s == NULL)
+		return;
+	int lin[2] = {1, 0};
+	ust_sock_setopt(*s, UST_SOL_SOCKET, UST_SO_LINGER, lin, sizeof(lin));
+	ust_sock_close(*s);
+	*s = NULL;
+}
+
+/* Abort what the input made, free what has no owner, and replace the
+ * listener; false if buffers are still held (queued for ARP, reassembly),
+ * which only a rebuild clears. */
+static int
+reset(void)
+{
+	abort_sock(&w.c);
+	abort_sock(&w.v);
+	for (int i = 0; i < 4; i++)
+		abort_sock(&w.extra[i]);
+	ust_sock_close(w.l);
+	run(UST_NS_PER_MS);
+	/* Orphans and TIME_WAIT have no owner to abort them. */
+	while (w.a->tcp->all != NULL)
+		tcp_free(w.a, w.a->tcp->all);
+	while (w.b->tcp->all != NULL)
+		tcp_free(w.b, w.b->tcp->all);
+	run(UST_NS_PER_MS);
+	if (ust_memlink_in_use(w.link, 0) != 0 || ust_memlink_in_use(w.link, 1) != 0)
+		return 0;
+	w.l = listener();
+	return 1;
+}
+
+static void
+fix_frame(uint8_t mode, uint8_t *f, uint32_t n)
+{
+	struct ust_netif *na = ust_memlink_netif(w.link, 0), *nb = ust_memlink_netif(w.link, 1);
 	if ((mode & 1) && n >= 14) {
 		memcpy(f, nb->mac, 6);
 		memcpy(f + 6, na->mac, 6);
@@ -104,8 +207,8 @@ fix_frame(struct world *w, uint8_t mode, uint8_t *f, uint32_t n)
 	if (iplen < 40)
 		return;
 	uint8_t *th = ip + 20;
-	if (mode & 4) {
-		struct tcpcb *tv = (struct tcpcb *)w->v;
+	if ((mode & 4) && w.v != NULL) {
+		struct tcpcb *tv = (struct tcpcb *)w.v;
 		ust_put16(th, tv->s.remote.port);
 		ust_put16(th + 2, tv->s.local.port);
 		ust_put32(th + 4, tv->rcv_nxt + ust_get32(th + 4) % 70000u);
@@ -118,14 +221,104 @@ fix_frame(struct world *w, uint8_t mode, uint8_t *f, uint32_t n)
 	}
 }
 
+#ifdef UST_FUZZ_CALLS
+/* Options a program may set, with a value drawn from the input. */
+static const struct {
+	int level, name, scale;
+} opts[] = {
+	{UST_SOL_TCP, UST_TCP_NODELAY, 1},       {UST_SOL_TCP, UST_TCP_CORK, 1},
+	{UST_SOL_TCP, UST_TCP_QUICKACK, 1},      {UST_SOL_TCP, UST_TCP_MAXSEG, 8},
+	{UST_SOL_TCP, UST_TCP_WINDOW_CLAMP, 64}, {UST_SOL_TCP, UST_TCP_USER_TIMEOUT, 10},
+	{UST_SOL_TCP, UST_TCP_NOTSENT_LOWAT, 16}, {UST_SOL_TCP, UST_TCP_LINGER2, 1},
+	{UST_SOL_TCP, UST_TCP_KEEPIDLE, 1},      {UST_SOL_TCP, UST_TCP_KEEPINTVL, 1},
+	{UST_SOL_TCP, UST_TCP_KEEPCNT, 1},       {UST_SOL_SOCKET, UST_SO_KEEPALIVE, 1},
+	{UST_SOL_SOCKET, UST_SO_RCVBUF, 256},    {UST_SOL_SOCKET, UST_SO_SNDBUF, 256},
+	{UST_SOL_TCP, UST_TCP_INQ, 1},           {UST_SOL_IP, UST_IP_MTU_DISCOVER, 1},
+};
+
+/* op bits 0-3: what; bit 4: on the client end instead of the server's. */
+static void
+do_call(uint8_t op, uint8_t a, uint8_t b)
+{
+	struct ust_sock **s = (op & 0x10) ? &w.c : &w.v;
+	static uint8_t buf[4096];
+	switch (op & 0x0f) {
+	case 0:
+		if (*s != NULL) {
+			memset(buf, a, sizeof(buf));
+			ust_sock_send(*s, buf, (size_t)a * 16, (b & 1) ? UST_MSG_MORE : 0);
+		}
+		break;
+	case 1:
+		if (*s != NULL)
+			ust_sock_recv(*s, buf, (size_t)a * 16 + 1, (b & 1) ? UST_MSG_PEEK : 0);
+		break;
+	case 2:
+		if (*s != NULL)
+			ust_sock_shutdown(*s, a % 3);
+		break;
+	case 3:
+		if (*s != NULL) {
+			unsigned i = a % (sizeof(opts) / sizeof(opts[0]));
+			int v = (int)b * opts[i].scale - ((a & 0x80) ? 1 : 0);
+			ust_sock_setopt(*s, opts[i].level, opts[i].name, &v, sizeof(v));
+		}
+		break;
+	case 4:
+		if (*s != NULL) {
+			size_t len = sizeof(buf);
+			ust_sock_getopt(*s, UST_SOL_TCP, a & 1 ? UST_TCP_INFO : UST_TCP_MAXSEG, buf, &len);
+		}
+		break;
+	case 5:
+		/* A graceful close: the connection lives on as an orphan. */
+		if (*s != NULL) {
+			ust_sock_close(*s);
+			*s = NULL;
+		}
+		break;
+	case 6:
+		run((uint64_t)a * 100 * UST_NS_PER_MS);
+		break;
+	case 7:
+		for (int i = 0; i < 4; i++)
+			if (w.extra[i] == NULL) {
+				if (ust_sock_accept(w.l, &w.extra[i], NULL) != 0)
+					w.extra[i] = NULL;
+				break;
+			}
+		break;
+	default:
+		break;
+	}
+	run(1);
+}
+#endif
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct world w;
-	setup(&w);
+	if (!built)
+		build();
+	if (!connect_pair()) {
+		/* The standing world is broken (a forged ARP reply, say): the
+		 * input starts on a new one. */
+		abort_sock(&w.c);
+		destroy();
+		build();
+		if (!connect_pair())
+			abort();
+	}
 	size_t off = 0;
 	while (off + 3 <= len) {
 		uint8_t mode = data[off];
+#ifdef UST_FUZZ_CALLS
+		if (mode & 0x80) {
+			do_call(mode & 0x7f, data[off + 1], data[off + 2]);
+			off += 3;
+			continue;
+		}
+#endif
 		uint32_t n = (uint32_t)data[off + 1] << 8 | data[off + 2];
 		off += 3;
 		if (n > len - off)
@@ -135,31 +328,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		uint8_t frame[1514];
 		memcpy(frame, data + off, n);
 		off += n;
-		fix_frame(&w, mode, frame, n);
+		fix_frame(mode, frame, n);
 		ust_memlink_inject(w.link, 0, frame, n);
-		run(&w, (uint64_t)(mode >> 4) * 10 * UST_NS_PER_MS + 1);
+		run((uint64_t)(mode >> 4) * 10 * UST_NS_PER_MS + 1);
 		/* The server keeps serving: read what arrived, answer a little. */
 		char buf[2048];
-		while (ust_sock_recv(w.v, buf, sizeof(buf), 0) > 0)
+		while (w.v != NULL && ust_sock_recv(w.v, buf, sizeof(buf), 0) > 0)
 			ust_sock_send(w.v, "ok\n", 3, 0);
 	}
-	run(&w, 200 * UST_NS_PER_S);
-	ust_sock_close(w.c);
-	ust_sock_close(w.v);
-	ust_sock_close(w.l);
-	run(&w, 200 * UST_NS_PER_S);
-	ust_stack_destroy(w.a);
-	ust_stack_destroy(w.b);
-	ust_memlink_set_time(w.link, UINT64_MAX - 1);
-	struct ust_pkt *p[32];
-	for (unsigned e = 0; e < 2; e++) {
-		struct ust_netif *nif = ust_memlink_netif(w.link, e);
-		uint16_t k;
-		while ((k = nif->ops->rx_burst(nif, p, 32)) > 0)
-			ust_pkt_free_bulk(p, k);
+	/* Let the timers the input armed run a while, as a peer would wait. */
+	run(3 * UST_NS_PER_S);
+	if (!reset()) {
+		destroy();
+		build();
 	}
-	if (ust_memlink_in_use(w.link, 0) != 0 || ust_memlink_in_use(w.link, 1) != 0)
-		abort(); /* a leaked packet buffer */
-	ust_memlink_destroy(w.link);
 	return 0;
 }

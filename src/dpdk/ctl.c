@@ -15,6 +15,7 @@
 #include "ipc/ipc.h"
 #include "ipc_server.h"
 #include "stack/sock.h"
+#include "stack/sysctl.h"
 
 #define CTL_PENDING 8
 
@@ -167,6 +168,55 @@ answer_stat(int fd, struct ust_stack *st)
 			say(fd, "  drop: %-38s %llu", ust_drop_name(i), (unsigned long long)st->stats.drop[i]);
 }
 
+/* `sysctl`, `sysctl NAME`, `sysctl -w NAME=VALUE`: as sysctl(8) prints. */
+static void
+answer_sysctl(int fd, struct ust_stack *st, char *args)
+{
+	char val[128];
+	args += strspn(args, " ");
+	if (*args == '\0') {
+		const char *name;
+		for (unsigned i = 0; (name = ust_sysctl_name(i)) != NULL; i++) {
+			ust_sysctl_get(&st->sysctl, name, val, sizeof(val));
+			say(fd, "%s = %s", name, val);
+		}
+		return;
+	}
+	bool write = strncmp(args, "-w ", 3) == 0;
+	if (write) {
+		/* Like writing /proc/sys: root, or ustackd's own user. */
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+		    (cr.uid != 0 && cr.uid != geteuid())) {
+			say(fd, "ustackd: sysctl -w: permission denied — run as root");
+			return;
+		}
+		args += 3 + strspn(args + 3, " ");
+		char *eq = strchr(args, '=');
+		if (eq == NULL) {
+			say(fd, "ustackd: sysctl -w %s: no value — write NAME=VALUE", args);
+			return;
+		}
+		*eq = '\0';
+		int rc = ust_sysctl_set(&st->sysctl, args, eq + 1);
+		if (rc == -ENOENT) {
+			say(fd, "ustackd: sysctl: %s=%s: unknown name, or a value ustack does not have — "
+				"`ustack sysctl` lists them", args, eq + 1);
+			return;
+		}
+		if (rc < 0) {
+			say(fd, "ustackd: sysctl: %s: invalid value '%s'", args, eq + 1);
+			return;
+		}
+	}
+	if (ust_sysctl_get(&st->sysctl, args, val, sizeof(val)) < 0) {
+		say(fd, "ustackd: sysctl: %s: unknown name — `ustack sysctl` lists them", args);
+		return;
+	}
+	say(fd, "%s = %s", args, val);
+}
+
 enum served {
 	SERVED_WAIT,    /* the request has not come yet */
 	SERVED_CLOSE,   /* answered; close the connection */
@@ -177,7 +227,7 @@ enum served {
 static enum served
 serve(int cfd, struct ust_stack *st, struct ust_ipc_server *srv)
 {
-	char req[64];
+	char req[256];
 	ssize_t r = recv(cfd, req, sizeof(req) - 1, MSG_DONTWAIT);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return SERVED_WAIT;
@@ -193,8 +243,10 @@ serve(int cfd, struct ust_stack *st, struct ust_ipc_server *srv)
 		req[strcspn(req, "\r\n")] = '\0';
 		if (strcmp(req, "stat") == 0)
 			answer_stat(cfd, st);
+		else if (strncmp(req, "sysctl", 6) == 0 && (req[6] == '\0' || req[6] == ' '))
+			answer_sysctl(cfd, st, req + 6);
 		else
-			say(cfd, "ustackd: unknown request '%s' — try: stat", req);
+			say(cfd, "ustackd: unknown request '%s' — try: stat, sysctl", req);
 	}
 	send(cfd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT);
 	return SERVED_CLOSE;

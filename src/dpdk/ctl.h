@@ -1,8 +1,10 @@
 /*
  * ustackd's control socket (a Unix SOCK_SEQPACKET socket): `ustack stat`
  * connects, sends "stat", and reads the socket table and counters back, one
- * message per line and an empty message at the end. Served from the poll
- * loop, on the stack's core, so it reads the stack without locks.
+ * message per line and an empty message at the end; `ustack sysctl` sends
+ * "sysctl [NAME | -w NAME=VALUE]" and reads tunables back as sysctl(8)
+ * prints them (a line starting "ustackd:" is an error). Served from the poll
+ * loop, on the stack's core, so it reads and sets the stack without locks.
  */
 #ifndef UST_DPDK_CTL_H
 #define UST_DPDK_CTL_H

@@ -129,19 +129,6 @@ cap_eff(pid_t pid)
 }
 
 static unsigned
-unprivileged_port_start(void)
-{
-	unsigned v = 1024;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
-	if (f != NULL) {
-		if (fscanf(f, "%u", &v) != 1)
-			v = 1024;
-		fclose(f);
-	}
-	return v;
-}
-
-static unsigned
 arena_class(size_t bytes)
 {
 	unsigned k = 0;
@@ -709,7 +696,7 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 	c->cred.net_admin = (caps >> CAP_NET_ADMIN_BIT) & 1;
 	c->cred.net_raw = (caps >> CAP_NET_RAW_BIT) & 1;
 	c->cred.bind_min_port =
-		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)unprivileged_port_start();
+		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)srv->st->sysctl.ip_unprivileged_port_start;
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		c->chan_evfd[i] = -1;
 	/* Untouched pages cost nothing: these grow with the handles used. */

@@ -44,6 +44,7 @@
 #include "port.h"
 #include "services.h"
 #include "stack/stack.h"
+#include "stack/sysctl.h"
 
 #define EAL_ARGS_MAX 32
 
@@ -159,6 +160,33 @@ set_services(struct daemon_config *c, const char *list)
 			return -1;
 	}
 	return 0;
+}
+
+/* The stack takes the host's TCP/IP tunables, the way a program moved from
+ * the kernel to ustack expects to be tuned; `ustack sysctl -w` changes them
+ * in ustackd alone later. */
+static void
+load_host_sysctls(struct ust_sysctl *sc)
+{
+	const char *name;
+	for (unsigned i = 0; (name = ust_sysctl_name(i)) != NULL; i++) {
+		char path[128], val[128], old[128];
+		snprintf(path, sizeof(path), "/proc/sys/%s", name);
+		for (char *p = path + strlen("/proc/sys/"); *p; p++)
+			if (*p == '.')
+				*p = '/';
+		FILE *f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		if (fgets(val, sizeof(val), f) != NULL) {
+			val[strcspn(val, "\n")] = '\0';
+			ust_sysctl_get(sc, name, old, sizeof(old));
+			if (ust_sysctl_set(sc, name, val) < 0)
+				fprintf(stderr, "ustackd: the host's %s = %s is not supported here — keeping %s\n",
+					name, val, old);
+		}
+		fclose(f);
+	}
 }
 
 /* One option, from the command line or the config file. */
@@ -598,6 +626,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "ustackd: cannot create the stack: out of memory\n");
 		goto out;
 	}
+	load_host_sysctls(&st->sysctl);
 	sv = ust_services_start(st, &c.services);
 	ipc = ust_ipc_server_create(st);
 	if (sv == NULL || ipc == NULL)

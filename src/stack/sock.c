@@ -27,6 +27,7 @@ ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_pr
 	s->remote.family = (uint16_t)family;
 	s->rcvlowat = 1;
 	s->uid = st->caller.uid;
+	s->ip_pmtudisc = UST_IP_PMTUDISC_WANT;
 }
 
 void
@@ -192,9 +193,13 @@ ust_sockopt_put_int(void *val, size_t *len, int v)
 static int
 ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 {
-	int v;
-	if (ust_sockopt_get_int(val, len, &v) < 0)
-		return -EINVAL;
+	/* Linux takes an int, or one byte from a shorter value; no value at
+	 * all counts as 0. */
+	int v = 0;
+	if (len >= sizeof(int))
+		memcpy(&v, val, sizeof(int));
+	else if (len >= 1)
+		v = *(const uint8_t *)val;
 	switch (name) {
 	case UST_IP_FREEBIND:
 		s->freebind = v != 0;
@@ -214,6 +219,8 @@ ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 		s->transparent = v != 0;
 		return 0;
 	case UST_IP_TTL:
+		if (len < 1)
+			return -EINVAL;
 		if (v == -1)
 			v = 0;
 		else if (v < 1 || v > 255)
@@ -225,6 +232,11 @@ ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 		if (s->type == UST_SOCK_STREAM)
 			v = (v & ~3) | (s->ip_tos & 3);
 		s->ip_tos = (uint8_t)v;
+		return 0;
+	case UST_IP_MTU_DISCOVER:
+		if (v < UST_IP_PMTUDISC_DONT || v > UST_IP_PMTUDISC_OMIT)
+			return -EINVAL;
+		s->ip_pmtudisc = (uint8_t)v;
 		return 0;
 	default:
 		return -ENOPROTOOPT;
@@ -249,6 +261,13 @@ ip_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
 		return ust_sockopt_put_int(val, len, s->ip_ttl != 0 ? s->ip_ttl : UST_IP_DEFAULT_TTL);
 	case UST_IP_TOS:
 		return ust_sockopt_put_int(val, len, s->ip_tos);
+	case UST_IP_MTU_DISCOVER:
+		return ust_sockopt_put_int(val, len, s->ip_pmtudisc);
+	case UST_IP_MTU:
+		/* The path MTU is the port's: nothing smaller is routed. */
+		if (!s->connected)
+			return -ENOTCONN;
+		return ust_sockopt_put_int(val, len, s->stack->nif->mtu);
 	default:
 		return -ENOPROTOOPT;
 	}

@@ -31,6 +31,7 @@ struct ust_sock;
 #define UST_MSG_DONTWAIT 0x40
 #define UST_MSG_WAITALL 0x100
 #define UST_MSG_NOSIGNAL 0x4000
+#define UST_MSG_MORE 0x8000
 
 #define UST_SHUT_RD 0
 #define UST_SHUT_WR 1
@@ -67,6 +68,12 @@ struct ust_sock;
 #define UST_IP_RECVTTL 12
 #define UST_IP_RECVTOS 13
 #define UST_IP_FREEBIND 15
+#define UST_IP_MTU_DISCOVER 10
+#define UST_IP_MTU 14
+#define UST_IP_PMTUDISC_DONT 0
+#define UST_IP_PMTUDISC_WANT 1
+#define UST_IP_PMTUDISC_DO 2
+#define UST_IP_PMTUDISC_OMIT 5
 #define UST_SOL_TCP 6
 #define UST_SOL_UDP 17
 #define UST_TCP_NODELAY 1
@@ -77,6 +84,15 @@ struct ust_sock;
 #define UST_TCP_INFO 11
 #define UST_TCP_CORK 3
 #define UST_TCP_CONGESTION 13
+#define UST_TCP_SYNCNT 7
+#define UST_TCP_LINGER2 8
+#define UST_TCP_DEFER_ACCEPT 9
+#define UST_TCP_WINDOW_CLAMP 10
+#define UST_TCP_QUICKACK 12
+#define UST_TCP_USER_TIMEOUT 18
+#define UST_TCP_NOTSENT_LOWAT 25
+#define UST_TCP_CC_INFO 26
+#define UST_TCP_INQ 36
 
 /* Readiness, with the epoll bit values. */
 #define UST_EV_IN 0x001
@@ -196,6 +212,7 @@ struct ust_sock {
 	const struct ust_sock_txinfo *tx;   /* during ust_sock_sendmsg: that call's control messages */
 	uint8_t ip_ttl;                     /* IP_TTL, 0 = the stack's default */
 	uint8_t ip_tos;                     /* IP_TOS */
+	uint8_t ip_pmtudisc;                /* IP_MTU_DISCOVER: UST_IP_PMTUDISC_* */
 	int so_error;                       /* pending error, positive errno */
 	uint32_t events;                    /* current UST_EV_* readiness */
 	uint32_t rcvbuf_bytes;              /* SO_RCVBUF */

@@ -27,6 +27,9 @@ ust_stack_create(const struct ust_stack_config *cfg, struct ust_netif *nif, uint
 		st->cfg.arp_queue_max = 64;
 	if (st->cfg.frag_mem_max == 0)
 		st->cfg.frag_mem_max = 4u << 20;
+	ust_sysctl_defaults(&st->sysctl);
+	if (cfg->tcp_cc == UST_TCP_CC_NEWRENO)
+		ust_sysctl_set(&st->sysctl, "net.ipv4.tcp_congestion_control", "reno");
 	st->nif = nif;
 	st->now_ns = now_ns;
 	st->rng = cfg->seed ^ 0x9e3779b97f4a7c15ull;

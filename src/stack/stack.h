@@ -19,6 +19,7 @@
 #include "pkt.h"
 #include "sock.h"
 #include "stats.h"
+#include "sysctl.h"
 #include "time.h"
 #include "timer.h"
 
@@ -45,6 +46,7 @@ struct ust_icmp;
 
 struct ust_stack {
 	struct ust_stack_config cfg; /* as given to ust_stack_create */
+	struct ust_sysctl sysctl;    /* tunables new sockets take */
 	struct ust_netif *nif;       /* the port we drive */
 	uint64_t now_ns;             /* time of the current poll */
 	uint64_t rng;                /* splitmix64 state */

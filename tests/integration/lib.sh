@@ -100,6 +100,14 @@ cap_check_clean() {
 	echo "capture: $n frames, none malformed, no bad checksum"
 }
 
+# The window scale Linux offers for a buffer of $1 bytes at most
+# (tcp_select_initial_window: ilog2(space) - 15, within 0..14).
+wscale_for() {
+	local space=$1 bits=0
+	while [ "$space" -gt 1 ]; do space=$((space / 2)); bits=$((bits + 1)); done
+	echo $((bits - 15 < 0 ? 0 : (bits - 15 > 14 ? 14 : bits - 15)))
+}
+
 in_ns() {
 	ip netns exec "$NS" "$@"
 }

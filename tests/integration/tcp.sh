@@ -13,15 +13,20 @@ in_ns $PEER chargen "$UST_IP" 19 10000 || fail "chargen"
 cap_stop
 cap_check_clean
 
-# SYN-ACK from ustack: MSS 1460 (clamped to the 1500 MTU), wscale 7, SACK
-# permitted, timestamps; the kernel's SYN asked for all of them.
+# SYN-ACK from ustack: MSS 1460 (clamped to the 1500 MTU), the window scale
+# Linux derives from the host's largest buffer (ustackd took tcp_rmem and
+# rmem_max from it), SACK permitted, timestamps; the kernel's SYN asked for
+# all of them.
 synack=$(tshark -r "$WORK/cap.pcap" -Y "tcp.flags.syn==1 && tcp.flags.ack==1 && ip.src==$UST_IP" \
 	-T fields -e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.options.sack_perm \
 	-e tcp.options.timestamp.tsval 2>/dev/null | sed -n 1p)
 echo "ustack SYN-ACK options (mss, wscale, sack_perm, tsval): $synack"
 read -r mss ws sackp tsval <<<"$synack"
 [ "$mss" = 1460 ] || fail "SYN-ACK MSS is '$mss', expected 1460"
-[ "$ws" = 7 ] || fail "SYN-ACK window scale is '$ws', expected 7"
+rmax=$(awk '{print $3}' /proc/sys/net/ipv4/tcp_rmem)
+[ "$(cat /proc/sys/net/core/rmem_max)" -gt "$rmax" ] && rmax=$(cat /proc/sys/net/core/rmem_max)
+want_ws=$(wscale_for "$rmax")
+[ "$ws" = "$want_ws" ] || fail "SYN-ACK window scale is '$ws', expected $want_ws"
 [ -n "$sackp" ] || fail "SYN-ACK lacks SACK permitted"
 [ -n "$tsval" ] || fail "SYN-ACK lacks timestamps"
 # Data segments from ustack carry timestamps and fit the MSS.

@@ -27,14 +27,21 @@ run_client() { # peer mode, ustackd client args
 	done
 	grep '^ustackd: client' "$WORK/ustackd.log"
 	cap_stop
-	# ustack's own SYN offers MSS 1460, window scale 7, SACK and timestamps.
+	# ustack's own SYN offers MSS 1460, SACK, timestamps and the window
+	# scale Linux derives from the receive buffer: ustackd's client sets
+	# SO_RCVBUF to 2 MiB (capped by the host's rmem_max, which ustackd took),
+	# so ilog2(that) - 15.
 	local syn
 	syn=$(tshark -r "$WORK/cap.pcap" -Y "tcp.flags.syn==1 && tcp.flags.ack==0 && ip.src==$UST_IP" \
 		-T fields -e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.options.sack_perm \
 		-e tcp.options.timestamp.tsval 2>/dev/null | sed -n 1p)
 	echo "ustack SYN options (mss, wscale, sack_perm, tsval): $syn"
 	read -r mss ws sackp tsval <<<"$syn"
-	[ "$mss" = 1460 ] && [ "$ws" = 7 ] && [ -n "$sackp" ] && [ -n "$tsval" ] ||
+	local rmax want
+	rmax=2097152
+	[ "$(cat /proc/sys/net/core/rmem_max)" -lt "$rmax" ] && rmax=$(cat /proc/sys/net/core/rmem_max)
+	want=$(wscale_for "$rmax")
+	[ "$mss" = 1460 ] && [ "$ws" = "$want" ] && [ -n "$sackp" ] && [ -n "$tsval" ] ||
 		fail "ustack's SYN options: '$syn'"
 	ust_stop
 }

@@ -2,6 +2,7 @@
 #include "xfer.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 uint8_t
@@ -25,20 +26,29 @@ static void
 pump_dir(struct xfer *x, unsigned d, struct ust_sock *from, struct ust_sock *to)
 {
 	static uint8_t buf[65536];
+	/* The pattern (a function of direction and offset) of the next bytes,
+	 * kept while a full send buffer refuses them: the simulation pumps at
+	 * every event. */
+	static uint8_t pat[2][65536];
+	static size_t pat_off[2] = {SIZE_MAX, SIZE_MAX}, pat_len[2];
 	while (x->sent[d] < x->total) {
 		size_t n = x->total - x->sent[d];
-		if (n > sizeof(buf))
-			n = sizeof(buf);
-		for (size_t i = 0; i < n; i++)
-			buf[i] = xfer_byte(d, x->sent[d] + i);
-		ssize_t w = ust_sock_send(from, buf, n, 0);
+		if (n > sizeof(pat[d]))
+			n = sizeof(pat[d]);
+		if (pat_off[d] != x->sent[d] || pat_len[d] < n) {
+			for (size_t i = 0; i < n; i++)
+				pat[d][i] = xfer_byte(d, x->sent[d] + i);
+			pat_off[d] = x->sent[d];
+			pat_len[d] = n;
+		}
+		ssize_t w = ust_sock_send(from, pat[d], n, 0);
 		if (w == -EAGAIN)
 			break;
 		if (w < 0) {
 			x->error = x->error != 0 ? x->error : (int)w;
 			return;
 		}
-		x->h_sent[d] = sim_fnv(x->h_sent[d], buf, (size_t)w);
+		x->h_sent[d] = sim_fnv(x->h_sent[d], pat[d], (size_t)w);
 		x->sent[d] += (size_t)w;
 	}
 	if (x->sent[d] == x->total && !x->shut[d]) {

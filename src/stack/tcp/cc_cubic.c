@@ -49,8 +49,11 @@ cubic_ack(struct tcpcb *tp, uint32_t acked)
 	if (target > 1.5 * cwnd)
 		target = 1.5 * cwnd;
 	double segs = acked / mss;
-	/* 4.3: Reno-friendly estimate with alpha = 3 (1 - beta) / (1 + beta). */
-	tp->cubic_west += 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA) * segs / cwnd;
+	/* 4.3: Reno-friendly estimate with alpha = 3 (1 - beta) / (1 + beta),
+	 * and Reno's own alpha of 1 once it is past W_max, so CUBIC never
+	 * grows slower than Reno where losses keep the window small. */
+	double alpha = tp->cubic_west >= tp->cubic_wmax ? 1.0 : 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
+	tp->cubic_west += alpha * segs / cwnd;
 	double next;
 	if (tp->cubic_west > target)
 		next = tp->cubic_west;

@@ -17,11 +17,14 @@
 static void
 negotiate(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *th)
 {
-	tp->ts_ok = th->opts.has_ts;
-	tp->sack_ok = th->opts.sack_ok;
-	tp->ws_ok = th->opts.has_wscale;
+	/* What we offered (or, answering a SYN, what we would offer) and the
+	 * peer offered too. */
+	tp->ts_ok = tp->ts_ok && th->opts.has_ts;
+	tp->sack_ok = tp->sack_ok && th->opts.sack_ok;
+	tp->ws_ok = tp->ws_ok && th->opts.has_wscale;
 	tp->snd_wscale = tp->ws_ok ? (th->opts.wscale > 14 ? 14 : th->opts.wscale) : 0;
-	tp->rcv_wscale = tp->ws_ok ? TCP_WSCALE : 0;
+	if (!tp->ws_ok)
+		tp->rcv_wscale = 0;
 	if (tp->ts_ok) {
 		tp->ts_recent = th->opts.tsval;
 		tp->ts_recent_ns = st->now_ns;
@@ -53,6 +56,13 @@ tcp_inherit(struct tcpcb *c, const struct tcpcb *l)
 	c->keepcnt = l->keepcnt;
 	c->linger_on = l->linger_on;
 	c->linger_s = l->linger_s;
+	c->user_mss = l->user_mss;
+	c->window_clamp = l->window_clamp;
+	c->rcvbuf_locked = l->rcvbuf_locked;
+	c->syn_retries = l->syn_retries;
+	c->linger2_s = l->linger2_s;
+	c->user_timeout_ms = l->user_timeout_ms;
+	c->notsent_lowat = l->notsent_lowat;
 	c->s.mem = l->s.mem;
 }
 
@@ -142,11 +152,12 @@ listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
 		c->irs = th->seq - 1;
 		c->rcv_nxt = th->seq;
 		c->rcv_adv = c->rcv_nxt;
-		c->iss = th->ack - 1;
-		c->snd_una = c->iss;
+		tcp_seq_init(c, th->ack - 1);
 		c->snd_nxt = c->snd_max = th->ack;
 		struct ust_tcp_opts o = {.has_mss = true, .mss = mss};
 		tcp_mss_init(st, c, &o);
+		/* The window our cookie SYN-ACK offered (no scaling in it). */
+		c->rcv_adv = c->rcv_nxt + tcp_syn_window(st, c);
 		c->state = TCPS_SYN_RECEIVED;
 		l->synq_len++;
 		ust_stat_inc(st, UST_STAT_TCP_SYNCOOKIE_OK);
@@ -162,10 +173,19 @@ listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
 		return;
 	}
 	unsigned synq_max = l->backlog > 0 ? (unsigned)l->backlog : 1;
-	if (l->synq_len >= synq_max) {
-		/* RFC 4987 3.6: under a flood, answer without keeping state. */
+	int cookies = st->sysctl.tcp_syncookies;
+	unsigned max_syn = (unsigned)st->sysctl.tcp_max_syn_backlog;
+	if (cookies == 2 || (cookies == 1 && l->synq_len >= synq_max)) {
+		/* RFC 4987 3.6: under a flood (or always, at 2), answer without
+		 * keeping state. */
 		send_cookie_synack(st, l, ip, th);
 		ust_pkt_free(pkt);
+		return;
+	}
+	/* Without cookies Linux drops once the queue is full, or within a
+	 * quarter of tcp_max_syn_backlog. */
+	if (l->synq_len >= synq_max || (cookies == 0 && l->synq_len >= max_syn - max_syn / 4)) {
+		ust_drop(st, pkt, UST_DROP_TCP_LISTEN_OVERFLOW);
 		return;
 	}
 	struct tcpcb *c = new_child(st, l, ip, th);
@@ -174,11 +194,11 @@ listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
 		return;
 	}
 	l->synq_len++;
+	tcp_offer_options(st, c);
 	negotiate(st, c, th);
 	c->snd_wnd = th->win; /* never scaled in a SYN (RFC 7323 2.2) */
 	c->max_sndwnd = c->snd_wnd;
-	c->iss = tcp_new_isn(st, ip->dst, th->dport, ip->src, th->sport);
-	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	tcp_seq_init(c, tcp_new_isn(st, ip->dst, th->dport, ip->src, th->sport));
 	c->state = TCPS_SYN_RECEIVED;
 	tcp_send_syn(st, c);
 	tcp_timer_update(st, c);
@@ -236,6 +256,7 @@ syn_sent_input(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 		}
 		tp->rtt_start_ns = 0;
 		tp->rxtshift = 0;
+		tp->retrans_stamp_ns = 0;
 		tcp_set_state(st, tp, TCPS_ESTABLISHED);
 		tp->cc->init(tp);
 		tp->recover = tp->snd_una;

@@ -107,7 +107,6 @@ ust_tcp_init(struct ust_stack *st)
 	memcpy(t->secret + 8, &b, 8);
 	t->challenge_tokens = TCP_CHALLENGE_PER_S;
 	t->challenge_ts_ns = st->now_ns;
-	t->default_cc = st->cfg.tcp_cc;
 	st->tcp = t;
 	return 0;
 }
@@ -136,17 +135,20 @@ tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp)
 static void
 tcp_init(struct ust_stack *st, struct tcpcb *tp, int family)
 {
+	const struct ust_sysctl *sc = &st->sysctl;
 	ust_sock_init(&tp->s, st, &ust_tcp_proto, family, UST_SOCK_STREAM);
-	tp->s.rcvbuf_bytes = TCP_RMEM_DEFAULT;
-	tp->s.sndbuf_bytes = TCP_WMEM_DEFAULT;
+	/* No autotuning: the rings start where Linux's autotuning gets within
+	 * a few round trips (twice tcp_rmem's default, 16 times tcp_wmem's). */
+	tp->s.rcvbuf_bytes = 2u * (uint32_t)sc->tcp_rmem[1];
+	tp->s.sndbuf_bytes = 16u * (uint32_t)sc->tcp_wmem[1];
 	tp->state = TCPS_CLOSED;
 	tp->rto_ns = TCP_RTO_INIT_NS;
 	tp->mss = TCP_DEFAULT_MSS;
-	tp->keepidle_s = TCP_KEEPIDLE_S;
-	tp->keepintvl_s = TCP_KEEPINTVL_S;
-	tp->keepcnt = TCP_KEEPCNT;
+	tp->keepidle_s = (uint32_t)sc->tcp_keepalive_time;
+	tp->keepintvl_s = (uint32_t)sc->tcp_keepalive_intvl;
+	tp->keepcnt = (uint32_t)sc->tcp_keepalive_probes;
 	tp->ssthresh = UINT32_MAX;
-	tcp_set_cc(tp, st->tcp->default_cc);
+	tcp_set_cc(tp, sc->tcp_congestion_control);
 	ust_timer_init(&tp->timer, tcp_timer_fire);
 }
 
@@ -166,10 +168,64 @@ tcp_alloc(struct ust_stack *st, int family)
 	return tp;
 }
 
-void
-tcp_set_cc(struct tcpcb *tp, unsigned which)
+int
+tcp_set_cc(struct tcpcb *tp, const char *name)
 {
-	tp->cc = which == UST_TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
+	if (strcmp(name, tcp_cc_newreno.name) == 0)
+		tp->cc = &tcp_cc_newreno;
+	else if (strcmp(name, tcp_cc_cubic.name) == 0)
+		tp->cc = &tcp_cc_cubic;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+uint32_t
+tcp_full_space(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	/* Linux offers half of sk_rcvbuf (tcp_win_from_space); its sk_rcvbuf
+	 * is tcp_rmem's default until SO_RCVBUF sets it. */
+	uint32_t full = (tp->rcvbuf_locked ? tp->s.rcvbuf_bytes : (uint32_t)st->sysctl.tcp_rmem[1]) / 2;
+	if (tp->window_clamp != 0 && full > tp->window_clamp)
+		full = tp->window_clamp;
+	return full;
+}
+
+void
+tcp_offer_options(struct ust_stack *st, struct tcpcb *tp)
+{
+	const struct ust_sysctl *sc = &st->sysctl;
+	tp->ts_ok = sc->tcp_timestamps != 0;
+	tp->sack_ok = sc->tcp_sack != 0;
+	tp->ws_ok = sc->tcp_window_scaling != 0;
+	tp->rcv_wscale = tp->ws_ok ? tcp_rcv_wscale(st, tp) : 0;
+}
+
+uint64_t
+tcp_fin_timeout_ns(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	int32_t s = tp->linger2_s != 0 ? tp->linger2_s : st->sysctl.tcp_fin_timeout;
+	return (uint64_t)(s < 0 ? 0 : s) * UST_NS_PER_S;
+}
+
+uint8_t
+tcp_rcv_wscale(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	/* Linux tcp_select_initial_window: the shift that lets the window
+	 * reach the largest buffer the socket could grow to (tcp_rmem's
+	 * maximum, rmem_max), or only its own when SO_RCVBUF fixed it. */
+	uint64_t full = tcp_full_space(st, tp);
+	uint64_t space = full;
+	if ((uint64_t)st->sysctl.tcp_rmem[2] > space)
+		space = (uint64_t)st->sysctl.tcp_rmem[2];
+	if ((uint64_t)st->sysctl.rmem_max > space)
+		space = (uint64_t)st->sysctl.rmem_max;
+	if ((tp->rcvbuf_locked || tp->window_clamp != 0) && space > full)
+		space = full;
+	int shift = -15;
+	for (; space > 1; space >>= 1)
+		shift++;
+	return (uint8_t)(shift < 0 ? 0 : shift > 14 ? 14 : shift);
 }
 
 static uint32_t
@@ -308,10 +364,11 @@ tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t f
 	/* RFC 6056 algorithm 3: a keyed offset per destination plus a global
 	 * counter, so ports are unpredictable yet spread for one peer. */
 	struct ust_tcp *t = st->tcp;
-	uint32_t range = TCP_PORT_HI - TCP_PORT_LO + 1;
+	uint32_t lo = (uint32_t)st->sysctl.ip_local_port_range[0];
+	uint32_t range = (uint32_t)st->sysctl.ip_local_port_range[1] - lo + 1;
 	uint32_t off = (uint32_t)tuple_hash(t, tp->s.local.addr4, 0, faddr, fport, 0x6056);
 	for (uint32_t i = 0; i < range; i++) {
-		uint16_t port = (uint16_t)(TCP_PORT_LO + (off + t->port_offset_seq + i) % range);
+		uint16_t port = (uint16_t)(lo + (off + t->port_offset_seq + i) % range);
 		if (faddr != 0 && tcp_lookup(st, tp->s.local.addr4 != 0 ? tp->s.local.addr4 :
 									 st->cfg.ip4_addr,
 					     port, faddr, fport) != NULL)
@@ -337,7 +394,11 @@ tcp_new_isn(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr
 void
 tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *o)
 {
+	/* TCP_MAXSEG bounds what we announce and what we send (Linux's
+	 * user_mss clamps both). */
 	uint32_t ours = ust_ipv4_mtu_payload(st) - UST_TCP_HLEN;
+	if (tp->user_mss != 0 && tp->user_mss < ours)
+		ours = tp->user_mss;
 	tp->rcv_mss = (uint16_t)ours;
 	tp->peer_mss = o != NULL && o->has_mss ? o->mss : TCP_DEFAULT_MSS;
 	uint32_t mss = tp->peer_mss < ours ? tp->peer_mss : ours;
@@ -347,6 +408,23 @@ tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *
 	if (mss < 64)
 		mss = 64;
 	tp->mss = (uint16_t)mss;
+}
+
+bool
+tcp_notsent_ok(const struct tcpcb *tp)
+{
+	uint32_t lowat = tp->notsent_lowat != 0 ? tp->notsent_lowat : (uint32_t)tp->s.stack->sysctl.tcp_notsent_lowat;
+	uint32_t inflight = tp->snd_nxt - tp->snd_una;
+	uint64_t notsent = tp->snd.len > inflight ? tp->snd.len - inflight : 0;
+	return (notsent << 1) < lowat;
+}
+
+void
+tcp_seq_init(struct tcpcb *tp, uint32_t iss)
+{
+	tp->iss = iss;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = iss;
+	tp->snd_sml = tp->retrans_hi = tp->rack_fack = iss;
 }
 
 void
@@ -374,6 +452,7 @@ tcp_update_events(struct tcpcb *tp)
 		if (tp->fin_rcvd || tp->shut_rd)
 			ev |= UST_EV_RDHUP;
 		if (!tp->fin_queued && tp->s.sndbuf_bytes - tp->snd.len >= tp->s.sndbuf_bytes / 3 &&
+		    tcp_notsent_ok(tp) &&
 		    (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_CLOSE_WAIT))
 			ev |= UST_EV_OUT;
 		if (tp->fin_queued && tp->fin_rcvd)
@@ -443,6 +522,7 @@ tcp_free(struct ust_stack *st, struct tcpcb *tp)
 	tcp_ring_free(&tp->s, &tp->rcv);
 	free(tp->ooo);
 	free(tp->sacked);
+	free(tp->xmarks);
 	free(tp);
 }
 
@@ -484,6 +564,7 @@ tcp_close_conn(struct ust_stack *st, struct tcpcb *tp)
 		unlink_from_parent(tp);
 	tcp_hash_remove(st, tp);
 	tp->rexmt_at = tp->persist_at = tp->delack_at = tp->keep_at = tp->tw_at = 0;
+	tp->tlp_at = tp->reo_at = 0;
 	ust_timer_cancel(&st->timers, &tp->timer);
 	tcp_set_state(st, tp, TCPS_CLOSED);
 	if (ownerless)
@@ -508,6 +589,7 @@ tcp_disconnect(struct ust_stack *st, struct tcpcb *tp)
 	tcp_ring_free(&tp->s, &tp->rcv);
 	free(tp->ooo);
 	free(tp->sacked);
+	free(tp->xmarks);
 	/* Everything of the connection goes; the socket's own settings, its
 	 * place in the stack's lists and its port stay. */
 	struct tcpcb keep = *tp;
@@ -530,6 +612,14 @@ tcp_disconnect(struct ust_stack *st, struct tcpcb *tp)
 	if (keep.addr_auto)
 		tp->s.local.addr4 = 0;
 	tcp_update_events(tp);
+}
+
+void
+tcp_write_err(struct ust_stack *st, struct tcpcb *tp, int err)
+{
+	tp->s.so_error = err;
+	ust_stat_inc(st, UST_STAT_TCP_TIMEOUT);
+	tcp_close_conn(st, tp);
 }
 
 void

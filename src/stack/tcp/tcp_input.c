@@ -26,12 +26,21 @@ tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt_ns)
 		tp->rttvar_ns = (3 * tp->rttvar_ns + d) / 4;
 		tp->srtt_ns = (7 * tp->srtt_ns + rtt_ns) / 8;
 	}
+	tcp_rack_rtt_sample(tp, rtt_ns);
 	/* RFC 6298 2.3 with Linux's floor on the variance term. */
 	uint64_t var = 4 * tp->rttvar_ns;
 	if (var < TCP_RTO_MIN_NS)
 		var = TCP_RTO_MIN_NS;
 	uint64_t rto = tp->srtt_ns + var;
 	tp->rto_ns = rto > TCP_RTO_MAX_NS ? TCP_RTO_MAX_NS : rto;
+}
+
+static void
+set_dsack(struct tcpcb *tp, uint32_t start, uint32_t end)
+{
+	tp->dsack = tp->sack_ok;
+	tp->dsack_range.start = start;
+	tp->dsack_range.end = end;
 }
 
 static bool
@@ -55,6 +64,7 @@ enter_time_wait(struct ust_stack *st, struct tcpcb *tp)
 {
 	tcp_set_state(st, tp, TCPS_TIME_WAIT);
 	tp->rexmt_at = tp->persist_at = tp->keep_at = tp->delack_at = 0;
+	tp->tlp_at = tp->reo_at = 0;
 	tp->tw_at = st->now_ns + 2 * TCP_MSL_NS;
 }
 
@@ -67,7 +77,7 @@ fin_acked(struct ust_stack *st, struct tcpcb *tp)
 		tcp_set_state(st, tp, TCPS_FIN_WAIT_2);
 		/* An orphan must not wait forever for the peer's FIN. */
 		if (tp->orphan)
-			tp->keep_at = st->now_ns + TCP_FIN_TIMEOUT_NS;
+			tp->keep_at = st->now_ns + tcp_fin_timeout_ns(st, tp);
 		return false;
 	case TCPS_CLOSING:
 		enter_time_wait(st, tp);
@@ -136,10 +146,34 @@ enter_recovery(struct ust_stack *st, struct tcpcb *tp)
 	tp->in_recovery = true;
 	tp->recover = tp->snd_max;
 	tp->rexmit_nxt = tp->snd_una;
+	tp->rexmit_first = true;
 	tp->rtt_start_ns = 0;
 	/* RFC 6675 5 step 4.2 / RFC 6582 3.2 step 2. */
 	tp->cwnd = tp->sack_ok ? tp->ssthresh : tp->ssthresh + 3u * tp->mss;
 	ust_stat_inc(st, UST_STAT_TCP_FAST_RETRANS);
+}
+
+/* The end of the highest byte this ACK delivers, cumulatively or by SACK. */
+static uint32_t
+delivered_end(const struct tcpcb *tp, const struct ust_tcp_view *th)
+{
+	uint32_t hi = tp->snd_una;
+	for (unsigned i = 0; i < th->opts.nsack; i++) {
+		uint32_t e = th->opts.sack[i].end;
+		if (SEQ_GT(e, hi) && SEQ_LEQ(e, tp->snd_max) && SEQ_LT(th->opts.sack[i].start, e))
+			hi = e;
+	}
+	return hi;
+}
+
+void
+tcp_rack_timeout(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (!tp->in_recovery && tp->snd_max != tp->snd_una && tcp_rack_detect(st, tp)) {
+		ust_stat_inc(st, UST_STAT_TCP_RACK_LOSS);
+		enter_recovery(st, tp);
+		tcp_output(st, tp);
+	}
 }
 
 /* Returns true when processing stops: the segment is dropped, or the
@@ -161,6 +195,7 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 	}
 	uint32_t win = (uint32_t)th->win << tp->snd_wscale;
 	bool win_changed = win != tp->snd_wnd;
+	uint32_t old_una = tp->snd_una;
 	if (SEQ_GT(ack, tp->snd_una)) {
 		uint32_t acked = ack - tp->snd_una;
 		/* RFC 7661: grow cwnd only when it was what limited us. */
@@ -174,6 +209,7 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 			tp->rtt_start_ns = 0;
 		}
 		tp->rxtshift = 0;
+		tp->retrans_stamp_ns = 0;
 		uint32_t data = acked < tp->snd.len ? acked : tp->snd.len;
 		tcp_ring_consume(&tp->snd, data);
 		if (acked > data && tp->fin_sent)
@@ -225,10 +261,20 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 	} else {
 		tcp_sack_update(tp, &th->opts);
 	}
-	/* Loss detection: three duplicate ACKs, or - since ACKs that carry data
-	 * never count as duplicates - SACK blocks covering three segments above
-	 * a hole (RFC 6675 IsLost with DupThresh 3). */
-	if (!tp->in_recovery && tp->snd_max != tp->snd_una && SEQ_GEQ(tp->snd_una, tp->recover)) {
+	if (tp->tlp_high != 0 && SEQ_GEQ(tp->snd_una, tp->tlp_high))
+		tp->tlp_high = 0; /* the probe's episode is over */
+	tcp_rack_ack(st, tp, old_una, delivered_end(tp, th));
+	if (tcp_rack_enabled(st, tp)) {
+		/* RFC 8985: a hole is lost when a later-sent segment arrived
+		 * and RACK.rtt + reo_wnd has passed since it was sent. */
+		if (!tp->in_recovery && tp->snd_max != tp->snd_una && SEQ_GEQ(tp->snd_una, tp->recover) &&
+		    tcp_rack_detect(st, tp)) {
+			ust_stat_inc(st, UST_STAT_TCP_RACK_LOSS);
+			enter_recovery(st, tp);
+		}
+	} else if (!tp->in_recovery && tp->snd_max != tp->snd_una && SEQ_GEQ(tp->snd_una, tp->recover)) {
+		/* Without RACK (no SACK, or tcp_recovery 0): three duplicate
+		 * ACKs or SACKed segments (RFC 5681 3.2, RFC 6675 IsLost). */
 		uint32_t sacked_segs = tp->sack_ok ? tcp_sacked_bytes(tp) / tp->mss : 0;
 		uint32_t out_segs = (tp->snd_max - tp->snd_una + tp->mss - 1) / tp->mss;
 		/* RFC 5827 early retransmit: with fewer than four segments out and
@@ -241,6 +287,10 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 		if (tp->dupacks >= thresh || (tp->sack_ok && sacked_segs >= thresh))
 			enter_recovery(st, tp);
 	}
+	if (tp->snd_una != tp->snd_max)
+		tcp_tlp_arm(st, tp);
+	else
+		tp->tlp_at = tp->reo_at = 0;
 	/* Window update (RFC 9293 3.10.7.4, fifth check). */
 	if (SEQ_LT(tp->snd_wl1, th->seq) || (tp->snd_wl1 == th->seq && SEQ_LEQ(tp->snd_wl2, ack))) {
 		tp->snd_wnd = win;
@@ -273,6 +323,7 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 			if (fin && seq != tp->rcv_nxt)
 				fin = false;
 		} else {
+			set_dsack(tp, seq, tp->rcv_nxt);
 			data += skip;
 			len -= skip;
 			seq = tp->rcv_nxt;
@@ -361,7 +412,16 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 		if (!(flags & UST_TCP_RST)) {
 			if (tp->state == TCPS_TIME_WAIT && (flags & UST_TCP_FIN))
 				tp->tw_at = st->now_ns + 2 * TCP_MSL_NS;
-			tcp_send_oow_ack(st, tp);
+			if (th->payload_len > 0 && SEQ_LT(th->seq, tp->rcv_nxt)) {
+				/* Data we hold already: the sender retransmitted
+				 * needlessly; say so at once (Linux tcp_send_dupack;
+				 * data cannot start an ACK loop, so no rate limit). */
+				uint32_t end = th->seq + th->payload_len;
+				set_dsack(tp, th->seq, SEQ_GT(end, tp->rcv_nxt) ? tp->rcv_nxt : end);
+				tcp_send_ack(st, tp);
+			} else {
+				tcp_send_oow_ack(st, tp);
+			}
 			tcp_timer_update(st, tp);
 		}
 		return;
@@ -403,6 +463,14 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 		if (SEQ_LEQ(th->ack, tp->snd_una) || SEQ_GT(th->ack, tp->snd_max)) {
 			ust_tcp_send_reset(st, ip, th);
 			ust_drop(st, pkt, UST_DROP_TCP_BAD_ACK);
+			return;
+		}
+		/* TCP_DEFER_ACCEPT: a bare ACK does not complete the handshake
+		 * until the deferral's last SYN-ACK (Linux tcp_check_req). */
+		if (tp->parent != NULL && tp->rxtshift < tp->parent->defer_accept && th->payload_len == 0 &&
+		    !(flags & UST_TCP_FIN)) {
+			tp->defer_acked = true;
+			ust_pkt_free(pkt);
 			return;
 		}
 		tp->snd_wnd = (uint32_t)th->win << tp->snd_wscale;

@@ -1,7 +1,8 @@
 /*
  * What to send now (FreeBSD tcp_output in spirit): new data within
- * min(snd_wnd, cwnd) with Nagle (RFC 9293 3.7.4) and sender-side SWS
- * avoidance (RFC 9293 3.8.6.2.1); in fast recovery, the holes below the
+ * min(snd_wnd, cwnd) with Nagle as Linux applies it (Minshall's rule), no
+ * sliver at the window's edge until the probe timer, PSH where Linux puts
+ * it, TCP_CORK and MSG_MORE; in fast recovery, the holes below the
  * highest SACKed byte first while the pipe is under cwnd (RFC 6675 5);
  * a FIN after the last byte; ACKs and window updates; RSTs, challenge ACKs,
  * keepalives. Every segment is built here, from the send ring, so a
@@ -34,6 +35,18 @@ window_to_advertise(struct tcpcb *tp)
 	return space > max ? max : space;
 }
 
+/* Linux tcp_select_initial_window: the buffer's window in whole segments
+ * (of the MSS less the timestamps a SYN-ACK has agreed on), unscaled. */
+uint32_t
+tcp_syn_window(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	uint32_t space = tcp_full_space(st, tp);
+	uint32_t mss = tp->rcv_mss - (tp->state == TCPS_SYN_RECEIVED && tp->ts_ok ? 12u : 0u);
+	if (space > mss)
+		space -= space % mss;
+	return space > 65535 ? 65535 : space;
+}
+
 int
 tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t len, uint8_t flags)
 {
@@ -45,18 +58,24 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 	if (flags & UST_TCP_SYN) {
 		o.has_mss = true;
 		o.mss = tp->rcv_mss;
-		if (tp->state == TCPS_SYN_SENT || tp->ws_ok) {
-			o.has_wscale = true;
-			o.wscale = tp->rcv_wscale;
-		}
-		o.sack_ok = tp->state == TCPS_SYN_SENT || tp->sack_ok;
-		o.has_ts = tp->state == TCPS_SYN_SENT || tp->ts_ok;
+		/* In SYN_SENT these are our offers; answering, what was agreed. */
+		o.has_wscale = tp->ws_ok;
+		o.wscale = tp->rcv_wscale;
+		o.sack_ok = tp->sack_ok;
+		o.has_ts = tp->ts_ok;
 	} else {
 		o.has_ts = tp->ts_ok;
 	}
 	if (o.has_ts) {
 		o.tsval = tcp_ts_now(st, tp);
 		o.tsecr = tp->ts_recent;
+	}
+	/* RFC 2883: a duplicate is reported first, once. */
+	if (tp->sack_ok && tp->dsack && (flags & UST_TCP_ACK)) {
+		o.sack[0].start = tp->dsack_range.start;
+		o.sack[0].end = tp->dsack_range.end;
+		o.nsack = 1;
+		tp->dsack = false;
 	}
 	/* RFC 2018 4: report the islands we hold, the newest first. */
 	if (tp->sack_ok && tp->nooo > 0 && (flags & UST_TCP_ACK)) {
@@ -83,8 +102,7 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 	memcpy(h + UST_TCP_HLEN, opt, olen);
 	if (len > 0)
 		tcp_ring_read(&tp->snd, seq - tp->snd_una, h + hlen, len);
-	uint32_t win = (flags & UST_TCP_SYN) ? (tcp_rcv_space(tp) > 65535 ? 65535 : tcp_rcv_space(tp))
-					     : window_to_advertise(tp);
+	uint32_t win = (flags & UST_TCP_SYN) ? tcp_syn_window(st, tp) : window_to_advertise(tp);
 	struct ust_tcp_view v = {
 		.sport = tp->s.local.port,
 		.dport = tp->s.remote.port,
@@ -108,12 +126,18 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 		tp->segs_unacked = 0;
 	}
 	struct ust_ipv4_tx tx = {.src = tp->s.local.addr4, .dst = tp->s.remote.addr4,
-				 .proto = UST_IPPROTO_TCP, .df = true, .ttl = tp->s.ip_ttl,
+				 .proto = UST_IPPROTO_TCP,
+				 /* Linux ip_dont_fragment: DF unless IP_MTU_DISCOVER says otherwise. */
+				 .df = tp->s.ip_pmtudisc == UST_IP_PMTUDISC_WANT ||
+				       tp->s.ip_pmtudisc == UST_IP_PMTUDISC_DO,
+				 .ttl = tp->s.ip_ttl,
 				 .tos = tp->s.ip_tos};
 	ust_stat_inc(st, UST_STAT_TCP_SEG_OUT);
 	if (SEQ_LT(seq, tp->snd_max) && (len > 0 || (flags & (UST_TCP_SYN | UST_TCP_FIN)))) {
 		ust_stat_inc(st, UST_STAT_TCP_RETRANS);
 		tp->total_retrans++;
+		if (SEQ_GT(seq + len, tp->retrans_hi))
+			tp->retrans_hi = seq + len;
 	}
 	return ust_ipv4_output(st, pkt, &tx);
 }
@@ -231,6 +255,26 @@ next_hole(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
 	return false;
 }
 
+/* tcp_slow_start_after_idle (RFC 5681 4.1, Linux tcp_cwnd_restart): after
+ * an RTO of silence with nothing in flight, halve cwnd per RTO idle, down to
+ * the initial window at most. */
+static void
+restart_after_idle(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (!st->sysctl.tcp_slow_start_after_idle || tp->last_snd_ns == 0 || tp->snd_una != tp->snd_max)
+		return;
+	uint64_t rto = tp->rto_ns, idle = st->now_ns - tp->last_snd_ns;
+	uint32_t restart = 10u * tp->mss;
+	if (idle <= rto || tp->cwnd <= restart)
+		return;
+	if (tp->ssthresh < tp->cwnd / 4 * 3)
+		tp->ssthresh = tp->cwnd / 4 * 3; /* Linux: tcp_current_ssthresh */
+	for (; idle > rto && tp->cwnd > restart; idle -= rto)
+		tp->cwnd /= 2;
+	if (tp->cwnd < restart)
+		tp->cwnd = restart;
+}
+
 /* Data bytes in the ring beyond snd_nxt (the FIN is not data). */
 static uint32_t
 unsent(const struct tcpcb *tp)
@@ -258,20 +302,37 @@ send_new(struct ust_stack *st, struct tcpcb *tp, uint32_t budget)
 		bool fin_now = fin_pending && tp->snd_nxt + len == data_end;
 		if (len == 0 && !fin_now)
 			return;
-		if (len > 0 && len < tp->mss && len == avail && !fin_now &&
-		    (tp->cork || (!tp->nodelay && tp->snd_max != tp->snd_una)))
-			return; /* Nagle: a small segment waits for the ACK of the last;
-				 * TCP_CORK: it waits for the rest of the message */
-		if (len > 0 && len < tp->mss && len < avail && len < tp->max_sndwnd / 2)
-			return; /* sender SWS: do not fill a sliver of window */
+		if (len > 0 && len < tp->mss && len == avail && !fin_now && !tp->push &&
+		    (tp->cork || tp->more || (!tp->nodelay && SEQ_GT(tp->snd_sml, tp->snd_una))))
+			return; /* Nagle with Minshall's rule (as Linux): a small tail
+				 * waits while an earlier small segment is unacknowledged;
+				 * TCP_CORK and MSG_MORE: it waits for the rest */
+		if (len > 0 && len < tp->mss && len < avail && !tp->push)
+			return; /* a sliver at the window's edge waits for the window
+				 * or the probe timer (Linux tcp_snd_wnd_test) */
 		uint8_t flags = UST_TCP_ACK | (fin_now ? UST_TCP_FIN : 0);
-		if (len > 0 && len == avail)
+		/* PSH on the last byte queued (unless more is coming: cork,
+		 * MSG_MORE), and on the last segment the window or cwnd lets
+		 * out, as Linux's tcp_push: the receiver should not wait for a
+		 * flight's tail. */
+		bool last_of_flight = len < avail && (budget - len < tp->mss ||
+						      SEQ_GEQ(tp->snd_nxt + len + tp->mss, wnd_end + 1));
+		if (len > 0 && ((len == avail && (!tp->more || tp->push)) || last_of_flight))
 			flags |= UST_TCP_PSH;
 		if (tp->rtt_start_ns == 0 && !tp->ts_ok && tp->snd_nxt == tp->snd_max && len > 0) {
 			tp->rtt_seq = tp->snd_nxt;
 			tp->rtt_start_ns = st->now_ns;
 		}
+		bool fresh = tp->snd_nxt == tp->snd_max;
+		if (fresh && len > 0)
+			restart_after_idle(st, tp);
 		tcp_send_segment(st, tp, tp->snd_nxt, len, flags);
+		if (len > 0)
+			tp->last_snd_ns = st->now_ns;
+		if (fresh)
+			tcp_rack_sent(st, tp, tp->snd_nxt + len + (fin_now ? 1 : 0));
+		if (len < tp->mss)
+			tp->snd_sml = tp->snd_nxt + len;
 		tp->snd_nxt += len + (fin_now ? 1 : 0);
 		if (fin_now)
 			tp->fin_sent = true;
@@ -283,6 +344,16 @@ send_new(struct ust_stack *st, struct tcpcb *tp, uint32_t budget)
 		if (fin_now)
 			return;
 	}
+}
+
+void
+tcp_output_one(struct ust_stack *st, struct tcpcb *tp)
+{
+	uint32_t sent = tp->snd_max;
+	tp->snd_nxt = tp->snd_max;
+	send_new(st, tp, tp->mss);
+	if (tp->snd_max != sent)
+		tcp_timer_update(st, tp);
 }
 
 void
@@ -311,15 +382,21 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 			if (tp->sack_ok)
 				pipe -= unsacked_between(tp, SEQ_MAX(tp->rexmit_nxt, tp->snd_una),
 							 tp->rto_recovery ? tp->snd_max : high_sacked(tp));
-			if (pipe >= tp->cwnd)
+			/* RFC 6675 5 step 4.3, RFC 5681 3.2 step 2: the fast
+			 * retransmission itself does not wait for the pipe. */
+			if (pipe >= tp->cwnd && !tp->rexmit_first)
 				break;
 			uint32_t seq, len;
+			bool first = tp->rexmit_first;
+			tp->rexmit_first = false;
 			if (next_hole(tp, &seq, &len)) {
 				/* The FIN has a sequence number but no byte in the ring:
 				 * a hole reaching it is resent as data up to the end,
 				 * then the FIN flag. */
 				uint32_t data_end = tp->snd_una + tp->snd.len;
-				uint8_t flags = UST_TCP_ACK;
+				/* A resent tail keeps the PSH it had (Linux resends
+				 * the buffer with its flags). */
+				uint8_t flags = UST_TCP_ACK | (seq + len == data_end ? UST_TCP_PSH : 0);
 				if (tp->fin_sent && SEQ_GEQ(seq + len, data_end + 1)) {
 					len = data_end - seq;
 					flags |= UST_TCP_FIN;
@@ -328,6 +405,8 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 				tp->rexmit_nxt = seq + len + ((flags & UST_TCP_FIN) ? 1 : 0);
 				continue;
 			}
+			if (first && pipe >= tp->cwnd)
+				break;
 			uint32_t sent = tp->snd_max;
 			tp->snd_nxt = tp->snd_max;
 			send_new(st, tp, tp->cwnd - pipe);
@@ -341,8 +420,8 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 		uint32_t budget = tp->cwnd > flight ? tp->cwnd - flight : 0;
 		send_new(st, tp, budget);
 	}
-	/* A window too small to use (zero, or a sliver SWS avoidance will not
-	 * fill) with data waiting and nothing in flight: probe, or the two
+	/* A window too small to use (zero, or a sliver) with data waiting and
+	 * nothing in flight: probe, or the two
 	 * sides would wait for each other forever (RFC 9293 3.8.6.1). */
 	uint32_t usable = tp->snd_wnd > tp->snd_nxt - tp->snd_una ? tp->snd_wnd - (tp->snd_nxt - tp->snd_una) : 0;
 	if (usable < tp->mss && unsent(tp) > usable && tp->snd_una == tp->snd_max && tp->persist_at == 0) {
@@ -350,7 +429,22 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 		tp->persist_shift = 0;
 		tp->persist_at = st->now_ns + tcp_rto_backed_off(tp);
 	}
+	/* Data held by TCP_CORK or MSG_MORE with nothing in flight goes out
+	 * when the probe timer fires (Linux's probe0: the RTO, at least
+	 * 200 ms), the ceiling man 7 tcp promises for a cork. */
+	if (unsent(tp) > 0 && unsent(tp) <= usable && tp->snd_una == tp->snd_max && tp->persist_at == 0 &&
+	    (tp->cork || tp->more)) {
+		uint64_t d = tcp_rto_backed_off(tp);
+		tp->persist_shift = 0;
+		tp->persist_at = st->now_ns + (d > TCP_RTO_MIN_NS ? d : TCP_RTO_MIN_NS);
+	}
 	if (tp->ack_now && tp->snd_max == before)
 		tcp_send_ack(st, tp);
+	/* New data moves the probe to 2·SRTT after the last transmission, and
+	 * may make the socket writable (TCP_NOTSENT_LOWAT). */
+	if (tp->snd_max != before) {
+		tcp_tlp_arm(st, tp);
+		tcp_update_events(tp);
+	}
 	tcp_timer_update(st, tp);
 }

@@ -43,8 +43,8 @@ tcp_listen(struct ust_sock *s, int backlog)
 	struct ust_stack *st = s->stack;
 	if (tp->state != TCPS_CLOSED && tp->state != TCPS_LISTEN)
 		return -EINVAL;
-	if (backlog > TCP_SOMAXCONN)
-		backlog = TCP_SOMAXCONN;
+	if (backlog > st->sysctl.somaxconn)
+		backlog = st->sysctl.somaxconn;
 	if (backlog < 0)
 		backlog = 0;
 	tp->backlog = backlog;
@@ -140,16 +140,14 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	s->remote.addr4 = a->addr4;
 	s->remote.port = a->port;
 	s->so_error = 0;
-	tp->iss = tcp_new_isn(st, s->local.addr4, s->local.port, a->addr4, a->port);
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tcp_seq_init(tp, tcp_new_isn(st, s->local.addr4, s->local.port, a->addr4, a->port));
 	tp->ts_offset = (uint32_t)ust_stack_rand(st);
-	tp->rcv_wscale = TCP_WSCALE;
-	tp->ts_ok = true; /* offered; negotiate() settles it */
+	tcp_offer_options(st, tp); /* negotiate() settles them */
 	tcp_mss_init(st, tp, NULL);
-	tp->rcv_mss = (uint16_t)(ust_ipv4_mtu_payload(st) - UST_TCP_HLEN);
 	tcp_hash_insert(st, tp);
 	tcp_set_state(st, tp, TCPS_SYN_SENT);
 	tp->rtt_start_ns = st->now_ns;
+	tp->retrans_stamp_ns = st->now_ns;
 	tcp_send_syn(st, tp);
 	tcp_timer_update(st, tp);
 	tp->connect_pending = true;
@@ -204,13 +202,18 @@ tcp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	   const struct ust_sockaddr *to)
 {
 	struct tcpcb *tp = tcpcb_of(s);
-	(void)flags;
 	(void)to;
 	int rc = send_check(tp);
 	if (rc < 0)
 		return rc;
-	if (len == 0)
+	/* MSG_MORE holds a partial segment like TCP_CORK until a send
+	 * without it (Linux's tcp_push with TCP_NAGLE_CORK). */
+	tp->more = (flags & UST_MSG_MORE) != 0;
+	if (len == 0) {
+		if (!tp->more)
+			tcp_output(s->stack, tp);
 		return 0;
+	}
 	uint32_t n = tcp_ring_write(&tp->snd, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
 	if (n == 0)
 		return -EAGAIN;
@@ -405,20 +408,51 @@ tcp_close(struct ust_sock *s)
 	if (!tp->fin_queued)
 		tcp_shutdown(s, UST_SHUT_WR);
 	if (tp->state == TCPS_FIN_WAIT_2 && tp->keep_at == 0) {
-		tp->keep_at = st->now_ns + TCP_FIN_TIMEOUT_NS;
+		tp->keep_at = st->now_ns + tcp_fin_timeout_ns(st, tp);
 		tcp_timer_update(st, tp);
 	}
 }
 
 static uint32_t
-buf_size(int v, uint32_t min, bool force)
+buf_size(int v, int32_t max, uint32_t min, bool force)
 {
 	uint64_t b = v < 0 ? 0 : (uint64_t)v;
-	/* SO_*BUFFORCE (CAP_NET_ADMIN) passes the cap (__sock_set_rcvbuf). */
-	if (b > (force ? INT32_MAX / 2 : TCP_MEM_MAX / 2))
-		b = force ? INT32_MAX / 2 : TCP_MEM_MAX / 2;
+	/* rmem_max or wmem_max; SO_*BUFFORCE (CAP_NET_ADMIN) passes the cap
+	 * (__sock_set_rcvbuf). */
+	uint64_t cap = force ? INT32_MAX / 2 : (uint64_t)max;
+	if (b > cap)
+		b = cap;
 	b *= 2; /* man 7 socket: the kernel doubles it */
 	return b < min ? min : (uint32_t)b;
+}
+
+/* Linux secs_to_retrans: TCP_DEFER_ACCEPT seconds as the SYN-ACK
+ * retransmissions (1 s, doubling) that cover them. */
+static uint8_t
+secs_to_retrans(int secs)
+{
+	if (secs <= 0)
+		return 0;
+	int timeout = 1, period = 1;
+	uint8_t n = 1;
+	while (secs > period && n < 255) {
+		n++;
+		timeout = timeout * 2 > 120 ? 120 : timeout * 2;
+		period += timeout;
+	}
+	return n;
+}
+
+static int
+retrans_to_secs(uint8_t n)
+{
+	int timeout = 1, period = n > 0 ? 1 : 0;
+	while (n > 1) {
+		n--;
+		timeout = timeout * 2 > 120 ? 120 : timeout * 2;
+		period += timeout;
+	}
+	return period;
 }
 
 static int
@@ -444,15 +478,17 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			/* The ring is sized once, at the first byte. */
-			if (tp->rcv.buf == NULL)
-				s->rcvbuf_bytes = buf_size(v, 2304, name == UST_SO_RCVBUFFORCE);
+			if (tp->rcv.buf == NULL) {
+				s->rcvbuf_bytes = buf_size(v, st->sysctl.rmem_max, 2304, name == UST_SO_RCVBUFFORCE);
+				tp->rcvbuf_locked = true;
+			}
 			return 0;
 		case UST_SO_SNDBUF:
 		case UST_SO_SNDBUFFORCE:
 			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			if (tp->snd.buf == NULL)
-				s->sndbuf_bytes = buf_size(v, 4608, name == UST_SO_SNDBUFFORCE);
+				s->sndbuf_bytes = buf_size(v, st->sysctl.wmem_max, 4608, name == UST_SO_SNDBUFFORCE);
 			return 0;
 		case UST_SO_LINGER: {
 			struct tcp_linger l;
@@ -474,21 +510,19 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 	if (name == UST_TCP_CONGESTION) {
 		char n[16] = {0};
 		memcpy(n, val, len < sizeof(n) - 1 ? len : sizeof(n) - 1);
-		if (strcmp(n, "reno") == 0)
-			tcp_set_cc(tp, UST_TCP_CC_NEWRENO);
-		else if (strcmp(n, "cubic") == 0)
-			tcp_set_cc(tp, UST_TCP_CC_CUBIC);
-		else
-			return -ENOENT;
-		return 0;
+		return tcp_set_cc(tp, n);
 	}
 	if (ust_sockopt_get_int(val, len, &v) < 0)
 		return -EINVAL;
 	switch (name) {
 	case UST_TCP_NODELAY:
 		tp->nodelay = v != 0;
-		if (tp->nodelay)
+		if (tp->nodelay) {
+			/* Linux: turning Nagle off pushes what waits, corked too. */
+			tp->push = true;
 			tcp_output(st, tp);
+			tp->push = false;
+		}
 		return 0;
 	case UST_TCP_CORK:
 		tp->cork = v != 0;
@@ -496,10 +530,58 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 			tcp_output(st, tp);
 		return 0;
 	case UST_TCP_MAXSEG:
-		if (v < 88 || v > 65535)
+		/* Linux: 0 clears it; otherwise TCP_MIN_MSS .. MAX_TCP_WINDOW;
+		 * used by the next SYN or SYN-ACK. */
+		if (v != 0 && (v < 88 || v > 32767))
 			return -EINVAL;
-		if (tp->state == TCPS_CLOSED || tp->state == TCPS_LISTEN)
-			tp->rcv_mss = (uint16_t)v;
+		tp->user_mss = (uint16_t)v;
+		return 0;
+	case UST_TCP_SYNCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		tp->syn_retries = (uint8_t)v;
+		return 0;
+	case UST_TCP_LINGER2:
+		/* Linux: negative disables FIN_WAIT_2 waiting, capped at 120 s. */
+		tp->linger2_s = v < 0 ? -1 : v > 120 ? 120 : v;
+		return 0;
+	case UST_TCP_DEFER_ACCEPT:
+		tp->defer_accept = secs_to_retrans(v);
+		return 0;
+	case UST_TCP_WINDOW_CLAMP:
+		if (v == 0) {
+			if (tp->state != TCPS_CLOSED)
+				return -EINVAL;
+			tp->window_clamp = 0;
+			return 0;
+		}
+		/* Linux: at least half of SOCK_MIN_RCVBUF. */
+		tp->window_clamp = v < 1152 ? 1152 : (uint32_t)v;
+		return 0;
+	case UST_TCP_QUICKACK:
+		if (v & 1) {
+			tp->quickacks = 16;
+			if (tp->delack_at != 0) {
+				tp->ack_now = true;
+				tcp_output(st, tp);
+			}
+		} else {
+			tp->quickacks = 0;
+		}
+		return 0;
+	case UST_TCP_USER_TIMEOUT:
+		if (v < 0)
+			return -EINVAL;
+		tp->user_timeout_ms = (uint32_t)v;
+		return 0;
+	case UST_TCP_NOTSENT_LOWAT:
+		tp->notsent_lowat = (uint32_t)v;
+		tcp_update_events(tp);
+		return 0;
+	case UST_TCP_INQ:
+		if (v < 0 || v > 1)
+			return -EINVAL;
+		tp->inq = v != 0;
 		return 0;
 	case UST_TCP_KEEPIDLE:
 	case UST_TCP_KEEPINTVL:
@@ -574,7 +656,31 @@ tcp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 	case UST_TCP_CORK:
 		return ust_sockopt_put_int(val, len, tp->cork);
 	case UST_TCP_MAXSEG:
-		return ust_sockopt_put_int(val, len, tp->state >= TCPS_ESTABLISHED ? tp->mss : tp->rcv_mss ? tp->rcv_mss : TCP_DEFAULT_MSS);
+		/* Linux: the user's value until the connection has an MSS. */
+		if (tp->state < TCPS_ESTABLISHED && tp->user_mss != 0)
+			return ust_sockopt_put_int(val, len, tp->user_mss);
+		return ust_sockopt_put_int(val, len, tp->state >= TCPS_ESTABLISHED ? tp->mss : TCP_DEFAULT_MSS);
+	case UST_TCP_SYNCNT:
+		return ust_sockopt_put_int(val, len, tp->syn_retries != 0 ? tp->syn_retries : s->stack->sysctl.tcp_syn_retries);
+	case UST_TCP_LINGER2:
+		return ust_sockopt_put_int(val, len, tp->linger2_s < 0 ? -1 : (int)(tcp_fin_timeout_ns(s->stack, tp) / UST_NS_PER_S));
+	case UST_TCP_DEFER_ACCEPT:
+		return ust_sockopt_put_int(val, len, retrans_to_secs(tp->defer_accept));
+	case UST_TCP_WINDOW_CLAMP:
+		return ust_sockopt_put_int(val, len, (int)tp->window_clamp);
+	case UST_TCP_QUICKACK:
+		return ust_sockopt_put_int(val, len, tp->quickacks > 0);
+	case UST_TCP_USER_TIMEOUT:
+		return ust_sockopt_put_int(val, len, (int)tp->user_timeout_ms);
+	case UST_TCP_NOTSENT_LOWAT:
+		return ust_sockopt_put_int(val, len, (int)tp->notsent_lowat);
+	case UST_TCP_INQ:
+		return ust_sockopt_put_int(val, len, tp->inq);
+	case UST_TCP_CC_INFO:
+		/* Neither CUBIC nor Reno has information to give (Linux's
+		 * get_info is NULL for both): an empty answer. */
+		*len = 0;
+		return 0;
 	case UST_TCP_KEEPIDLE:
 		return ust_sockopt_put_int(val, len, (int)tp->keepidle_s);
 	case UST_TCP_KEEPINTVL:

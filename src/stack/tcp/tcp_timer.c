@@ -14,7 +14,13 @@ uint64_t
 tcp_rto_backed_off(const struct tcpcb *tp)
 {
 	uint64_t rto = tp->rto_ns;
-	for (unsigned i = 0; i < tp->rxtshift && rto < TCP_RTO_MAX_NS; i++)
+	unsigned shift = tp->rxtshift;
+	/* tcp_syn_linear_timeouts: the first SYN retransmissions keep the
+	 * initial RTO, then it doubles. */
+	unsigned linear = (unsigned)tp->s.stack->sysctl.tcp_syn_linear_timeouts;
+	if (tp->state == TCPS_SYN_SENT)
+		shift = shift > linear ? shift - linear : 0;
+	for (unsigned i = 0; i < shift && rto < TCP_RTO_MAX_NS; i++)
 		rto *= 2;
 	return rto > TCP_RTO_MAX_NS ? TCP_RTO_MAX_NS : rto;
 }
@@ -23,15 +29,22 @@ void
 tcp_arm_rexmt(struct ust_stack *st, struct tcpcb *tp)
 {
 	tp->rexmt_at = st->now_ns + tcp_rto_backed_off(tp);
+	/* Linux tcp_clamp_rto_to_user_timeout: never past TCP_USER_TIMEOUT. */
+	if (tp->user_timeout_ms != 0 && tp->retrans_stamp_ns != 0 && tp->state != TCPS_SYN_SENT) {
+		uint64_t end = tp->retrans_stamp_ns + (uint64_t)tp->user_timeout_ms * UST_NS_PER_MS;
+		if (end < tp->rexmt_at)
+			tp->rexmt_at = end > st->now_ns ? end : st->now_ns;
+	}
 	tp->persist_at = 0;
 }
 
 static uint64_t
 earliest(const struct tcpcb *tp)
 {
-	uint64_t d[5] = {tp->rexmt_at, tp->persist_at, tp->delack_at, tp->keep_at, tp->tw_at};
+	uint64_t d[7] = {tp->rexmt_at, tp->persist_at, tp->delack_at, tp->keep_at,
+			 tp->tw_at, tp->tlp_at, tp->reo_at};
 	uint64_t m = 0;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		if (d[i] != 0 && (m == 0 || d[i] < m))
 			m = d[i];
 	return m;
@@ -50,33 +63,69 @@ tcp_timer_update(struct ust_stack *st, struct tcpcb *tp)
 		ust_timer_arm(&st->timers, &tp->timer, at);
 }
 
+/* TCP_USER_TIMEOUT: that long since the first timeout retransmission. */
+static bool
+user_timed_out(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	return tp->user_timeout_ms != 0 && tp->retrans_stamp_ns != 0 &&
+	       st->now_ns - tp->retrans_stamp_ns >= (uint64_t)tp->user_timeout_ms * UST_NS_PER_MS;
+}
+
+/* Linux tcp_model_timeout: how long `n` retransmissions doubling from
+ * `base` take, the RTO capped at TCP_RTO_MAX. */
+static uint64_t
+model_timeout_ns(unsigned n, uint64_t base)
+{
+	unsigned thresh = 0;
+	while ((base << (thresh + 1)) <= TCP_RTO_MAX_NS)
+		thresh++;
+	if (n <= thresh)
+		return ((2ull << n) - 1) * base;
+	return ((2ull << thresh) - 1) * base + (uint64_t)(n - thresh) * TCP_RTO_MAX_NS;
+}
+
 /* Returns true when the connection was closed (and may be freed). */
 static bool
 on_rexmt(struct ust_stack *st, struct tcpcb *tp)
 {
 	tp->rexmt_at = 0;
+	tp->tlp_at = tp->reo_at = 0;
+	tp->tlp_high = 0;
 	tp->rxtshift++;
 	ust_stat_inc(st, UST_STAT_TCP_RTO);
 	if (tp->state == TCPS_SYN_SENT) {
-		if (tp->rxtshift > TCP_SYN_RETRIES) {
-			tcp_drop(st, tp, ETIMEDOUT);
+		/* Linux gives up by time: as long as tcp_syn_retries doubling
+		 * retransmissions would take, whatever the linear ones sent. */
+		unsigned retries = tp->syn_retries != 0 ? tp->syn_retries : (unsigned)st->sysctl.tcp_syn_retries;
+		if (tp->rxtshift > 1 &&
+		    st->now_ns - tp->retrans_stamp_ns >= model_timeout_ns(retries, TCP_RTO_INIT_NS)) {
+			tcp_write_err(st, tp, ETIMEDOUT);
 			return true;
 		}
 		tcp_send_syn(st, tp);
 		return false;
 	}
 	if (tp->state == TCPS_SYN_RECEIVED) {
-		if (tp->rxtshift > TCP_SYNACK_RETRIES) {
+		/* Linux syn_ack_recalc: a deferred connection that was ACKed is
+		 * kept through the deferral and gets no SYN-ACK until its last
+		 * round, a last chance for data. */
+		uint8_t defer = tp->parent != NULL ? tp->parent->defer_accept : 0;
+		if (tp->rxtshift > st->sysctl.tcp_synack_retries && (!tp->defer_acked || tp->rxtshift > defer)) {
 			tcp_close_conn(st, tp);
 			return true;
 		}
-		tcp_send_syn(st, tp);
+		if (!tp->defer_acked || tp->rxtshift >= defer)
+			tcp_send_syn(st, tp);
+		else
+			tcp_arm_rexmt(st, tp);
 		return false;
 	}
-	if (tp->rxtshift > TCP_RETRIES2) {
-		tcp_drop(st, tp, ETIMEDOUT);
+	if (tp->rxtshift > st->sysctl.tcp_retries2 || user_timed_out(st, tp)) {
+		tcp_write_err(st, tp, ETIMEDOUT);
 		return true;
 	}
+	if (tp->retrans_stamp_ns == 0)
+		tp->retrans_stamp_ns = st->now_ns;
 	/* RFC 5681 3.1 eqn. 4 and RFC 6298 5.5-5.7: shrink to one segment,
 	 * back off, and go back to the first unacknowledged byte. Karn: the
 	 * retransmitted segment is not timed. */
@@ -110,6 +159,16 @@ on_persist(struct ust_stack *st, struct tcpcb *tp)
 	/* A window probe the receiver must answer with its current window;
 	 * the probes back off like retransmissions but never give up while
 	 * the peer answers. */
+	uint32_t usable = SEQ_GT(tp->snd_una + tp->snd_wnd, tp->snd_nxt) ? tp->snd_una + tp->snd_wnd - tp->snd_nxt : 0;
+	if (usable > 0 && tp->snd.len > tp->snd_nxt - tp->snd_una) {
+		/* Linux tcp_write_wakeup: the window has room, so what waits
+		 * (held by a cork, or a sliver of window) goes out now. */
+		tp->persist_at = 0;
+		tp->push = true;
+		tcp_output(st, tp);
+		tp->push = false;
+		return;
+	}
 	ust_stat_inc(st, UST_STAT_TCP_PERSIST_OUT);
 	tcp_send_segment(st, tp, tp->snd_una - 1, 0, UST_TCP_ACK);
 	if (tp->persist_shift < 12)
@@ -161,6 +220,13 @@ tcp_timer_fire(void *ctx, struct ust_timer *t, uint64_t now_ns)
 		tp->delack_at = 0;
 		tcp_send_ack(st, tp);
 	}
+	if (tp->reo_at != 0 && tp->reo_at <= now_ns) {
+		tp->reo_at = 0;
+		tcp_rack_timeout(st, tp);
+	}
+	if (tp->tlp_at != 0 && tp->tlp_at <= now_ns && tp->tlp_at <= tp->rexmt_at)
+		tcp_tlp_fire(st, tp);
+	tp->tlp_at = tp->tlp_at <= now_ns ? 0 : tp->tlp_at;
 	if (tp->rexmt_at != 0 && tp->rexmt_at <= now_ns && on_rexmt(st, tp))
 		return;
 	if (tp->persist_at != 0 && tp->persist_at <= now_ns)

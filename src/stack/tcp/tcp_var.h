@@ -47,26 +47,12 @@ enum tcp_state {
 #define TCP_RTO_MAX_NS (120 * UST_NS_PER_S)      /* Linux TCP_RTO_MAX */
 #define TCP_RTO_INIT_NS (1 * UST_NS_PER_S)       /* RFC 6298 2.1 */
 #define TCP_DELACK_NS (40 * UST_NS_PER_MS)       /* Linux TCP_DELACK_MIN */
-#define TCP_FIN_TIMEOUT_NS (60 * UST_NS_PER_S)   /* tcp_fin_timeout */
-#define TCP_RETRIES2 15                          /* tcp_retries2 */
-#define TCP_SYN_RETRIES 6                        /* tcp_syn_retries */
-#define TCP_SYNACK_RETRIES 5                     /* tcp_synack_retries */
-#define TCP_KEEPIDLE_S 7200                      /* tcp_keepalive_time */
-#define TCP_KEEPINTVL_S 75                       /* tcp_keepalive_intvl */
-#define TCP_KEEPCNT 9                            /* tcp_keepalive_probes */
-#define TCP_SOMAXCONN 4096                       /* backlog cap */
-#define TCP_WSCALE 7                             /* the shift Linux offers with its default buffers */
 #define TCP_DEFAULT_MSS 536                      /* RFC 9293 3.7.1 */
-#define TCP_WMEM_DEFAULT 262144                  /* where Linux autotuning gets quickly */
-#define TCP_RMEM_DEFAULT 262144                  /* idem; rings are allocated on first use */
-#define TCP_MEM_MAX (4u << 20)                   /* tcp_rmem[2]/tcp_wmem[2] order */
 #define TCP_OOO_RANGES 512                       /* out-of-order islands kept */
 #define TCP_SACK_RANGES TCP_OOO_RANGES           /* scoreboard entries */
 #define TCP_CHALLENGE_PER_S 1000                 /* tcp_challenge_ack_limit */
 #define TCP_OOW_RATELIMIT_NS (500 * UST_NS_PER_MS) /* tcp_invalid_ratelimit */
 #define TCP_BIND_BUCKETS 4096                    /* bind table: port conflicts in O(sockets on the port) */
-#define TCP_PORT_LO 32768                        /* ip_local_port_range */
-#define TCP_PORT_HI 60999
 
 /* A byte ring. `head` is the offset of the first byte, `len` the bytes held. */
 struct tcp_ring {
@@ -82,6 +68,14 @@ struct tcp_range {
 };
 
 struct tcpcb;
+
+/* Bytes below `end` (and above the previous mark) were first sent at `ns`. */
+struct tcp_xmit_mark {
+	uint32_t end; /* sequence number after the run */
+	uint64_t ns;  /* when it went out */
+};
+
+#define TCP_XMIT_MARKS 64 /* runs of first transmissions kept per connection */
 
 struct tcp_cc {
 	const char *name;                                  /* TCP_CONGESTION name */
@@ -110,6 +104,12 @@ struct tcpcb {
 	bool accepted;                /* handed out by accept() */
 	bool nodelay;                 /* TCP_NODELAY */
 	bool cork;                    /* TCP_CORK: hold partial segments */
+	bool more;                    /* the last send had MSG_MORE: hold like TCP_CORK */
+	bool push;                    /* send what is queued now, partial or not (TCP_NODELAY, probe) */
+	bool inq;                     /* TCP_INQ */
+	bool defer_acked;             /* TCP_DEFER_ACCEPT: the handshake's bare ACK came and waits for data */
+	uint8_t defer_accept;         /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions */
+	uint32_t notsent_lowat;       /* TCP_NOTSENT_LOWAT, 0 = tcp_notsent_lowat */
 	bool was_established;         /* reached ESTABLISHED once: no second connect() */
 	bool ts_ok;                   /* timestamps negotiated */
 	bool sack_ok;                 /* SACK negotiated */
@@ -122,6 +122,7 @@ struct tcpcb {
 	bool ack_now;                 /* send an ACK at the next output */
 	bool in_recovery;             /* fast recovery (RFC 6675 / 6582) */
 	bool rto_recovery;            /* recovering after a timeout: every unSACKed byte is lost */
+	bool rexmit_first;            /* fast retransmit due: the first hole goes out whatever the pipe */
 	bool linger_on;               /* SO_LINGER l_onoff */
 	bool ooo_fin;                 /* a FIN arrived out of order at ooo_fin_seq */
 	bool addr_auto;               /* connect() chose the local address */
@@ -133,6 +134,8 @@ struct tcpcb {
 	uint32_t snd_una;             /* oldest unacknowledged */
 	uint32_t snd_nxt;             /* next to send */
 	uint32_t snd_max;             /* highest sent + 1 */
+	uint32_t snd_sml;             /* end of the last segment shorter than the MSS (Minshall) */
+	uint32_t retrans_hi;          /* end of the highest byte ever retransmitted */
 	uint32_t snd_wnd;             /* peer's window, scaled */
 	uint32_t max_sndwnd;          /* largest window the peer offered */
 	uint32_t snd_wl1;             /* segment seq of the last window update */
@@ -150,6 +153,9 @@ struct tcpcb {
 	uint16_t mss;                 /* bytes of data per segment we send */
 	uint16_t rcv_mss;             /* MSS we announced */
 	uint16_t peer_mss;            /* MSS the peer announced */
+	uint16_t user_mss;            /* TCP_MAXSEG, 0 = none */
+	uint32_t window_clamp;        /* TCP_WINDOW_CLAMP, 0 = none */
+	bool rcvbuf_locked;           /* SO_RCVBUF set: the window scale follows it */
 	/* timestamps (RFC 7323) */
 	uint32_t ts_recent;           /* latest tsval to echo */
 	uint64_t ts_recent_ns;        /* when ts_recent was set (24-day PAWS rule) */
@@ -176,6 +182,15 @@ struct tcpcb {
 	uint64_t cubic_epoch_ns;      /* start of the current CUBIC epoch, 0 = none */
 	double cubic_west;            /* Reno-friendly estimate, segments */
 	uint32_t cubic_cwnd_prior;    /* cwnd before the last reduction */
+	/* RACK-TLP (RFC 8985) */
+	struct tcp_xmit_mark *xmarks; /* first-transmission times, TCP_XMIT_MARKS, lazily */
+	unsigned nxmarks;             /* used entries */
+	uint32_t rack_fack;           /* end of the highest byte delivered (ACKed or SACKed) */
+	uint64_t rack_xmit_ns;        /* RACK.xmit_ts: when the latest delivered segment was sent */
+	uint64_t rack_rtt_ns;         /* RACK.rtt */
+	uint64_t rtt_min_ns;          /* smallest RTT measured */
+	bool reord_seen;              /* reordering observed: reo_wnd is never 0 */
+	uint32_t tlp_high;            /* snd_max when a probe went out, 0 = none outstanding */
 	/* SACK scoreboard: what the peer holds above snd_una, sorted */
 	struct tcp_range *sacked;     /* TCP_SACK_RANGES entries, allocated at first loss */
 	unsigned nsacked;             /* used entries */
@@ -184,17 +199,26 @@ struct tcpcb {
 	struct tcp_ring rcv;          /* bytes in order, not yet read */
 	struct tcp_range *ooo;        /* received beyond rcv_nxt, sorted; TCP_OOO_RANGES, lazily */
 	unsigned nooo;                /* used entries */
+	bool dsack;                   /* report dsack_range in the next ACK (RFC 2883) */
+	struct tcp_range dsack_range; /* duplicate bytes received */
 	/* deadlines, 0 = not armed */
 	uint64_t rexmt_at;            /* retransmission */
 	uint64_t persist_at;          /* zero-window probe */
 	uint64_t delack_at;           /* delayed ACK */
 	uint64_t keep_at;             /* keepalive or FIN_WAIT_2 timeout */
 	uint64_t tw_at;               /* end of TIME_WAIT */
+	uint64_t tlp_at;              /* tail loss probe */
+	uint64_t reo_at;              /* RACK reordering window ends */
 	uint64_t last_rcv_ns;         /* when the peer was last heard (keepalive) */
+	uint64_t last_snd_ns;         /* when data was last sent (restart after idle) */
 	uint64_t oow_ack_ns;          /* last ACK sent for an out-of-window segment */
 	uint32_t keepidle_s;          /* TCP_KEEPIDLE */
 	uint32_t keepintvl_s;         /* TCP_KEEPINTVL */
 	uint32_t keepcnt;             /* TCP_KEEPCNT */
+	uint8_t syn_retries;          /* TCP_SYNCNT, 0 = tcp_syn_retries */
+	int32_t linger2_s;            /* TCP_LINGER2: FIN_WAIT_2 for orphans, 0 = tcp_fin_timeout, <0 none */
+	uint32_t user_timeout_ms;     /* TCP_USER_TIMEOUT, 0 = none */
+	uint64_t retrans_stamp_ns;    /* first SYN, or first timeout retransmission of what is unacked (Linux retrans_stamp), 0 = none */
 	/* listener */
 	int backlog;                  /* listen() backlog, capped */
 	unsigned synq_len;            /* embryonic connections */
@@ -217,7 +241,6 @@ struct ust_tcp {
 	uint32_t port_offset_seq;     /* RFC 6056 algorithm 3 counter */
 	uint64_t challenge_ts_ns;     /* challenge ACK bucket refill time */
 	uint32_t challenge_tokens;    /* challenge ACKs left this second */
-	unsigned default_cc;          /* enum ust_tcp_cc for new sockets */
 };
 
 static inline struct tcpcb *
@@ -250,15 +273,29 @@ void tcp_inherit(struct tcpcb *c, const struct tcpcb *l);
 /* connect(AF_UNSPEC): reset what is connected, back to a fresh socket that
  * keeps its options and port. */
 void tcp_disconnect(struct ust_stack *st, struct tcpcb *tp);
-/* Abort with an error for the owner (ECONNRESET, ETIMEDOUT, ...). */
+/* Abort with a RST and an error for the owner (ECONNRESET, ETIMEDOUT, ...). */
 void tcp_drop(struct ust_stack *st, struct tcpcb *tp, int err);
+/* Give up silently after retransmissions (Linux tcp_write_err): no RST. */
+void tcp_write_err(struct ust_stack *st, struct tcpcb *tp, int err);
 void tcp_free(struct ust_stack *st, struct tcpcb *tp);
 void tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state);
 /* Reset and free a listener's queued and embryonic connections. */
 void tcp_drop_children(struct ust_stack *st, struct tcpcb *l);
 void tcp_update_events(struct tcpcb *tp);
+/* Linux tcp_stream_memory_free for poll: unsent bytes, doubled, under
+ * TCP_NOTSENT_LOWAT. */
+bool tcp_notsent_ok(const struct tcpcb *tp);
 void tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *o);
-void tcp_set_cc(struct tcpcb *tp, unsigned which);
+/* 0, or -ENOENT for a name ustack does not have. */
+int tcp_set_cc(struct tcpcb *tp, const char *name);
+/* Our window scale for a new connection (Linux tcp_select_initial_window). */
+uint8_t tcp_rcv_wscale(const struct ust_stack *st, const struct tcpcb *tp);
+/* The window Linux's buffer of the same setting would offer at most. */
+uint32_t tcp_full_space(const struct ust_stack *st, const struct tcpcb *tp);
+/* Offer the options the tunables enable (before the SYN or SYN-ACK). */
+void tcp_offer_options(struct ust_stack *st, struct tcpcb *tp);
+/* How long an orphan waits in FIN_WAIT_2. */
+uint64_t tcp_fin_timeout_ns(const struct ust_stack *st, const struct tcpcb *tp);
 uint32_t tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp);
 
 /* tcp_buf.c */
@@ -286,6 +323,10 @@ uint32_t tcp_sacked_bytes(const struct tcpcb *tp);
 
 /* tcp_output.c */
 void tcp_output(struct ust_stack *st, struct tcpcb *tp);
+/* The window a SYN or SYN-ACK offers (unscaled). */
+uint32_t tcp_syn_window(const struct ust_stack *st, const struct tcpcb *tp);
+/* One new segment beyond cwnd if the window allows (a loss probe). */
+void tcp_output_one(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_ack(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_syn(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_rst_for(struct ust_stack *st, struct tcpcb *tp);
@@ -299,6 +340,23 @@ int tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint3
 void tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 		    const struct ust_ipv4_view *ip, const struct ust_tcp_view *th);
 void tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt_ns);
+/* The RACK reordering window ended: recover if the first hole is lost. */
+void tcp_rack_timeout(struct ust_stack *st, struct tcpcb *tp);
+
+/* tcp_rack.c */
+bool tcp_rack_enabled(const struct ust_stack *st, const struct tcpcb *tp);
+/* New data up to `end` left now. */
+void tcp_rack_sent(struct ust_stack *st, struct tcpcb *tp, uint32_t end);
+void tcp_rack_rtt_sample(struct tcpcb *tp, uint64_t rtt_ns);
+/* After an ACK moved snd_una from old_una and delivered bytes up to
+ * delivered_hi (cumulatively or by SACK). */
+void tcp_rack_ack(struct ust_stack *st, struct tcpcb *tp, uint32_t old_una, uint32_t delivered_hi);
+/* Whether the first hole is lost now; arms reo_at if it may be later. */
+bool tcp_rack_detect(struct ust_stack *st, struct tcpcb *tp);
+void tcp_tlp_arm(struct ust_stack *st, struct tcpcb *tp);
+void tcp_tlp_fire(struct ust_stack *st, struct tcpcb *tp);
+/* Initial sequence state for snd_una = iss. */
+void tcp_seq_init(struct tcpcb *tp, uint32_t iss);
 
 /* tcp_timer.c */
 void tcp_timer_update(struct ust_stack *st, struct tcpcb *tp);
