@@ -1,7 +1,10 @@
 /*
  * CUBIC (RFC 9438): W_cubic(t) = C (t - K)^3 + W_max, with the Reno-friendly
- * estimate of 4.3 and fast convergence of 4.7. Windows are computed in
- * segments as the RFC writes them, time in seconds from the epoch start.
+ * estimate of 4.3 and fast convergence of 4.7, and HyStart++ (RFC 9406) in
+ * slow start: a round whose minimum RTT rose by an eighth (4-16 ms) moves to
+ * conservative slow start (a quarter of the growth) and, five rounds later,
+ * to congestion avoidance, before the queue overflows. Windows are computed
+ * in segments as the RFC writes them, time in seconds from the epoch start.
  */
 #include <math.h>
 
@@ -9,6 +12,11 @@
 
 #define CUBIC_BETA 0.7
 #define CUBIC_C 0.4
+#define HS_MIN_RTT_THRESH_NS (4 * UST_NS_PER_MS)  /* RFC 9406 4.3 */
+#define HS_MAX_RTT_THRESH_NS (16 * UST_NS_PER_MS)
+#define HS_N_RTT_SAMPLE 8
+#define HS_CSS_GROWTH_DIVISOR 4
+#define HS_CSS_ROUNDS 5
 
 static void
 cubic_init(struct tcpcb *tp)
@@ -18,6 +26,55 @@ cubic_init(struct tcpcb *tp)
 	tp->cubic_wmax = 0;
 	tp->cubic_epoch_ns = 0;
 	tp->bytes_acked = 0;
+	tp->hs_round_end = tp->snd_max;
+	tp->hs_last_min_ns = tp->hs_cur_min_ns = 0;
+	tp->hs_samples = 0;
+	tp->hs_css_base_ns = 0;
+	tp->hs_css_rounds = 0;
+}
+
+/* RFC 9406 4.2-4.3: the slow start increase for `inc` bytes, after HyStart++
+ * had its say (it may end slow start by setting ssthresh). */
+static uint32_t
+hystart(struct tcpcb *tp, uint32_t inc)
+{
+	if (SEQ_GEQ(tp->snd_una, tp->hs_round_end)) {
+		/* A new round. */
+		tp->hs_round_end = tp->snd_max;
+		tp->hs_last_min_ns = tp->hs_cur_min_ns;
+		tp->hs_cur_min_ns = 0;
+		tp->hs_samples = 0;
+		if (tp->hs_css_base_ns != 0 && ++tp->hs_css_rounds >= HS_CSS_ROUNDS) {
+			tp->ssthresh = tp->cwnd;
+			tp->hs_css_base_ns = 0;
+			return 0;
+		}
+	}
+	if (tp->last_rtt_ns != 0) {
+		if (tp->hs_cur_min_ns == 0 || tp->last_rtt_ns < tp->hs_cur_min_ns)
+			tp->hs_cur_min_ns = tp->last_rtt_ns;
+		tp->hs_samples++;
+	}
+	if (tp->hs_css_base_ns != 0) {
+		/* The RTT came back down: the rise was not the queue. */
+		if (tp->hs_cur_min_ns != 0 && tp->hs_cur_min_ns < tp->hs_css_base_ns) {
+			tp->hs_css_base_ns = 0;
+			tp->hs_css_rounds = 0;
+			return inc;
+		}
+		return inc / HS_CSS_GROWTH_DIVISOR;
+	}
+	if (tp->hs_samples >= HS_N_RTT_SAMPLE && tp->hs_cur_min_ns != 0 && tp->hs_last_min_ns != 0) {
+		uint64_t thresh = tp->hs_last_min_ns / 8;
+		thresh = thresh < HS_MIN_RTT_THRESH_NS ? HS_MIN_RTT_THRESH_NS :
+			 thresh > HS_MAX_RTT_THRESH_NS ? HS_MAX_RTT_THRESH_NS : thresh;
+		if (tp->hs_cur_min_ns >= tp->hs_last_min_ns + thresh) {
+			tp->hs_css_base_ns = tp->hs_cur_min_ns;
+			tp->hs_css_rounds = 0;
+			return inc / HS_CSS_GROWTH_DIVISOR;
+		}
+	}
+	return inc;
 }
 
 static void
@@ -26,6 +83,10 @@ cubic_ack(struct tcpcb *tp, uint32_t acked)
 	double mss = tp->mss;
 	if (tp->cwnd < tp->ssthresh) {
 		uint32_t inc = acked < 2u * tp->mss ? acked : 2u * tp->mss;
+		/* HyStart++ only in the first slow start: after a loss
+		 * ssthresh already bounds it (RFC 9406 4.2). */
+		if (tp->ssthresh == UINT32_MAX)
+			inc = hystart(tp, inc);
 		tp->cwnd += inc;
 		return;
 	}

@@ -27,6 +27,7 @@ tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt_ns)
 		tp->srtt_ns = (7 * tp->srtt_ns + rtt_ns) / 8;
 	}
 	tcp_rack_rtt_sample(tp, rtt_ns);
+	tp->last_rtt_ns = rtt_ns;
 	/* RFC 6298 2.3 with Linux's floor on the variance term. */
 	uint64_t var = 4 * tp->rttvar_ns;
 	if (var < TCP_RTO_MIN_NS)

@@ -182,6 +182,14 @@ struct tcpcb {
 	uint64_t cubic_epoch_ns;      /* start of the current CUBIC epoch, 0 = none */
 	double cubic_west;            /* Reno-friendly estimate, segments */
 	uint32_t cubic_cwnd_prior;    /* cwnd before the last reduction */
+	/* HyStart++ (RFC 9406), CUBIC's slow start */
+	uint32_t hs_round_end;        /* windowEnd: the round ends when it is acked */
+	uint64_t hs_last_min_ns;      /* lastRoundMinRTT, 0 = none */
+	uint64_t hs_cur_min_ns;       /* currentRoundMinRTT, 0 = none */
+	uint32_t hs_samples;          /* rttSampleCount */
+	uint64_t hs_css_base_ns;      /* cssBaselineMinRtt, 0 = not in conservative slow start */
+	uint32_t hs_css_rounds;       /* rounds spent in conservative slow start */
+	uint64_t last_rtt_ns;         /* the latest RTT sample */
 	/* RACK-TLP (RFC 8985) */
 	struct tcp_xmit_mark *xmarks; /* first-transmission times, TCP_XMIT_MARKS, lazily */
 	unsigned nxmarks;             /* used entries */
