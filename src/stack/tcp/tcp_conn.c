@@ -400,13 +400,16 @@ tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *
 	if (tp->user_mss != 0 && tp->user_mss < ours)
 		ours = tp->user_mss;
 	tp->rcv_mss = (uint16_t)ours;
-	tp->peer_mss = o != NULL && o->has_mss ? o->mss : TCP_DEFAULT_MSS;
+	/* An MSS of 0 is no MSS (Linux). */
+	tp->peer_mss = o != NULL && o->has_mss && o->mss != 0 ? o->mss : TCP_DEFAULT_MSS;
 	uint32_t mss = tp->peer_mss < ours ? tp->peer_mss : ours;
+	/* Linux's tcp_min_snd_mss: a peer cannot make us send tiny segments
+	 * (and a flood of them). */
+	if (mss < TCP_MIN_SND_MSS)
+		mss = TCP_MIN_SND_MSS;
 	/* Room for the timestamp option in every segment (RFC 7323 3.2). */
 	if (tp->ts_ok)
 		mss -= 12;
-	if (mss < 64)
-		mss = 64;
 	tp->mss = (uint16_t)mss;
 }
 

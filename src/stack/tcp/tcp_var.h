@@ -48,6 +48,7 @@ enum tcp_state {
 #define TCP_RTO_INIT_NS (1 * UST_NS_PER_S)       /* RFC 6298 2.1 */
 #define TCP_DELACK_NS (40 * UST_NS_PER_MS)       /* Linux TCP_DELACK_MIN */
 #define TCP_DEFAULT_MSS 536                      /* RFC 9293 3.7.1 */
+#define TCP_MIN_SND_MSS 48                       /* Linux tcp_min_snd_mss */
 #define TCP_OOO_RANGES 512                       /* out-of-order islands kept */
 #define TCP_SACK_RANGES TCP_OOO_RANGES           /* scoreboard entries */
 #define TCP_CHALLENGE_PER_S 1000                 /* tcp_challenge_ack_limit */

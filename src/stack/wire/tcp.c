@@ -24,9 +24,7 @@ ust_tcp_parse(const uint8_t *p, size_t len, uint32_t pseudo_sum, uint32_t ol_fla
 		return UST_DROP_TCP_FLAGS;
 	if ((flags & (UST_TCP_SYN | UST_TCP_ACK | UST_TCP_RST | UST_TCP_FIN)) == 0)
 		return UST_DROP_TCP_FLAGS;
-	enum ust_drop why = ust_tcp_opts_parse(p + UST_TCP_HLEN, hlen - UST_TCP_HLEN, &out->opts);
-	if (why != UST_DROP_NONE)
-		return why;
+	ust_tcp_opts_parse(p + UST_TCP_HLEN, hlen - UST_TCP_HLEN, &out->opts);
 	out->sport = ust_get16(p);
 	out->dport = ust_get16(p + 2);
 	out->seq = ust_get32(p + 4);

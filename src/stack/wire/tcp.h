@@ -54,14 +54,15 @@ struct ust_tcp_view {
 
 /*
  * Validates the data offset against `len` (the IP payload length), decodes
- * options (a malformed option list is UST_DROP_TCP_OPT), and verifies the
+ * options (up to a malformed one, as Linux), and verifies the
  * checksum against `pseudo_sum` unless ol_flags says the NIC did. Flag sanity
  * (SYN+FIN, SYN+RST, no flags) is UST_DROP_TCP_FLAGS.
  */
 enum ust_drop ust_tcp_parse(const uint8_t *p, size_t len, uint32_t pseudo_sum, uint32_t ol_flags,
 			    struct ust_tcp_view *out);
-/* Decode an option list; UST_DROP_TCP_OPT if a length runs past the end. */
-enum ust_drop ust_tcp_opts_parse(const uint8_t *p, size_t len, struct ust_tcp_opts *out);
+/* Decode an option list up to its end, an EOL, or an option whose length is
+ * under 2 or runs past the end (Linux stops there and keeps the segment). */
+void ust_tcp_opts_parse(const uint8_t *p, size_t len, struct ust_tcp_opts *out);
 /* Encode options (MSS, SACK-permitted, timestamps, wscale, SACK blocks in the
  * Linux order) padded with NOPs to a multiple of 4; returns bytes written,
  * at most UST_TCP_MAX_OPT_LEN (SACK blocks that do not fit are left out). */

@@ -17,7 +17,7 @@ enum {
 	OPT_TS = 8,
 };
 
-enum ust_drop
+void
 ust_tcp_opts_parse(const uint8_t *p, size_t len, struct ust_tcp_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -30,11 +30,13 @@ ust_tcp_opts_parse(const uint8_t *p, size_t len, struct ust_tcp_opts *o)
 			i++;
 			continue;
 		}
+		/* Linux tcp_parse_options: a length under 2 or past the end
+		 * ends the parse; what came before counts, the segment too. */
 		if (i + 1 >= len)
-			return UST_DROP_TCP_OPT;
+			break;
 		uint8_t olen = p[i + 1];
 		if (olen < 2 || i + olen > len)
-			return UST_DROP_TCP_OPT;
+			break;
 		const uint8_t *v = p + i + 2;
 		/* A known option with the wrong length is ignored, as Linux does. */
 		switch (kind) {
@@ -76,7 +78,6 @@ ust_tcp_opts_parse(const uint8_t *p, size_t len, struct ust_tcp_opts *o)
 		}
 		i += olen;
 	}
-	return UST_DROP_NONE;
 }
 
 size_t
