@@ -11,6 +11,10 @@
 #include <cmocka.h>
 
 #include "stack/tcp/tcp_var.h"
+#include "stack/wire/csum.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/ipv4.h"
+#include "stack/wire/tcp.h"
 
 struct sim *
 sim_new(uint64_t seed, const struct ust_memlink_impair *a_to_b, const struct ust_memlink_impair *b_to_a)
@@ -171,4 +175,25 @@ sim_fnv(uint64_t h, const uint8_t *p, size_t n)
 		h *= 0x100000001b3ull;
 	}
 	return h;
+}
+
+void
+sim_inject_tcp(struct sim *s, unsigned from, const struct sim_seg *g)
+{
+	uint8_t f[14 + 20 + 60 + 1500];
+	assert_true(g->opt_len % 4 == 0 && g->opt_len <= 40 && g->len <= 1500);
+	struct ust_netif *me = ust_memlink_netif(s->link, from), *peer = ust_memlink_netif(s->link, 1 - from);
+	ust_eth_build(f, peer->mac, me->mac, UST_ETHERTYPE_IPV4);
+	uint16_t hlen = (uint16_t)(20 + g->opt_len), seg = (uint16_t)(hlen + g->len);
+	struct ust_ipv4_view ip = {.tot_len = (uint16_t)(20 + seg), .id = 1, .ttl = 64,
+				   .proto = UST_IPPROTO_TCP, .src = g->src, .dst = g->dst};
+	ust_ipv4_build(f + 14, &ip, false);
+	if (g->opt_len > 0)
+		memcpy(f + 54, g->opt, g->opt_len);
+	if (g->len > 0)
+		memcpy(f + 34 + hlen, g->data, g->len);
+	struct ust_tcp_view th = {.sport = g->sport, .dport = g->dport, .seq = g->seq, .ack = g->ack,
+				  .hlen = (uint8_t)hlen, .flags = g->flags, .win = g->win};
+	ust_tcp_build(f + 34, &th, seg, ust_csum_pseudo4(g->src, g->dst, UST_IPPROTO_TCP, seg), false);
+	assert_int_equal(ust_memlink_inject(s->link, from, f, 34u + seg), 0);
 }

@@ -41,6 +41,20 @@ void sim_connect_pair(struct sim *s, uint16_t port, struct ust_sock **cli, struc
 struct ust_sockaddr sim_addr(uint32_t ip, uint16_t port);
 int sim_tcp_state(struct ust_sock *sk);
 
+/* A TCP segment to inject as if one end sent it (addresses host order). */
+struct sim_seg {
+	uint32_t src, dst;       /* IPv4 addresses */
+	uint16_t sport, dport;   /* ports */
+	uint32_t seq, ack;       /* absolute */
+	uint8_t flags;           /* UST_TCP_* */
+	uint16_t win;            /* raw window field */
+	const uint8_t *opt;      /* option bytes, a multiple of 4 */
+	uint8_t opt_len;         /* their length */
+	const uint8_t *data;     /* payload */
+	uint16_t len;            /* its length */
+};
+void sim_inject_tcp(struct sim *s, unsigned from, const struct sim_seg *g);
+
 /* 64-bit FNV-1a, continued from h (start with SIM_FNV_INIT). */
 #define SIM_FNV_INIT 0xcbf29ce484222325ull
 uint64_t sim_fnv(uint64_t h, const uint8_t *p, size_t n);

@@ -35,16 +35,9 @@ static void
 inject_tcp(struct sim *s, unsigned from, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
 	   uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	uint8_t f[128];
-	struct ust_netif *me = ust_memlink_netif(s->link, from), *peer = ust_memlink_netif(s->link, 1 - from);
-	ust_eth_build(f, peer->mac, me->mac, UST_ETHERTYPE_IPV4);
-	struct ust_ipv4_view ip = {.tot_len = 40, .id = 1, .ttl = 64, .proto = UST_IPPROTO_TCP,
-				   .src = src, .dst = dst};
-	ust_ipv4_build(f + 14, &ip, false);
-	struct ust_tcp_view th = {.sport = sport, .dport = dport, .seq = seq, .ack = ack, .hlen = 20,
-				  .flags = flags, .win = 65535};
-	ust_tcp_build(f + 34, &th, 20, ust_csum_pseudo4(src, dst, UST_IPPROTO_TCP, 20), false);
-	assert_int_equal(ust_memlink_inject(s->link, from, f, 54), 0);
+	struct sim_seg g = {.src = src, .dst = dst, .sport = sport, .dport = dport, .seq = seq,
+			    .ack = ack, .flags = flags, .win = 65535};
+	sim_inject_tcp(s, from, &g);
 }
 
 /* A segment from the server's peer (A) to the server end of a connection. */

@@ -197,6 +197,7 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 	uint32_t win = (uint32_t)th->win << tp->snd_wscale;
 	bool win_changed = win != tp->snd_wnd;
 	uint32_t old_una = tp->snd_una;
+	tp->persist_probes = 0; /* the peer is there */
 	if (SEQ_GT(ack, tp->snd_una)) {
 		uint32_t acked = ack - tp->snd_una;
 		/* RFC 7661: grow cwnd only when it was what limited us. */
@@ -302,9 +303,32 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 		if (win > 0) {
 			tp->persist_at = 0;
 			tp->persist_shift = 0;
+			tp->persist_start_ns = 0;
 		}
 	}
 	return false;
+}
+
+/* Store bytes [seq, seq + len) at their place in the receive ring, except
+ * those an out-of-order island already holds: a peer that resends the same
+ * sequence with other bytes cannot change what the reader gets (the first
+ * copy wins). */
+static void
+write_first_copy(struct tcpcb *tp, uint32_t seq, const uint8_t *data, uint32_t len)
+{
+	uint32_t end = seq + len, s = seq;
+	for (unsigned i = 0; i < tp->nooo && SEQ_LT(s, end); i++) {
+		uint32_t rs = tp->ooo[i].start, re = tp->ooo[i].end;
+		if (SEQ_LEQ(re, s))
+			continue;
+		if (SEQ_GEQ(rs, end))
+			break;
+		if (SEQ_LT(s, rs))
+			tcp_ring_write_at(&tp->rcv, tp->rcv.len + (s - tp->rcv_nxt), data + (s - seq), rs - s);
+		s = re;
+	}
+	if (SEQ_LT(s, end))
+		tcp_ring_write_at(&tp->rcv, tp->rcv.len + (s - tp->rcv_nxt), data + (s - seq), end - s);
 }
 
 static void
@@ -346,7 +370,7 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 			tp->ack_now = true;
 			return;
 		}
-		tcp_ring_write_at(&tp->rcv, off, data, len);
+		write_first_copy(tp, seq, data, len);
 		if (seq == tp->rcv_nxt) {
 			bool had_ooo = tp->nooo > 0;
 			tp->rcv.len += len;

@@ -63,6 +63,19 @@ tcp_timer_update(struct ust_stack *st, struct tcpcb *tp)
 		ust_timer_arm(&st->timers, &tp->timer, at);
 }
 
+/* Linux tcp_probe_timer: a zero window probed tcp_retries2 times (8 for an
+ * orphan) without any ACK, or for TCP_USER_TIMEOUT, is given up; a peer
+ * that answers but never opens is held only by the user timeout. */
+static bool
+persist_gives_up(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	if (tp->user_timeout_ms != 0 && tp->persist_start_ns != 0 &&
+	    st->now_ns - tp->persist_start_ns >= (uint64_t)tp->user_timeout_ms * UST_NS_PER_MS)
+		return true;
+	int max = tp->orphan ? 8 : st->sysctl.tcp_retries2;
+	return tp->persist_probes >= max;
+}
+
 /* TCP_USER_TIMEOUT: that long since the first timeout retransmission. */
 static bool
 user_timed_out(const struct ust_stack *st, const struct tcpcb *tp)
@@ -153,12 +166,13 @@ on_rexmt(struct ust_stack *st, struct tcpcb *tp)
 	return false;
 }
 
-static void
+/* Returns true when the connection was closed (and may be freed). */
+static bool
 on_persist(struct ust_stack *st, struct tcpcb *tp)
 {
 	/* A window probe the receiver must answer with its current window;
-	 * the probes back off like retransmissions but never give up while
-	 * the peer answers. */
+	 * the probes back off like retransmissions and never give up while
+	 * the peer answers, unless TCP_USER_TIMEOUT says so. */
 	uint32_t usable = SEQ_GT(tp->snd_una + tp->snd_wnd, tp->snd_nxt) ? tp->snd_una + tp->snd_wnd - tp->snd_nxt : 0;
 	if (usable > 0 && tp->snd.len > tp->snd_nxt - tp->snd_una) {
 		/* Linux tcp_write_wakeup: the window has room, so what waits
@@ -167,14 +181,22 @@ on_persist(struct ust_stack *st, struct tcpcb *tp)
 		tp->push = true;
 		tcp_output(st, tp);
 		tp->push = false;
-		return;
+		return false;
 	}
+	if (persist_gives_up(st, tp)) {
+		tcp_write_err(st, tp, ETIMEDOUT);
+		return true;
+	}
+	if (tp->persist_start_ns == 0)
+		tp->persist_start_ns = st->now_ns;
+	tp->persist_probes++;
 	ust_stat_inc(st, UST_STAT_TCP_PERSIST_OUT);
 	tcp_send_segment(st, tp, tp->snd_una - 1, 0, UST_TCP_ACK);
 	if (tp->persist_shift < 12)
 		tp->persist_shift++;
 	uint64_t d = tp->rto_ns << tp->persist_shift;
 	tp->persist_at = st->now_ns + (d > TCP_RTO_MAX_NS ? TCP_RTO_MAX_NS : d);
+	return false;
 }
 
 /* Returns true when the connection was closed (and may be freed). */
@@ -229,8 +251,8 @@ tcp_timer_fire(void *ctx, struct ust_timer *t, uint64_t now_ns)
 	tp->tlp_at = tp->tlp_at <= now_ns ? 0 : tp->tlp_at;
 	if (tp->rexmt_at != 0 && tp->rexmt_at <= now_ns && on_rexmt(st, tp))
 		return;
-	if (tp->persist_at != 0 && tp->persist_at <= now_ns)
-		on_persist(st, tp);
+	if (tp->persist_at != 0 && tp->persist_at <= now_ns && on_persist(st, tp))
+		return;
 	if (tp->keep_at != 0 && tp->keep_at <= now_ns && on_keep(st, tp))
 		return;
 	tcp_timer_update(st, tp);

@@ -170,6 +170,8 @@ struct tcpcb {
 	uint8_t rxtshift;             /* consecutive timeouts */
 	uint8_t keep_probes;          /* keepalives unanswered */
 	uint8_t persist_shift;        /* zero-window probe backoff */
+	uint8_t persist_probes;       /* zero-window probes no ACK answered */
+	uint64_t persist_start_ns;    /* first probe of this zero window, 0 = none */
 	/* congestion control */
 	const struct tcp_cc *cc;      /* NewReno or CUBIC */
 	uint32_t cwnd;                /* congestion window, bytes */
