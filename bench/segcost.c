@@ -52,7 +52,7 @@ __attribute__((noinline)) static void
 stack_work(struct pair *p, int phase, size_t n)
 {
 	if (phase == 0) {
-		ust_sock_send_commit(p->tx, n);
+		ust_sock_send_commit(p->tx, n, 0);
 		ust_stack_flush(p->a);
 		poll_both(p);
 	} else {

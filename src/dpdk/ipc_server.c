@@ -52,6 +52,7 @@ struct lend {
 	uint32_t seq;     /* the answer it belongs to (done_seq says when done) */
 	uint32_t handle;  /* the socket */
 	uint32_t n;       /* how many bytes */
+	int flags;        /* send()'s flags, for the commit (MSG_MORE) */
 };
 
 struct client {
@@ -370,7 +371,8 @@ lend_spans(struct client *c, unsigned i, uint32_t seq, const struct ust_ipc_req 
 		p->span_off[k] = sp.len[k] != 0 ? (uint64_t)(sp.p[k] - (uint8_t *)c->r) : 0;
 		p->span_len[k] = sp.len[k];
 	}
-	c->lend[i] = (struct lend){.kind = (uint8_t)kind, .seq = seq, .handle = q->handle, .n = (uint32_t)n};
+	c->lend[i] = (struct lend){.kind = (uint8_t)kind, .seq = seq, .handle = q->handle, .n = (uint32_t)n,
+				   .flags = (int)q->a};
 	c->busy[q->handle] = (uint8_t)(i + 1);
 	return n;
 }
@@ -391,7 +393,7 @@ settle(struct client *c, unsigned i, bool force)
 		if (l->kind == LEND_RECV)
 			ust_sock_recv_consume(s, l->n);
 		else
-			ust_sock_send_commit(s, l->n);
+			ust_sock_send_commit(s, l->n, l->flags);
 	}
 	c->busy[l->handle] = 0;
 	l->kind = LEND_NONE;

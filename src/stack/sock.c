@@ -518,9 +518,9 @@ ust_sock_send_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp)
 }
 
 void
-ust_sock_send_commit(struct ust_sock *s, size_t n)
+ust_sock_send_commit(struct ust_sock *s, size_t n, int flags)
 {
-	s->proto->send_commit(s, n);
+	s->proto->send_commit(s, n, flags);
 }
 
 uint32_t

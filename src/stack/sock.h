@@ -181,7 +181,7 @@ struct ust_sock_proto {
 	ssize_t (*recv_spans)(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
 	void (*recv_consume)(struct ust_sock *s, size_t n);
 	ssize_t (*send_spans)(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
-	void (*send_commit)(struct ust_sock *s, size_t n);
+	void (*send_commit)(struct ust_sock *s, size_t n, int flags);
 	/* The next datagram's rxinfo, NULL where there are no datagrams. */
 	int (*rxinfo)(const struct ust_sock *s, struct ust_sock_rxinfo *out);
 	/* Move the buffers to `mem` (NULL = malloc), keeping their bytes. */
@@ -272,11 +272,12 @@ int ust_sock_rehome(struct ust_sock *s, const struct ust_sock_mem *mem);
  * the first n of them were taken, as recv() does after its copy. send_spans:
  * room for up to `max` bytes after what is queued; returns its size or what
  * send() would (-EAGAIN when full, -EPIPE ...). send_commit: the first n
- * bytes of that room were written; queue them. -EOPNOTSUPP for datagrams. */
+ * bytes of that room were written; queue them, with send()'s flags
+ * (MSG_MORE). -EOPNOTSUPP for datagrams. */
 ssize_t ust_sock_recv_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
 void ust_sock_recv_consume(struct ust_sock *s, size_t n);
 ssize_t ust_sock_send_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp);
-void ust_sock_send_commit(struct ust_sock *s, size_t n);
+void ust_sock_send_commit(struct ust_sock *s, size_t n, int flags);
 
 /* For protocols: read an int option value as setsockopt passes it (-EINVAL
  * when shorter than an int); write one as Linux's getsockopt does, cut to

@@ -287,7 +287,7 @@ test_established_zero_copy_spans_and_rehome(void **state)
 	memcpy(sp.p[0], "hello", sp.len[0]);
 	memcpy(sp.p[1], "hello" + sp.len[0], sp.len[1]);
 	assert_int_equal(ust_sock_outq(c), 0); /* not queued before the commit */
-	ust_sock_send_commit(c, 5);
+	ust_sock_send_commit(c, 5, 0);
 	assert_int_equal(cm.allocs, 1); /* the send ring came from our allocator */
 	sim_run_for(s, 50 * UST_NS_PER_MS);
 	/* Receive in place: the bytes stay until consumed. */

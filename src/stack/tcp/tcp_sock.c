@@ -237,9 +237,10 @@ tcp_send_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp)
 }
 
 static void
-tcp_send_commit(struct ust_sock *s, size_t n)
+tcp_send_commit(struct ust_sock *s, size_t n, int flags)
 {
 	struct tcpcb *tp = tcpcb_of(s);
+	tp->more = (flags & UST_MSG_MORE) != 0;
 	/* The connection may have failed since the room was handed out; the
 	 * bytes are then dropped, as a closed connection drops its queue, and
 	 * the error stays for the program's next call. */
@@ -467,7 +468,10 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 		case UST_SO_REUSEPORT:
 			return 0;
 		case UST_SO_KEEPALIVE:
-			tp->keep_at = 0;
+			/* Linux tcp_set_keepalive: the first check is a full idle
+			 * time from now, whatever came before. */
+			tp->keep_at = s->keepalive && (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_CLOSE_WAIT) ?
+					      st->now_ns + (uint64_t)tp->keepidle_s * UST_NS_PER_S : 0;
 			tcp_timer_update(st, tp);
 			return 0;
 		case UST_SO_RCVLOWAT:
