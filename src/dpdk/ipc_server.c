@@ -62,6 +62,7 @@ struct client {
 	struct ust_sock_cred cred;      /* SO_PEERCRED's euid and the capabilities the stack checks */
 	struct ust_ipc_region *r;       /* the shared region */
 	int chan_evfd[UST_IPC_CHANNELS]; /* each channel's wake-up eventfd, -1 = none */
+	int ep_bell[UST_IPC_EPOLLS];    /* each epoll slot's doorbell eventfd, -1 = free */
 	uint32_t chan_n;                /* channels below this may be in use */
 	struct ust_sock **socks;        /* by handle */
 	uint8_t *busy;                  /* by handle: channel + 1 holding a lend, 0 = none */
@@ -212,13 +213,54 @@ wake_waiters(struct client *c, struct ust_ipc_sockstate *ss)
 }
 
 static void
+ring(int efd)
+{
+	uint64_t one = 1;
+	if (efd >= 0 && write(efd, &one, sizeof(one)) < 0)
+		return; /* a full counter rings just as well */
+}
+
+/* Tell the epoll slots watching socket h that it has news (ipc.h). */
+static void
+tell_epolls(struct client *c, uint32_t h)
+{
+	bool excl_woken = false;
+	struct ust_ipc_sockstate *ss = &c->r->sock[h];
+	for (unsigned w = 0; w < UST_IPC_EPOLLS / 64; w++) {
+		uint64_t m = atomic_load_explicit(&ss->watch[w], memory_order_relaxed);
+		if (m == 0)
+			continue;
+		uint64_t x = atomic_load_explicit(&ss->excl[w], memory_order_relaxed);
+		while (m != 0) {
+			unsigned bit = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			bool excl = (x >> bit) & 1;
+			if (excl && excl_woken)
+				continue;
+			unsigned slot = w * 64 + bit;
+			struct ust_ipc_epoll *ep = &c->r->ep[slot];
+			atomic_fetch_or(&ep->ready[h / 64], 1ull << (h % 64));
+			atomic_fetch_or(&ep->summary[h / 4096], 1ull << ((h / 64) % 64));
+			atomic_fetch_or(&ep->top[h / 262144], 1ull << ((h / 4096) % 64));
+			/* seq_cst pairs with the waiter's arm-then-check. */
+			if (atomic_load(&ep->armed) != 0 && atomic_exchange(&ep->armed, 0) != 0) {
+				ring(c->ep_bell[slot]);
+				excl_woken |= excl;
+			}
+		}
+	}
+}
+
+static void
 on_sock_event(struct ust_sock *s, uint32_t events, void *arg)
 {
 	struct client *c = s->user;
-	struct ust_ipc_sockstate *ss = &c->r->sock[(uintptr_t)arg];
+	uint32_t h = (uint32_t)(uintptr_t)arg;
+	struct ust_ipc_sockstate *ss = &c->r->sock[h];
 	/* seq_cst pairs with the waiter's bit-then-check (ipc.h). */
 	atomic_store(&ss->events, events);
 	wake_waiters(c, ss);
+	tell_epolls(c, h);
 }
 
 /* A handle whose state is open on both sides, or -EMFILE/-ENOMEM. */
@@ -264,6 +306,10 @@ attach(struct client *c, struct ust_sock *s, uint32_t *handle)
 	struct ust_ipc_sockstate *ss = &c->r->sock[h];
 	atomic_store(&ss->waiters[0], 0);
 	atomic_store(&ss->waiters[1], 0);
+	for (unsigned w = 0; w < UST_IPC_EPOLLS / 64; w++) {
+		atomic_store(&ss->watch[w], 0);
+		atomic_store(&ss->excl[w], 0);
+	}
 	atomic_store(&ss->events, ust_sock_events(s));
 	*handle = h;
 	return 0;
@@ -290,6 +336,7 @@ detach(struct client *c, uint32_t h)
 	/* Anyone still waiting on it learns it is gone. */
 	atomic_store(&c->r->sock[h].events, UST_EV_HUP | UST_EV_ERR);
 	wake_waiters(c, &c->r->sock[h]);
+	tell_epolls(c, h);
 }
 
 static void
@@ -645,6 +692,9 @@ client_free(struct client *c)
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		if (c->chan_evfd[i] >= 0)
 			close(c->chan_evfd[i]);
+	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
+		if (c->ep_bell[i] >= 0)
+			close(c->ep_bell[i]);
 	if (c->r != NULL)
 		munmap(c->r, UST_IPC_REGION_BYTES);
 	if (c->fd >= 0)
@@ -701,6 +751,8 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)srv->st->sysctl.ip_unprivileged_port_start;
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		c->chan_evfd[i] = -1;
+	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
+		c->ep_bell[i] = -1;
 	/* Untouched pages cost nothing: these grow with the handles used. */
 	c->socks = calloc(UST_IPC_SOCKS, sizeof(*c->socks));
 	c->busy = calloc(UST_IPC_SOCKS, sizeof(*c->busy));
@@ -760,6 +812,45 @@ register_channel(struct client *c, const struct ust_ipc_chanmsg *m, int efd)
 	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* An epoll instance's doorbell: give it a free slot, answered in `ret`. */
+static void
+register_epoll(struct client *c, int efd)
+{
+	struct ust_ipc_chanmsg ack = {.msg = UST_IPC_MSG_ACK, .ret = efd < 0 ? -EINVAL : -EMFILE};
+	for (unsigned i = 0; i < UST_IPC_EPOLLS && efd >= 0; i++) {
+		if (c->ep_bell[i] >= 0)
+			continue;
+		/* Left-over news of a former owner only makes the new one look. */
+		if (mprotect(&c->r->ep[i], sizeof(c->r->ep[i]), PROT_READ | PROT_WRITE) < 0) {
+			ack.ret = -ENOMEM;
+			break;
+		}
+		atomic_store(&c->r->ep[i].armed, 0);
+		c->ep_bell[i] = efd;
+		ack.ret = (int32_t)i;
+		break;
+	}
+	if (ack.ret < 0 && efd >= 0)
+		close(efd);
+	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* A slot the application no longer uses: no socket may tell it anything. */
+static void
+free_epoll(struct client *c, uint32_t slot)
+{
+	if (slot >= UST_IPC_EPOLLS || c->ep_bell[slot] < 0)
+		return;
+	uint64_t keep = ~(1ull << (slot % 64));
+	uint64_t opened = (c->sock_end - offsetof(struct ust_ipc_region, sock)) / sizeof(struct ust_ipc_sockstate);
+	for (uint64_t h = 0; h < opened && h < UST_IPC_SOCKS; h++) {
+		atomic_fetch_and(&c->r->sock[h].watch[slot / 64], keep);
+		atomic_fetch_and(&c->r->sock[h].excl[slot / 64], keep);
+	}
+	close(c->ep_bell[slot]);
+	c->ep_bell[slot] = -1;
+}
+
 /* Returns false when the client is gone. */
 static bool
 read_ctl(struct client *c)
@@ -778,6 +869,10 @@ read_ctl(struct client *c)
 		int efd = ust_ipc_fd_take(&mh);
 		if (r == sizeof(m) && m.msg == UST_IPC_MSG_CHANNEL)
 			register_channel(c, &m, efd);
+		else if (r == sizeof(m) && m.msg == UST_IPC_MSG_EPOLL)
+			register_epoll(c, efd);
+		else if (r == sizeof(m) && m.msg == UST_IPC_MSG_EPOLL_FREE)
+			free_epoll(c, m.channel);
 		else if (efd >= 0)
 			close(efd);
 	}

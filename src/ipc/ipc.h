@@ -50,6 +50,18 @@
  * arena_end; a program opens its own mapping that far when an answer
  * names a handle or span beyond what it opened.
  *
+ * epoll: an epoll instance with ustack members owns a slot of ep[], given
+ * by ustackd with the instance's doorbell eventfd (UST_IPC_MSG_EPOLL); the
+ * doorbell sits in the kernel epoll set beside the kernel members. Each
+ * side opens the slot's pages of its mapping when the slot is given. The
+ * application sets bit `slot` of sock[handle].watch while the instance
+ * watches the socket (and of .excl for EPOLLEXCLUSIVE). When the socket's
+ * events change or something arrives, ustackd sets the socket's bit in
+ * each watching slot's ready[] (then the word's bit in summary[] and that
+ * one's in top[]), and writes the doorbell only if `armed` was set by a
+ * waiter about to sleep, clearing it; of the EPOLLEXCLUSIVE watchers,
+ * those after the first one woken are not told, as in Linux.
+ *
  * Everything is fixed-size; layouts are _Static_assert'ed so a mismatch of
  * the two sides fails to compile rather than corrupting memory.
  */
@@ -63,10 +75,11 @@
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 4u
+#define UST_IPC_VERSION 5u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS (1u << 20)   /* ustack sockets per process; RLIMIT_NOFILE binds first */
+#define UST_IPC_EPOLLS 128u        /* epoll sets with ustack members, per process */
 #define UST_IPC_NO_HANDLE 0xffffffffu
 #define UST_IPC_ARENA_BYTES (4ull << 30) /* socket buffers, at most */
 #define UST_IPC_GROW_BYTES (64u << 10) /* the socket table is opened up this much at a time */
@@ -176,6 +189,19 @@ struct ust_ipc_sockstate {
 	_Atomic uint32_t events;      /* readiness, epoll bits, written by ustackd */
 	uint32_t pad;
 	_Atomic uint64_t waiters[2];  /* channels waiting for a change, one bit each */
+	_Atomic uint64_t watch[UST_IPC_EPOLLS / 64]; /* epoll slots watching it, one bit each */
+	_Atomic uint64_t excl[UST_IPC_EPOLLS / 64];  /* ... of them with EPOLLEXCLUSIVE */
+};
+
+/* One epoll instance's readiness news, by socket handle: three levels of
+ * bitmap, so a look at an idle set reads a few words. */
+struct ust_ipc_epoll {
+	_Atomic uint32_t armed;  /* a waiter sleeps: write the doorbell on the next news */
+	uint32_t pad[7];
+	_Atomic uint64_t top[UST_IPC_SOCKS / (64 * 64 * 64)]; /* bit s: summary[s] may be nonzero */
+	_Atomic uint64_t summary[UST_IPC_SOCKS / (64 * 64)];  /* bit w: ready[w] may be nonzero */
+	_Atomic uint64_t ready[UST_IPC_SOCKS / 64];           /* sockets with news since last looked */
+	uint8_t pad_page[4096 - (64 + UST_IPC_SOCKS / 512) % 4096]; /* slots on pages of their own */
 };
 
 struct ust_ipc_region {
@@ -190,6 +216,7 @@ struct ust_ipc_region {
 	uint8_t pad[128 - 40];
 	struct ust_ipc_channel chan[UST_IPC_CHANNELS];
 	struct ust_ipc_sockstate sock[UST_IPC_SOCKS];
+	_Alignas(4096) struct ust_ipc_epoll ep[UST_IPC_EPOLLS]; /* opened slot by slot */
 	/* UST_IPC_ARENA_BYTES of socket buffers follow, page-aligned. */
 };
 
@@ -210,6 +237,9 @@ enum ust_ipc_msg {
 	UST_IPC_MSG_CHANNEL,             /* application -> ustackd: a channel's eventfd attached */
 	UST_IPC_MSG_ACK,                 /* ustackd -> application: done, see `ret` */
 	UST_IPC_MSG_DOORBELL,            /* application -> ustackd: wake up, a request waits */
+	UST_IPC_MSG_EPOLL,               /* application -> ustackd: a doorbell attached;
+					  * ACK's ret = its slot of ep[] */
+	UST_IPC_MSG_EPOLL_FREE,          /* application -> ustackd: slot `channel` unused */
 };
 
 struct ust_ipc_hello {
@@ -226,7 +256,7 @@ struct ust_ipc_welcome {
 struct ust_ipc_chanmsg {
 	uint32_t msg;     /* UST_IPC_MSG_CHANNEL or UST_IPC_MSG_ACK */
 	int32_t ret;      /* ACK: 0 or negative errno */
-	uint32_t channel; /* which channel the eventfd wakes */
+	uint32_t channel; /* which channel the eventfd wakes (EPOLL_FREE: the slot) */
 	uint32_t pad;
 };
 
@@ -269,8 +299,12 @@ _Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
 _Static_assert(sizeof(struct ust_ipc_req) == 64, "ust_ipc_req layout");
 _Static_assert(sizeof(struct ust_ipc_resp) == 96, "ust_ipc_resp layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
-_Static_assert(sizeof(struct ust_ipc_sockstate) == 24, "sockstate layout");
+_Static_assert(sizeof(struct ust_ipc_sockstate) == 24 + UST_IPC_EPOLLS / 4, "sockstate layout");
 _Static_assert(offsetof(struct ust_ipc_region, chan) == 128, "region header layout");
+_Static_assert(sizeof(struct ust_ipc_epoll) % 4096 == 0 &&
+	       offsetof(struct ust_ipc_epoll, ready) == 64 + UST_IPC_SOCKS / 512,
+	       "epoll layout");
+_Static_assert(UST_IPC_SOCKS % (64 * 64 * 64) == 0 && UST_IPC_EPOLLS % 64 == 0, "bitmap words");
 _Static_assert(UST_IPC_CHANNELS <= 128, "waiters[] holds 128 channel bits");
 
 #endif

@@ -247,6 +247,32 @@ ust_chan_gen(void)
 	return atomic_load(&proc.gen);
 }
 
+/* Send m with fd attached (fd >= 0) on the control socket and return the
+ * ACK's ret; with proc.lock held. */
+static int
+ctl_call_locked(struct ust_ipc_chanmsg m, int fd)
+{
+	union ust_ipc_fdbuf u;
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ust_ipc_fd_attach(&mh, &u, fd);
+	struct ust_ipc_chanmsg ack = {0};
+	ssize_t r;
+	if (ust_libc.sendmsg(proc.ctl_fd, &mh, MSG_NOSIGNAL) != sizeof(m)) {
+		atomic_store(&proc.dead, true);
+		return -EPIPE;
+	}
+	do
+		r = ust_libc.recvfrom(proc.ctl_fd, &ack, sizeof(ack), 0, NULL, NULL);
+	while (r < 0 && errno == EINTR);
+	if (r != sizeof(ack) || ack.msg != UST_IPC_MSG_ACK) {
+		if (r <= 0)
+			atomic_store(&proc.dead, true);
+		return r <= 0 ? -EPIPE : -EPROTO;
+	}
+	return ack.ret;
+}
+
 /* Hand channel i's eventfd to ustackd; with proc.lock held. */
 static int
 attach_channel_locked(unsigned i)
@@ -256,29 +282,43 @@ attach_channel_locked(unsigned i)
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (efd < 0)
 		return -errno;
-	struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_CHANNEL, .channel = i};
-	union ust_ipc_fdbuf u;
-	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	ust_ipc_fd_attach(&mh, &u, efd);
-	struct ust_ipc_chanmsg ack = {0};
-	ssize_t r;
-	if (ust_libc.sendmsg(proc.ctl_fd, &mh, MSG_NOSIGNAL) != sizeof(m)) {
+	int rc = ctl_call_locked((struct ust_ipc_chanmsg){.msg = UST_IPC_MSG_CHANNEL, .channel = i}, efd);
+	if (rc < 0) {
 		ust_libc.close(efd);
-		atomic_store(&proc.dead, true);
-		return -EPIPE;
-	}
-	do
-		r = ust_libc.recvfrom(proc.ctl_fd, &ack, sizeof(ack), 0, NULL, NULL);
-	while (r < 0 && errno == EINTR);
-	if (r != sizeof(ack) || ack.msg != UST_IPC_MSG_ACK || ack.ret < 0) {
-		ust_libc.close(efd);
-		if (r <= 0)
-			atomic_store(&proc.dead, true);
-		return r <= 0 ? -EPIPE : ack.ret;
+		return rc;
 	}
 	proc.chan_evfd[i] = efd;
 	return 0;
+}
+
+int
+ust_chan_epoll_open(int doorbell)
+{
+	int rc = ust_chan_ready();
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&proc.lock);
+	rc = ctl_call_locked((struct ust_ipc_chanmsg){.msg = UST_IPC_MSG_EPOLL}, doorbell);
+	pthread_mutex_unlock(&proc.lock);
+	return rc;
+}
+
+void
+ust_chan_epoll_close(int slot)
+{
+	if (proc.ctl_fd < 0)
+		return;
+	struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_EPOLL_FREE, .channel = (uint32_t)slot};
+	pthread_mutex_lock(&proc.lock);
+	/* No answer comes: a close must not wait for ustackd. */
+	ust_libc.sendto(proc.ctl_fd, &m, sizeof(m), MSG_NOSIGNAL, NULL, 0);
+	pthread_mutex_unlock(&proc.lock);
+}
+
+struct ust_ipc_region *
+ust_chan_region(void)
+{
+	return proc.r;
 }
 
 struct ust_ipc_channel *

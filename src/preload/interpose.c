@@ -47,12 +47,16 @@ close(int fd)
 {
 	ust_libc_init();
 	struct ust_psock *ps = ours(fd);
-	if (ps == NULL)
+	if (ps == NULL) {
+		ust_ep_closed(fd, NULL);
 		return ust_libc.close(fd);
+	}
 	struct ust_psock *last = ust_fd_clear(fd);
 	int rc = ust_libc.close(fd);
-	if (last != NULL)
+	if (last != NULL) {
+		ust_ep_closed(fd, last);
 		ust_p_close(fd, last);
+	}
 	return rc;
 }
 
@@ -323,6 +327,8 @@ do_fcntl(int fd, int cmd, unsigned long arg)
 	/* The kernel fd behind a ustack socket carries O_NONBLOCK and
 	 * FD_CLOEXEC; only what this side must know is mirrored. */
 	int rc = ust_libc.fcntl(fd, cmd, arg);
+	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		ust_ep_dup(fd, rc);
 	if (ps == NULL || rc < 0)
 		return rc;
 	switch (cmd) {
@@ -449,8 +455,10 @@ dup_to(int oldfd, int newfd, struct ust_psock *old_ps, struct ust_psock *prev)
 {
 	if (prev != NULL) {
 		struct ust_psock *last = ust_fd_clear(newfd);
-		if (last != NULL)
+		if (last != NULL) {
+			ust_ep_closed(newfd, last);
 			ust_p_close(newfd, last);
+		}
 	}
 	(void)oldfd;
 	if (old_ps != NULL)
@@ -464,6 +472,8 @@ dup(int fd)
 	ust_libc_init();
 	int nfd = ust_libc.dup(fd);
 	struct ust_psock *ps = ours(fd);
+	if (nfd >= 0)
+		ust_ep_dup(fd, nfd);
 	return nfd >= 0 && ps != NULL ? dup_to(fd, nfd, ps, NULL) : nfd;
 }
 
@@ -472,9 +482,11 @@ dup2(int fd, int nfd)
 {
 	ust_libc_init();
 	struct ust_psock *ps = ours(fd), *prev = ours(nfd);
-	if (fd == nfd || (ps == NULL && prev == NULL))
-		return ust_libc.dup2(fd, nfd);
 	int rc = ust_libc.dup2(fd, nfd);
+	if (rc >= 0 && fd != nfd)
+		ust_ep_dup(fd, nfd);
+	if (fd == nfd || (ps == NULL && prev == NULL))
+		return rc;
 	return rc >= 0 ? dup_to(fd, rc, ps, prev) : rc;
 }
 
@@ -483,9 +495,11 @@ dup3(int fd, int nfd, int flags)
 {
 	ust_libc_init();
 	struct ust_psock *ps = ours(fd), *prev = ours(nfd);
-	if (fd == nfd || (ps == NULL && prev == NULL))
-		return ust_libc.dup3(fd, nfd, flags);
 	int rc = ust_libc.dup3(fd, nfd, flags);
+	if (rc >= 0)
+		ust_ep_dup(fd, nfd);
+	if (ps == NULL && prev == NULL)
+		return rc;
 	return rc >= 0 ? dup_to(fd, rc, ps, prev) : rc;
 }
 
@@ -541,4 +555,49 @@ pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, co
 		return (int)ret(-EINVAL);
 	int64_t t = ts == NULL ? -1 : (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 	return (int)ret(ust_select(nfds, r, w, e, t, mask));
+}
+
+EXPORT int
+epoll_create1(int flags)
+{
+	ust_libc_init();
+	return (int)ret(ust_ep_create(flags));
+}
+
+EXPORT int
+epoll_create(int size)
+{
+	return size <= 0 ? (int)ret(-EINVAL) : epoll_create1(0);
+}
+
+EXPORT int
+epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	ust_libc_init();
+	return (int)ret(ust_ep_ctl(epfd, op, fd, ev));
+}
+
+EXPORT int
+epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout_ms, const sigset_t *mask)
+{
+	ust_libc_init();
+	int64_t t = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000LL;
+	return (int)ret(ust_ep_wait(epfd, ev, max, t, false, mask));
+}
+
+EXPORT int
+epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout_ms)
+{
+	return epoll_pwait(epfd, ev, max, timeout_ms, NULL);
+}
+
+EXPORT int
+epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts,
+	     const sigset_t *mask)
+{
+	ust_libc_init();
+	if (ts != NULL && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))
+		return (int)ret(-EINVAL);
+	int64_t t = ts == NULL ? -1 : (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+	return (int)ret(ust_ep_wait(epfd, ev, max, t, true, mask));
 }

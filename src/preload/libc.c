@@ -55,6 +55,10 @@ load(void)
 	SYM(splice);
 	SYM(recvmmsg);
 	SYM(sendmmsg);
+	SYM(epoll_create1);
+	SYM(epoll_ctl);
+	SYM(epoll_pwait);
+	SYM(epoll_pwait2);
 #undef SYM
 }
 

@@ -5,8 +5,9 @@
  * when an armed socket changes) and the control fd (HUP when ustackd dies)
  * are added. Without ustack fds in the set the call goes straight to libc;
  * with only ustack fds a ready set costs no system call and a wait spins
- * first as channel.c's policy allows.
- * epoll is not served here yet.
+ * first as channel.c's policy allows. An epoll set with ustack members
+ * among the fds has its doorbell made true before the kernel looks
+ * (epoll.c), and a readiness the kernel reports for it is checked again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,6 +70,30 @@ any_ready(const void *arg)
 	return scan_ours(set->fds, set->n, set->ps, false, false) > 0;
 }
 
+/* Make our epoll sets among fds true for the kernel; whether there are any. */
+static bool
+prepare_sets(struct pollfd *fds, nfds_t n)
+{
+	bool sets = false;
+	for (nfds_t i = 0; i < n; i++)
+		sets |= ust_ep_prepare(fds[i].fd);
+	return sets;
+}
+
+/* Of `ready` entries, those that stay ready once our epoll sets the
+ * kernel called readable are checked again. */
+static int
+recheck_sets(struct pollfd *fds, nfds_t n, int ready)
+{
+	for (nfds_t i = 0; i < n; i++)
+		if ((fds[i].revents & POLLIN) && !ust_ep_readable(fds[i].fd)) {
+			fds[i].revents &= (short)~(POLLIN | POLLRDNORM);
+			if (fds[i].revents == 0)
+				ready--;
+		}
+	return ready;
+}
+
 static int64_t
 ts_left(int64_t end)
 {
@@ -86,11 +111,20 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 	bool any = false;
 	for (nfds_t i = 0; i < n && !any; i++)
 		any = ust_fd_get(fds[i].fd) != NULL;
+	bool sets = prepare_sets(fds, n);
 	if (!any || ust_chan_get() == NULL) {
-		struct timespec ts = {.tv_sec = timeout_ns / 1000000000LL,
-				      .tv_nsec = timeout_ns % 1000000000LL};
-		int rc = ust_libc.ppoll(fds, n, timeout_ns < 0 ? NULL : &ts, mask);
-		return rc < 0 ? -errno : rc;
+		int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
+		for (;;) {
+			int64_t left = ts_left(end);
+			struct timespec ts = {.tv_sec = left / 1000000000LL, .tv_nsec = left % 1000000000LL};
+			int rc = ust_libc.ppoll(fds, n, left < 0 ? NULL : &ts, mask);
+			if (rc <= 0 || !sets)
+				return rc < 0 ? -errno : rc;
+			rc = recheck_sets(fds, n, rc);
+			if (rc > 0 || (end >= 0 && ts_left(end) == 0))
+				return rc;
+			prepare_sets(fds, n);
+		}
 	}
 	int rc;
 	struct ust_psock **ps = n <= STACK_FDS ? stack_ps : malloc(n * sizeof(*ps));
@@ -147,6 +181,10 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 			if (k[i].revents != 0)
 				ready++;
 		}
+		if (sets) {
+			ready = recheck_sets(fds, n, ready);
+			prepare_sets(fds, n);
+		}
 		if (ready > 0 || (end >= 0 && ts_left(end) == 0)) {
 			rc = ready;
 			break;
@@ -168,7 +206,7 @@ ust_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t timeout_ns, const 
 	bool any = false;
 	for (int fd = 0; fd < nfds && !any; fd++)
 		any = ((r != NULL && FD_ISSET(fd, r)) || (w != NULL && FD_ISSET(fd, w))) &&
-		      ust_fd_get(fd) != NULL;
+		      (ust_fd_get(fd) != NULL || ust_ep_prepare(fd));
 	if (!any) {
 		struct timespec ts = {.tv_sec = timeout_ns / 1000000000LL,
 				      .tv_nsec = timeout_ns % 1000000000LL};

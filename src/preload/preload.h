@@ -3,6 +3,7 @@
  *   interpose.c  the exported libc symbols: ours or libc's, by fd or family
  *   sock.c       each socket call with Linux's semantics (blocking, errno)
  *   poll.c       poll/select over a mix of kernel and ustack fds
+ *   epoll.c      epoll sets holding ustack sockets beside kernel fds
  *   fdtab.c      which fds are ustack sockets
  *   channel.c    the process's registration with ustackd, the thread's
  *                channel, calls (rpc) and waits for readiness
@@ -17,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -59,6 +61,10 @@ struct ust_libc {
 	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
 	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+	int (*epoll_create1)(int);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *);
 };
 UST_HIDDEN extern struct ust_libc ust_libc;
 UST_HIDDEN void ust_libc_init(void);
@@ -120,6 +126,11 @@ UST_HIDDEN int ust_chan_wake_fd(void);
 UST_HIDDEN int ust_chan_ctl_fd(void);
 UST_HIDDEN void ust_chan_drain(void);
 UST_HIDDEN int64_t ust_now_ns(void);
+/* An epoll instance's doorbell eventfd to ustackd: its slot of the
+ * region's ep[], or -errno. */
+UST_HIDDEN int ust_chan_epoll_open(int doorbell);
+UST_HIDDEN void ust_chan_epoll_close(int slot);
+UST_HIDDEN struct ust_ipc_region *ust_chan_region(void);
 
 /* sock.c: the calls on fds fdtab says are ours. */
 UST_HIDDEN int ust_p_socket(int domain, int type, int protocol);
@@ -169,5 +180,23 @@ UST_HIDDEN bool ust_p_wants(int domain, int type);
 UST_HIDDEN int ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask);
 UST_HIDDEN int ust_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t timeout_ns,
 			  const sigset_t *mask);
+
+/* epoll.c. Timeouts in ns, < 0 = none; `ts` says the caller gave a
+ * timespec (epoll_pwait2), so the kernel is asked the same way. */
+UST_HIDDEN int ust_ep_create(int flags);
+UST_HIDDEN int ust_ep_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+UST_HIDDEN int ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t timeout_ns, bool ts,
+			   const sigset_t *mask);
+/* fd is being closed (kernel fd or not); ps: the ustack socket whose last
+ * fd in this process it was, or NULL. */
+UST_HIDDEN void ust_ep_closed(int fd, struct ust_psock *last);
+/* newfd now names what oldfd names. */
+UST_HIDDEN void ust_ep_dup(int oldfd, int newfd);
+/* For poll/select: whether fd is an epoll set with ustack members; its
+ * kernel readability is made true before the kernel looks at it. */
+UST_HIDDEN bool ust_ep_prepare(int fd);
+/* After the kernel said fd (an epoll set, see above) is readable: whether
+ * it still is once its ustack members are looked at. */
+UST_HIDDEN bool ust_ep_readable(int fd);
 
 #endif

@@ -398,6 +398,8 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 		case UST_SO_ERROR: {
 			int e = s->so_error;
 			s->so_error = 0;
+			/* EPOLLERR comes from the pending error alone. */
+			ust_sock_notify(s, s->events & ~(uint32_t)UST_EV_ERR);
 			return ust_sockopt_put_int(val, len, e);
 		}
 		case UST_SO_REUSEADDR:
@@ -539,11 +541,18 @@ ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg)
 void
 ust_sock_notify(struct ust_sock *s, uint32_t events)
 {
-	if (events == s->events)
+	if (events == s->events && !s->arrival)
 		return;
+	s->arrival = false;
 	s->events = events;
 	if (s->on_event != NULL)
 		s->on_event(s, events, s->cb_arg);
+}
+
+void
+ust_sock_arrived(struct ust_sock *s)
+{
+	s->arrival = true;
 }
 
 void

@@ -215,6 +215,7 @@ struct ust_sock {
 	uint8_t ip_pmtudisc;                /* IP_MTU_DISCOVER: UST_IP_PMTUDISC_* */
 	int so_error;                       /* pending error, positive errno */
 	uint32_t events;                    /* current UST_EV_* readiness */
+	bool arrival;                       /* something arrived since the last callback */
 	uint32_t rcvbuf_bytes;              /* SO_RCVBUF */
 	uint32_t sndbuf_bytes;              /* SO_SNDBUF */
 	struct ust_sockaddr local;          /* bound address */
@@ -258,6 +259,10 @@ void ust_sock_set_callback(struct ust_sock *s, ust_sock_event_fn *fn, void *arg)
 void ust_stack_set_caller(struct ust_stack *st, const struct ust_sock_cred *cred);
 /* Whether SO_REUSEPORT lets `me` share a port with `other` (same uid). */
 bool ust_sock_reuseport_shares(const struct ust_sock *me, const struct ust_sock *other);
+/* Bytes, a datagram or a connection arrived: the next ust_sock_notify runs
+ * the callback even if the readiness bits stay the same, because Linux
+ * wakes edge-triggered epoll watchers on every arrival. */
+void ust_sock_arrived(struct ust_sock *s);
 /* Take buffer memory from `mem` (before the first byte moves; a listener
  * passes it to the connections it accepts). */
 void ust_sock_set_mem(struct ust_sock *s, const struct ust_sock_mem *mem);

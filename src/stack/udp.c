@@ -203,6 +203,7 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_v
 	u->q_tail = pkt;
 	u->q_bytes += pkt->buf_len;
 	ust_stat_inc(st, UST_STAT_UDP_IN);
+	ust_sock_arrived(&u->s);
 	update_events(u);
 }
 

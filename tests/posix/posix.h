@@ -80,6 +80,7 @@ static const struct {
     {ESPIPE, "ESPIPE"},
     {ENOENT, "ENOENT"},
     {ENODEV, "ENODEV"},
+    {EEXIST, "EEXIST"},
     {ESHUTDOWN, "ESHUTDOWN"},
     {EIO, "EIO"},
     {EDOM, "EDOM"},

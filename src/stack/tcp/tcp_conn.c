@@ -440,10 +440,12 @@ tcp_update_events(struct tcpcb *tp)
 			ev |= UST_EV_IN;
 		break;
 	case TCPS_CLOSED:
-		/* Closed or never connected: IN|OUT|HUP, as Linux's tcp_poll. */
-		ev |= UST_EV_IN | UST_EV_OUT | UST_EV_HUP;
-		if (tp->fin_rcvd || tp->s.so_error != 0)
-			ev |= UST_EV_RDHUP;
+		/* Linux's tcp_poll: HUP and OUT when closed; a connection that
+		 * ended, or a shutdown(SHUT_RD), is also shut for reading
+		 * (IN|RDHUP); a never-connected socket is not. */
+		ev |= UST_EV_OUT | UST_EV_HUP;
+		if (tp->ended || tp->shut_rd)
+			ev |= UST_EV_IN | UST_EV_RDHUP;
 		break;
 	case TCPS_SYN_SENT:
 	case TCPS_SYN_RECEIVED:
@@ -454,11 +456,12 @@ tcp_update_events(struct tcpcb *tp)
 			ev |= UST_EV_IN;
 		if (tp->fin_rcvd || tp->shut_rd)
 			ev |= UST_EV_RDHUP;
-		if (!tp->fin_queued && tp->s.sndbuf_bytes - tp->snd.len >= tp->s.sndbuf_bytes / 3 &&
-		    tcp_notsent_ok(tp) &&
-		    (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_CLOSE_WAIT))
+		/* Shut for writing is writable in Linux: the write fails at once. */
+		if (tp->fin_queued || (tp->s.sndbuf_bytes - tp->snd.len >= tp->s.sndbuf_bytes / 3 &&
+				       tcp_notsent_ok(tp) &&
+				       (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_CLOSE_WAIT)))
 			ev |= UST_EV_OUT;
-		if (tp->fin_queued && tp->fin_rcvd)
+		if (tp->fin_queued && (tp->fin_rcvd || tp->shut_rd))
 			ev |= UST_EV_HUP;
 		break;
 	}
@@ -569,6 +572,7 @@ tcp_close_conn(struct ust_stack *st, struct tcpcb *tp)
 	tp->rexmt_at = tp->persist_at = tp->delack_at = tp->keep_at = tp->tw_at = 0;
 	tp->tlp_at = tp->reo_at = 0;
 	ust_timer_cancel(&st->timers, &tp->timer);
+	tp->ended = true;
 	tcp_set_state(st, tp, TCPS_CLOSED);
 	if (ownerless)
 		tcp_free(st, tp);

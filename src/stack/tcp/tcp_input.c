@@ -137,6 +137,7 @@ established(struct ust_stack *st, struct tcpcb *tp)
 		l->acceptq_head = tp;
 	l->acceptq_tail = tp;
 	l->acceptq_len++;
+	ust_sock_arrived(&l->s);
 	tcp_update_events(l);
 }
 
@@ -354,6 +355,7 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 			seq = tp->rcv_nxt;
 		}
 	}
+	uint32_t seq_before = tp->rcv_nxt;
 	if (len > 0) {
 		if (tp->rcv.buf == NULL && tcp_ring_reserve(&tp->s, &tp->rcv, tp->s.rcvbuf_bytes) < 0) {
 			ust_drop(st, NULL, UST_DROP_TCP_RCVBUF);
@@ -395,6 +397,8 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 			}
 			tp->ack_now = true;
 		}
+		if (tp->rcv_nxt != seq_before)
+			ust_sock_arrived(&tp->s);
 		tcp_update_events(tp);
 	}
 	if (fin) {

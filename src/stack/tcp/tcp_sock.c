@@ -351,6 +351,12 @@ tcp_shutdown(struct ust_sock *s, int how)
 	struct ust_stack *st = s->stack;
 	switch (tp->state) {
 	case TCPS_CLOSED:
+		/* Linux records the shutdown even so (inet_shutdown), and poll
+		 * shows it. */
+		if (how != UST_SHUT_WR && !tp->shut_rd) {
+			tp->shut_rd = true;
+			tcp_update_events(tp);
+		}
 		return -ENOTCONN;
 	case TCPS_LISTEN:
 		/* Linux: shutting a listener's read side closes it; its queue

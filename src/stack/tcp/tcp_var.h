@@ -112,6 +112,7 @@ struct tcpcb {
 	uint8_t defer_accept;         /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions */
 	uint32_t notsent_lowat;       /* TCP_NOTSENT_LOWAT, 0 = tcp_notsent_lowat */
 	bool was_established;         /* reached ESTABLISHED once: no second connect() */
+	bool ended;                   /* a connection ended here: shut both ways (Linux's tcp_done) */
 	bool ts_ok;                   /* timestamps negotiated */
 	bool sack_ok;                 /* SACK negotiated */
 	bool ws_ok;                   /* window scaling negotiated */
