@@ -7,7 +7,8 @@ pkgs=(
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 	libdpdk-dev dpdk libpcap-dev libcmocka-dev
 	iproute2 iputils-ping tcpdump tshark python3 python3-scapy
-	socat netcat-openbsd curl wget iperf3 procps util-linux dnsmasq-base dnsutils lighttpd
+	socat netcat-openbsd curl wget iperf3 procps util-linux dnsmasq-base dnsutils
+	redis-server redis-tools memcached libmemcached-tools lighttpd
 )
 
 if [ "$(id -u)" -ne 0 ]; then

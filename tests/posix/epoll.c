@@ -539,10 +539,10 @@ static void threads(void)
     struct waiter ws[3];
     pthread_t ts[3];
     for (int i = 0; i < 3; i++) {
-        ws[i] = (struct waiter){.ep = et, .timeout = 500};
+        ws[i] = (struct waiter){.ep = et, .timeout = 1000};
         pthread_create(&ts[i], NULL, wait_thread, &ws[i]);
     }
-    sleep_ms(100);
+    sleep_ms(300);
     send(cli, "u", 1, 0);
     int woke = 0;
     for (int i = 0; i < 3; i++) {
@@ -557,11 +557,11 @@ static void threads(void)
     int x1 = epoll_create1(0), x2 = epoll_create1(0);
     add(x1, lfd, EPOLLIN | EPOLLEXCLUSIVE, 4);
     add(x2, lfd, EPOLLIN | EPOLLEXCLUSIVE, 5);
-    struct waiter wx[2] = {{.ep = x1, .timeout = 500}, {.ep = x2, .timeout = 500}};
+    struct waiter wx[2] = {{.ep = x1, .timeout = 1000}, {.ep = x2, .timeout = 1000}};
     pthread_t tx[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&tx[i], NULL, wait_thread, &wx[i]);
-    sleep_ms(100);
+    sleep_ms(300);
     int c3 = tcp_connect(port);
     for (int i = 0; i < 2; i++)
         pthread_join(tx[i], NULL);
