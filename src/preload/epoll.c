@@ -25,6 +25,7 @@
  * dup of any fd; ust_ep_prepare/readable for poll.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #define EP_FDS (1u << 20) /* epoll fds below this are known (Linux's default nr_open) */
 #define BUCKETS 256u      /* interest hash buckets, by socket handle */
 #define FAIR_EVERY 16u    /* returns from ustack members alone between looks at the kernel */
+#define EP_MAX_EVENTS ((int)(INT_MAX / sizeof(struct epoll_event))) /* Linux's limit */
 #define PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
 #define EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 
@@ -764,9 +766,22 @@ ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t timeout_ns, bool
 	    const sigset_t *mask)
 {
 	struct ust_ep *ep = ep_of(epfd);
-	if (ep == NULL || max <= 0)
+	/* The kernel judges a bad count (EINVAL), as it would. */
+	if (ep == NULL || max <= 0 || max > EP_MAX_EVENTS)
 		return kwait(epfd, out, max, timeout_ns, ts, mask);
 	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
+	if (!live(ep) && ep->nested == NULL) {
+		/* Kernel members only: the kernel's wait, unless epoll_ctl adds a
+		 * ustack socket meanwhile and rings. */
+		atomic_fetch_add(&ep->sleepers, 1);
+		int k = kwait(epfd, out, max, timeout_ns, ts, mask);
+		atomic_fetch_sub(&ep->sleepers, 1);
+		bool rang = false;
+		if (k > 0)
+			k = filter(ep, epfd, out, k, &rang);
+		if (k != 0 || !rang)
+			return k;
+	}
 	/* Bytes this thread took count as readable until ustackd settles them. */
 	if (live(ep))
 		ust_chan_settle();
