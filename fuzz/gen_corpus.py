@@ -32,10 +32,28 @@ stack = {
     "raw_udp": rec(0x03, b"\x00" * 12 + b"\x08\x00" + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 32, 1, 0, 64, 17, 0, bytes(4), bytes(4)) + struct.pack("!HHHH", 1, 7, 12, 0) + b"ping"),
     "arp": rec(0x01, b"\x00" * 12 + b"\x08\x06" + struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\x02\x00\x00\x00\x00\x01", bytes([198, 18, 0, 1]), bytes(6), bytes([198, 18, 0, 2]))),
 }
+def ip6_frame(next_hdr, payload, hlim=64, dst=bytes(16)):
+    eth = b"\x00" * 12 + b"\x86\xdd"
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(payload), next_hdr, hlim, bytes(16), dst)
+    return eth + ip + payload
+
+B6 = bytes.fromhex("20010002000000000000000000000002")
+SN_B6 = bytes.fromhex("ff0200000000000000000001ff000002")
+frag = lambda off, mf, data: struct.pack("!BBHI", 17, 0, off | mf, 9) + data
+stack.update({
+    "ip6_echo": rec(0x0b, ip6_frame(58, struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping")),
+    "ip6_ns": rec(0x09, ip6_frame(58, struct.pack("!BBHI", 135, 0, 0, 0) + B6 + b"\x01\x01\x02\x00\x00\x00\x00\x01", 255, SN_B6)),
+    "ip6_frags": rec(0x03, ip6_frame(44, frag(0, 1, struct.pack("!HHHH", 1, 7, 24, 0) + b"a" * 8))) + rec(0x03, ip6_frame(44, frag(16, 0, b"b" * 8))),
+    "ip6_chain": rec(0x03, ip6_frame(0, bytes([60, 0, 1, 4, 0, 0, 0, 0, 43, 0, 0x9e, 2, 0, 0, 1, 0, 17, 0, 0, 0, 0, 0, 0, 0]) + struct.pack("!HHHH", 1, 7, 8, 0))),
+})
 wire = {
     "tcp_syn": tcp_frame(SYN, b"", bytes([2, 4, 5, 0xb4, 4, 2, 8, 10]) + bytes(8) + bytes([1, 3, 3, 7]))[14:],
     "ipv4_udp": bytes.fromhex("4500001c0001000040110000c6120001c6120002000100070008000000"),
     "eth_arp": bytes(12) + b"\x08\x06" + bytes(28),
+    "ipv6_chain": ip6_frame(0, bytes([60, 0, 1, 4, 0, 0, 0, 0, 43, 0, 0x9e, 2, 0, 0, 1, 0, 17, 0, 0, 0, 0, 0, 0, 0]) + struct.pack("!HHHH", 1, 7, 8, 0))[14:],
+    "ipv6_frag": ip6_frame(44, frag(0, 1, b"c" * 16))[14:],
+    "nd_ns": struct.pack("!BBHI", 135, 0, 0, 0) + B6 + b"\x01\x01\x02\x00\x00\x00\x00\x01",
+    "nd_ra": struct.pack("!BBHIII", 134, 0, 0, 64 << 24 | 1800, 0, 0) + b"\x05\x01\x00\x00" + struct.pack("!I", 1400) + bytes([3, 4, 64, 0xc0]) + bytes(28),
 }
 def call(op, a=0, b=0):
     return bytes([0x80 | op, a, b])

@@ -9,7 +9,9 @@
  * Ethernet header, bit 1 a valid IPv4 header (addresses of the connection,
  * right length and checksum), bit 2 the connection's ports with seq/ack taken
  * as offsets from rcv_nxt/snd_una, bit 3 a valid TCP checksum; the high
- * nibble advances time by that many 10 ms steps. With UST_FUZZ_CALLS a mode
+ * nibble advances time by that many 10 ms steps. A frame whose ethertype is
+ * IPv6 keeps it: bit 1 then writes the IPv6 header (A to B, right length)
+ * and bit 3 the checksum of an ICMPv6, UDP or TCP header right after it. With UST_FUZZ_CALLS a mode
  * with bit 7 set is instead a call [op:1][a:1][b:1] (see do_call).
  *
  * Speed: the two stacks and the listener are built once per process; each
@@ -32,6 +34,8 @@
 
 #define IP_A 0xc6120001u
 #define IP_B 0xc6120002u
+static const uint8_t A6[16] = {0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t B6[16] = {0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 #define CLIENT_PORT 40000
 #define FRAMES 512 /* per end: the queues an input can fill, no more */
 
@@ -94,6 +98,10 @@ build(void)
 	w.link = ust_memlink_create(FRAMES, 7);
 	struct ust_stack_config ca = {.ip4_addr = IP_A, .ip4_prefix = 24, .seed = 1};
 	struct ust_stack_config cb = {.ip4_addr = IP_B, .ip4_prefix = 24, .seed = 2};
+	ca.ip6_enable = cb.ip6_enable = true;
+	ca.ip6_prefix = cb.ip6_prefix = 64;
+	memcpy(ca.ip6_addr, A6, 16);
+	memcpy(cb.ip6_addr, B6, 16);
 	w.a = ust_stack_create(&ca, ust_memlink_netif(w.link, 0), w.now);
 	w.b = ust_stack_create(&cb, ust_memlink_netif(w.link, 1), w.now);
 	/* 16 KiB rings: fresh memory for 256 KiB ones each input would cost
@@ -103,6 +111,8 @@ build(void)
 		ust_sysctl_set(sc, "net.ipv4.tcp_rmem", "4096 8192 6291456");
 		ust_sysctl_set(sc, "net.ipv4.tcp_wmem", "1024 1024 4194304");
 	}
+	/* Past duplicate address detection, so B's IPv6 address is its own. */
+	run(1100 * UST_NS_PER_MS);
 	w.l = listener();
 	built = 1;
 }
@@ -188,10 +198,28 @@ static void
 fix_frame(uint8_t mode, uint8_t *f, uint32_t n)
 {
 	struct ust_netif *na = ust_memlink_netif(w.link, 0), *nb = ust_memlink_netif(w.link, 1);
+	bool v6 = n >= 14 && ust_get16(f + 12) == 0x86dd;
 	if ((mode & 1) && n >= 14) {
 		memcpy(f, nb->mac, 6);
 		memcpy(f + 6, na->mac, 6);
-		ust_put16(f + 12, 0x0800);
+		ust_put16(f + 12, v6 ? 0x86dd : 0x0800);
+	}
+	if (v6) {
+		if (!(mode & 2) || n < 54)
+			return;
+		uint8_t *ip = f + 14;
+		uint32_t plen = n - 54;
+		ip[0] = (uint8_t)(0x60 | (ip[0] & 0xf));
+		ust_put16(ip + 4, (uint16_t)plen);
+		memcpy(ip + 8, A6, 16);
+		memcpy(ip + 24, B6, 16);
+		int at = ip[6] == 58 ? 2 : ip[6] == 17 ? 6 : ip[6] == 6 ? 16 : -1;
+		if ((mode & 8) && at >= 0 && plen >= (uint32_t)at + 2) {
+			ust_put16(ip + 40 + at, 0);
+			uint32_t ps = ust_csum_pseudo6(A6, B6, ip[6], plen);
+			ust_put16(ip + 40 + at, ust_csum_fold(ust_csum_partial(ip + 40, plen, ps)));
+		}
+		return;
 	}
 	if (!(mode & 2) || n < 34)
 		return;

@@ -119,8 +119,15 @@ static void
 format_addr(char *out, size_t len, const struct ust_sockaddr *a, bool wild_port)
 {
 	struct in_addr ia = {.s_addr = htonl(a->addr4)};
-	char ip[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &ia, ip, sizeof(ip));
+	char ip[INET6_ADDRSTRLEN + 2];
+	if (a->family == UST_AF_INET6) {
+		/* ss's form: [2001:2::2]:80, [::ffff:198.18.0.1]:5000. */
+		ip[0] = '[';
+		inet_ntop(AF_INET6, a->addr6, ip + 1, INET6_ADDRSTRLEN);
+		strcat(ip, "]");
+	} else {
+		inet_ntop(AF_INET, &ia, ip, sizeof(ip));
+	}
 	if (wild_port && a->port == 0)
 		snprintf(out, len, "%s:*", ip);
 	else
@@ -137,7 +144,7 @@ static void
 one_sock(const struct ust_sock_info *i, void *arg)
 {
 	struct stat_ctx *c = arg;
-	char local[32], peer[32];
+	char local[64], peer[64];
 	format_addr(local, sizeof(local), &i->local, false);
 	format_addr(peer, sizeof(peer), &i->peer, true);
 	char pid[16] = "-";

@@ -60,6 +60,7 @@ struct client {
 	int fd;                         /* control connection */
 	pid_t pid;                      /* SO_PEERCRED */
 	struct ust_sock_cred cred;      /* SO_PEERCRED's euid and the capabilities the stack checks */
+	bool ping_ok;                   /* its gid is in net.ipv4.ping_group_range */
 	struct ust_ipc_region *r;       /* the shared region */
 	int chan_evfd[UST_IPC_CHANNELS]; /* each channel's wake-up eventfd, -1 = none */
 	int ep_bell[UST_IPC_EPOLLS];    /* each epoll slot's doorbell eventfd, -1 = free */
@@ -128,6 +129,21 @@ cap_eff(pid_t pid)
 			caps = strtoull(line + 7, NULL, 16);
 	fclose(f);
 	return caps;
+}
+
+/* Linux's ping_init_sock: ICMP datagram sockets for the groups in
+ * net.ipv4.ping_group_range (default "1 0": nobody). */
+static bool
+ping_group_allows(gid_t gid)
+{
+	unsigned long lo = 1, hi = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%lu %lu", &lo, &hi) != 2)
+			lo = 1, hi = 0;
+		fclose(f);
+	}
+	return gid >= lo && gid <= hi;
 }
 
 static unsigned
@@ -354,26 +370,19 @@ from_sockaddr(const struct ust_sockaddr *in, struct ust_ipc_addr *out)
 static int64_t
 op_open(struct client *c, const struct ust_ipc_req *q, struct ust_ipc_resp *p)
 {
-	if (q->a != UST_AF_INET)
+	if (q->a != UST_AF_INET && q->a != UST_AF_INET6)
 		return -EAFNOSUPPORT;
 	if (q->c < 0 || q->c >= IPPROTO_MAX)
 		return -EINVAL; /* inet_create checks the number before the type */
-	switch (q->b) {
-	case UST_SOCK_STREAM:
-		if (q->c != 0 && q->c != IPPROTO_TCP)
-			return -EPROTONOSUPPORT;
-		break;
-	case UST_SOCK_DGRAM:
-		if (q->c != 0 && q->c != IPPROTO_UDP)
-			return -EPROTONOSUPPORT;
-		break;
-	case 3: /* SOCK_RAW: the right is checked even though the stack has none yet */
-		return c->cred.net_raw ? -EPROTONOSUPPORT : -EPERM;
-	default:
-		return -ESOCKTNOSUPPORT;
-	}
+	int icmp = q->a == UST_AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	/* inet_create: the right to a raw socket is checked on the caller's
+	 * capabilities, a ping socket's on its group. */
+	if (q->b == UST_SOCK_RAW && !c->cred.net_raw)
+		return -EPERM;
+	if (q->b == UST_SOCK_DGRAM && q->c == icmp && !c->ping_ok)
+		return -EACCES;
 	struct ust_sock *s;
-	int rc = ust_sock_open(c->srv->st, q->a, q->b, &s);
+	int rc = ust_sock_open_proto(c->srv->st, q->a, q->b, q->c, &s);
 	if (rc < 0)
 		return rc;
 	rc = attach(c, s, &p->handle);
@@ -477,7 +486,7 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 	struct ust_ipc_resp *p = &ch->resp;
 	size_t room = q->len < UST_IPC_DATA_BYTES ? q->len : UST_IPC_DATA_BYTES;
 	/* For a datagram the next one's size tells whether it gets cut. */
-	size_t next = s->type == UST_SOCK_DGRAM ? ust_sock_nread(s) : 0;
+	size_t next = s->type != UST_SOCK_STREAM ? ust_sock_nread(s) : 0;
 	struct ust_sock_rxinfo ri;
 	if (s->rx_cmsgs != 0 && ust_sock_rxinfo(s, &ri) == 0) {
 		p->rx_cmsgs = s->rx_cmsgs;
@@ -495,7 +504,7 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 		return n;
 	p->len = (uint32_t)n;
 	from_sockaddr(&from, &p->addr);
-	if (s->type == UST_SOCK_DGRAM && next > (size_t)n) {
+	if (s->type != UST_SOCK_STREAM && next > (size_t)n) {
 		p->flags = MSG_TRUNC;
 		if (q->a & MSG_TRUNC)
 			return (int64_t)next;
@@ -749,6 +758,7 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 	c->cred.net_raw = (caps >> CAP_NET_RAW_BIT) & 1;
 	c->cred.bind_min_port =
 		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)srv->st->sysctl.ip_unprivileged_port_start;
+	c->ping_ok = ping_group_allows(cr.gid);
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		c->chan_evfd[i] = -1;
 	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)

@@ -54,6 +54,10 @@ struct daemon_config {
 	uint32_t ip;                  /* --ip address, host order */
 	uint8_t prefix;               /* --ip prefix length */
 	uint32_t gw;                  /* --gw, host order */
+	bool ip6_set;                 /* --ip6 given: IPv6 is on */
+	uint8_t ip6[16];              /* --ip6 address */
+	uint8_t prefix6;              /* --ip6 prefix length */
+	uint8_t gw6[16];              /* --gw6, :: to learn one from router advertisements */
 	unsigned mbufs;               /* --mbufs */
 	uint16_t mtu;                 /* --mtu, 0 = the port's */
 	unsigned idle_sleep_us;       /* --idle-sleep-us */
@@ -92,7 +96,10 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: ustackd --vdev net_tap0,iface=NAME | --pci ADDR --ip A.B.C.D/LEN [options]\n"
 		"  --gw A.B.C.D          default gateway\n"
-		"  --config FILE         key=value lines: vdev, pci, ip, gw, mbufs, services\n"
+		"  --ip6 ADDR/LEN        turn IPv6 on with this address (the link-local one\n"
+		"                        comes from the MAC); --ip6 fe80::/64 for link-local only\n"
+		"  --gw6 ADDR            IPv6 default router (else learnt from advertisements)\n"
+		"  --config FILE         key=value lines: vdev, pci, ip, gw, ip6, gw6, mbufs, services\n"
 		"  --services LIST       built-in services: udp-echo, tcp-echo, tcp-discard,\n"
 		"                        tcp-chargen (ports 7, 7, 9, 19), or all\n"
 		"  --udp-echo            UDP echo on port 7\n"
@@ -207,6 +214,28 @@ apply(struct daemon_config *c, const char *key, const char *val)
 			fprintf(stderr, "ustackd: --gw '%s': not an IPv4 address — write it like 198.18.0.1\n", val);
 			return -1;
 		}
+	} else if (strcmp(key, "ip6") == 0) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", val);
+		char *slash = strchr(buf, '/'), *end = NULL;
+		long len = slash != NULL ? strtol(slash + 1, &end, 10) : -1;
+		if (slash != NULL)
+			*slash = '\0';
+		if (slash == NULL || *end != '\0' || len < 1 || len > 128 ||
+		    inet_pton(AF_INET6, buf, c->ip6) != 1) {
+			fprintf(stderr, "ustackd: --ip6 '%s': not an IPv6 address/prefix — write it like 2001:2::2/64\n", val);
+			return -1;
+		}
+		/* fe80::/LEN asks for IPv6 with the link-local address only. */
+		if (c->ip6[0] == 0xfe && (c->ip6[1] & 0xc0) == 0x80)
+			memset(c->ip6, 0, 16);
+		c->prefix6 = (uint8_t)len;
+		c->ip6_set = true;
+	} else if (strcmp(key, "gw6") == 0) {
+		if (inet_pton(AF_INET6, val, c->gw6) != 1) {
+			fprintf(stderr, "ustackd: --gw6 '%s': not an IPv6 address — write it like 2001:2::1\n", val);
+			return -1;
+		}
 	} else if (strcmp(key, "mac") == 0) {
 		unsigned m[6];
 		char tail;
@@ -305,6 +334,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"tcp-connect", required_argument, 0, 'C'}, {"send-bytes", required_argument, 0, 'B'},
 		{"mac", required_argument, 0, 'M'},          {"ctl", required_argument, 0, 'S'},
 		{"idle-spin-us", required_argument, 0, 'P'}, {"mtu", required_argument, 0, 'U'},
+		{"ip6", required_argument, 0, '6'},   {"gw6", required_argument, 0, 'G'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -315,6 +345,8 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'p': rc = apply(c, "pci", optarg); break;
 		case 'i': rc = apply(c, "ip", optarg); break;
 		case 'g': rc = apply(c, "gw", optarg); break;
+		case '6': rc = apply(c, "ip6", optarg); break;
+		case 'G': rc = apply(c, "gw6", optarg); break;
 		case 'c': rc = load_config(c, optarg); break;
 		case 's': rc = apply(c, "services", optarg); break;
 		case 'u': c->services.udp_echo = true; break;
@@ -620,7 +652,10 @@ main(int argc, char **argv)
 	if (c.mac_set)
 		memcpy(ust_port_netif(port)->mac, c.mac, 6);
 	struct ust_stack_config sc = {.ip4_addr = c.ip, .ip4_prefix = c.prefix, .ip4_gateway = c.gw,
-				      .seed = now_ns() ^ ((uint64_t)getpid() << 32)};
+				      .seed = now_ns() ^ ((uint64_t)getpid() << 32),
+				      .ip6_enable = c.ip6_set, .ip6_prefix = c.prefix6};
+	memcpy(sc.ip6_addr, c.ip6, 16);
+	memcpy(sc.ip6_gateway, c.gw6, 16);
 	st = ust_stack_create(&sc, ust_port_netif(port), now_ns());
 	if (st == NULL) {
 		fprintf(stderr, "ustackd: cannot create the stack: out of memory\n");

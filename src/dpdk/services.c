@@ -45,11 +45,12 @@ static struct ust_sock *
 open_bound(struct ust_stack *st, int type, uint16_t port)
 {
 	struct ust_sock *s;
-	if (ust_sock_open(st, UST_AF_INET, type, &s) < 0)
+	/* One dual-stack socket on [::] serves IPv4 (as ::ffff:a.b.c.d) and IPv6. */
+	if (ust_sock_open(st, UST_AF_INET6, type, &s) < 0)
 		return NULL;
 	int one = 1;
 	ust_sock_setopt(s, UST_SOL_SOCKET, UST_SO_REUSEADDR, &one, sizeof(one));
-	struct ust_sockaddr a = {.family = UST_AF_INET, .port = port};
+	struct ust_sockaddr a = {.family = UST_AF_INET6, .port = port};
 	int rc = ust_sock_bind(s, &a);
 	if (rc == 0 && type == UST_SOCK_STREAM)
 		rc = ust_sock_listen(s, 128);

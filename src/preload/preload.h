@@ -75,7 +75,9 @@ struct ust_psock {
 	_Atomic int refs;         /* fds pointing here */
 	uint32_t handle;          /* ustackd's socket handle */
 	uint32_t gen;             /* registration it belongs to (see channel.c) */
-	int type;                 /* SOCK_STREAM or SOCK_DGRAM */
+	int family;               /* AF_INET or AF_INET6 */
+	int type;                 /* SOCK_STREAM, SOCK_DGRAM or SOCK_RAW */
+	int protocol;             /* socket()'s protocol argument */
 	_Atomic bool nonblock;    /* O_NONBLOCK of the description */
 	int64_t rcvtimeo_ns;      /* SO_RCVTIMEO, 0 = none */
 	int64_t sndtimeo_ns;      /* SO_SNDTIMEO, 0 = none */

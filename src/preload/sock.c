@@ -82,10 +82,13 @@ static bool
 kernel_keeps(const struct ust_psock *ps, const struct ust_ipc_addr *a)
 {
 	pthread_once(&rules_once, parse_rules);
-	if (ps->used || a->family != AF_INET)
+	if (ps->used || (a->family != AF_INET && a->family != AF_INET6))
 		return false;
+	/* IPv4 rules see IPv4-mapped destinations; other IPv6 ones match the
+	 * port-only rules. */
+	bool v4 = a->family == AF_INET || IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a->addr6);
 	for (int i = 0; i < nrules; i++)
-		if ((a->addr4 & rules[i].mask) == rules[i].addr &&
+		if ((v4 ? (a->addr4 & rules[i].mask) == rules[i].addr : rules[i].mask == 0) &&
 		    (rules[i].port == 0 || rules[i].port == a->port))
 			return true;
 	return false;
@@ -98,7 +101,7 @@ to_kernel(int fd, struct ust_psock *ps)
 {
 	int fl = ust_libc.fcntl(fd, F_GETFL);
 	int fdfl = ust_libc.fcntl(fd, F_GETFD);
-	int k = ust_libc.socket(AF_INET, ps->type | ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0), 0);
+	int k = ust_libc.socket(ps->family, ps->type | ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0), ps->protocol);
 	if (k < 0)
 		return -errno;
 	for (unsigned i = 0; i < ps->nopts; i++)
@@ -140,7 +143,8 @@ bool
 ust_p_wants(int domain, int type)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	return domain == AF_INET && (base == SOCK_STREAM || base == SOCK_DGRAM || base == SOCK_RAW);
+	return (domain == AF_INET || domain == AF_INET6) &&
+	       (base == SOCK_STREAM || base == SOCK_DGRAM || base == SOCK_RAW);
 }
 
 /* The thread's channel with the request header filled, or NULL and *err. */
@@ -176,7 +180,7 @@ deadline(int64_t timeo_ns)
 }
 
 static int
-new_fd(uint32_t handle, int type, int flags)
+new_fd(uint32_t handle, int family, int type, int protocol, int flags)
 {
 	int efd = eventfd(0, ((flags & SOCK_CLOEXEC) ? EFD_CLOEXEC : 0) |
 				     ((flags & SOCK_NONBLOCK) ? EFD_NONBLOCK : 0));
@@ -195,7 +199,9 @@ new_fd(uint32_t handle, int type, int flags)
 	}
 	ps->handle = handle;
 	ps->gen = ust_chan_gen();
+	ps->family = family;
 	ps->type = type;
+	ps->protocol = protocol;
 	atomic_store(&ps->nonblock, (flags & SOCK_NONBLOCK) != 0);
 	ust_fd_set(efd, ps);
 	return efd;
@@ -216,7 +222,7 @@ ust_p_socket(int domain, int type, int protocol)
 	int64_t rc = ust_chan_call(ch);
 	if (rc < 0)
 		return rc == -EPIPE ? -EAFNOSUPPORT : (int)rc;
-	return new_fd(ch->resp.handle, base, flags);
+	return new_fd(ch->resp.handle, domain, base, protocol, flags);
 }
 
 static void
@@ -251,9 +257,11 @@ ust_p_close(int fd, struct ust_psock *ps)
 	return 0;
 }
 
-/* sockaddr -> ustackd's form, with inet_bind's and connect's checks. */
+/* sockaddr -> ustackd's form, with inet_bind's/inet6_bind's and connect's
+ * length checks (an AF_INET6 socket wants SIN6_LEN_RFC2133, 24 bytes). */
 static int
-addr_in(const struct sockaddr *a, socklen_t len, struct ust_ipc_addr *out, bool unspec_ok)
+addr_in(const struct ust_psock *ps, const struct sockaddr *a, socklen_t len,
+	struct ust_ipc_addr *out, bool unspec_ok)
 {
 	if ((int)len < 0 || len > MAX_ADDRLEN)
 		return -EINVAL;
@@ -262,6 +270,18 @@ addr_in(const struct sockaddr *a, socklen_t len, struct ust_ipc_addr *out, bool 
 	memset(out, 0, sizeof(*out));
 	if (len >= sizeof(sa_family_t) && a->sa_family == AF_UNSPEC && unspec_ok) {
 		out->family = AF_UNSPEC;
+		return 0;
+	}
+	if (ps->family == AF_INET6) {
+		if (len < 24)
+			return -EINVAL;
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+		out->family = in6->sin6_family;
+		out->port = ntohs(in6->sin6_port);
+		memcpy(out->addr6, &in6->sin6_addr, 16);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			out->addr4 = (uint32_t)out->addr6[12] << 24 | (uint32_t)out->addr6[13] << 16 |
+				     (uint32_t)out->addr6[14] << 8 | out->addr6[15];
 		return 0;
 	}
 	if (len < sizeof(struct sockaddr_in))
@@ -276,11 +296,26 @@ addr_in(const struct sockaddr *a, socklen_t len, struct ust_ipc_addr *out, bool 
 static void
 addr_out(const struct ust_ipc_addr *in, struct sockaddr *a, socklen_t *len)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(in->port),
-				  .sin_addr.s_addr = htonl(in->addr4)};
-	size_t n = *len < sizeof(sin) ? *len : sizeof(sin);
-	memcpy(a, &sin, n);
-	*len = sizeof(sin);
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} u;
+	memset(&u, 0, sizeof(u));
+	size_t full;
+	if (in->family == AF_INET6) {
+		u.v6.sin6_family = AF_INET6;
+		u.v6.sin6_port = htons(in->port);
+		memcpy(&u.v6.sin6_addr, in->addr6, 16);
+		full = sizeof(u.v6);
+	} else {
+		u.v4.sin_family = AF_INET;
+		u.v4.sin_port = htons(in->port);
+		u.v4.sin_addr.s_addr = htonl(in->addr4);
+		full = sizeof(u.v4);
+	}
+	size_t n = *len < full ? *len : full;
+	memcpy(a, &u, n);
+	*len = (socklen_t)full;
 }
 
 int
@@ -288,13 +323,13 @@ ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len
 {
 	(void)fd;
 	struct ust_ipc_addr ia;
-	int rc = addr_in(a, len, &ia, false);
+	int rc = addr_in(ps, a, len, &ia, false);
 	if (rc < 0)
 		return rc;
 	/* Linux takes AF_UNSPEC with INADDR_ANY as AF_INET, for old programs. */
-	if (ia.family == AF_UNSPEC && ia.addr4 == INADDR_ANY)
+	if (ps->family == AF_INET && ia.family == AF_UNSPEC && ia.addr4 == INADDR_ANY)
 		ia.family = AF_INET;
-	if (ia.family != AF_INET)
+	if (ia.family != ps->family)
 		return -EAFNOSUPPORT;
 	if (kernel_keeps(ps, &ia)) {
 		rc = to_kernel(fd, ps);
@@ -315,7 +350,7 @@ int
 ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len)
 {
 	struct ust_ipc_addr ia;
-	int rc = addr_in(a, len, &ia, true);
+	int rc = addr_in(ps, a, len, &ia, true);
 	if (rc < 0)
 		return rc;
 	if (kernel_keeps(ps, &ia)) {
@@ -383,7 +418,7 @@ ust_p_accept(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, int flags
 		int rc = (int)ust_chan_call(ch);
 		if (rc == 0) {
 			struct ust_ipc_addr peer = ch->resp.addr;
-			int nfd = new_fd(ch->resp.handle, SOCK_STREAM, flags);
+			int nfd = new_fd(ch->resp.handle, ps->family, SOCK_STREAM, 0, flags);
 			if (nfd >= 0 && a != NULL)
 				addr_out(&peer, a, len);
 			return nfd;
@@ -528,9 +563,9 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 {
 	struct ust_ipc_addr to;
 	bool has_to = false;
-	if (m->msg_name != NULL && m->msg_namelen != 0 && ps->type == SOCK_DGRAM) {
-		int rc = addr_in(m->msg_name, m->msg_namelen, &to, true);
-		if (rc == 0 && to.family != AF_INET && to.family != AF_UNSPEC)
+	if (m->msg_name != NULL && m->msg_namelen != 0 && ps->type != SOCK_STREAM) {
+		int rc = addr_in(ps, m->msg_name, m->msg_namelen, &to, true);
+		if (rc == 0 && to.family != ps->family && to.family != AF_UNSPEC)
 			rc = -EAFNOSUPPORT;
 		if (rc < 0) {
 			int err;
@@ -540,7 +575,7 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 			ch->req.c = rc;
 			return ust_chan_call(ch);
 		}
-		has_to = to.family == AF_INET;
+		has_to = to.family == ps->family;
 		if (has_to && kernel_keeps(ps, &to)) {
 			int rc = to_kernel(fd, ps);
 			if (rc < 0)
@@ -553,7 +588,7 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 	if (iov_bad(m))
 		return -EFAULT;
 	size_t total = iov_total(m);
-	if (ps->type == SOCK_DGRAM && total > UST_IPC_DATA_BYTES)
+	if (ps->type != SOCK_STREAM && total > UST_IPC_DATA_BYTES)
 		return -EMSGSIZE;
 	struct ust_ipc_req ctl = {0};
 	if (ps->type == SOCK_DGRAM) {
@@ -591,7 +626,7 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 			spans_copy(ch, m, sent, false);
 		if (rc >= 0) {
 			sent += (size_t)rc;
-			if (ps->type == SOCK_DGRAM || sent == total)
+			if (ps->type != SOCK_STREAM || sent == total)
 				return (ssize_t)sent;
 			if ((size_t)rc == n)
 				continue;
@@ -672,6 +707,10 @@ ssize_t
 ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 {
 	bool nonblock = atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT);
+	/* ustack keeps no error queue (IP_RECVERR is only remembered): it is
+	 * always empty, which Linux reports as EAGAIN. */
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;
 	/* No urgent data is kept apart: there is never any to read (tcp_recv_urg). */
 	if (flags & MSG_OOB)
 		return ps->type == SOCK_STREAM ? -EINVAL : -EOPNOTSUPP;
@@ -702,7 +741,7 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 				spans_copy(ch, m, got, true);
 			else
 				iov_copy(m, got, ch->data, n, true);
-			if (ps->type == SOCK_DGRAM) {
+			if (ps->type != SOCK_STREAM) {
 				m->msg_flags = (int)ch->resp.flags;
 				if (m->msg_name != NULL)
 					addr_out(&ch->resp.addr, m->msg_name, &m->msg_namelen);
@@ -885,7 +924,7 @@ ust_p_ioctl_kernel(struct ust_psock *ps, unsigned long req, void *arg)
 	/* A fresh socket each time: interface ioctls are rare, and a socket
 	 * kept open could be closed under us by a program that closes every
 	 * fd it did not open itself. */
-	int k = ust_libc.socket(AF_INET, ps->type | SOCK_CLOEXEC, 0);
+	int k = ust_libc.socket(ps->family, (ps->type == SOCK_RAW ? SOCK_DGRAM : ps->type) | SOCK_CLOEXEC, 0);
 	if (k < 0)
 		return -errno;
 	int rc = ust_libc.ioctl(k, req, arg);

@@ -5,6 +5,7 @@
 
 #include "arp.h"
 #include "ipv4.h"
+#include "ipv6.h"
 #include "wire/eth.h"
 
 static const uint8_t bcast_mac[UST_ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -18,8 +19,10 @@ ust_eth_input(struct ust_stack *st, struct ust_pkt *pkt)
 		ust_drop(st, pkt, why);
 		return;
 	}
+	/* 33:33:xx is IPv6 multicast (RFC 2464 7); ipv6.c keeps our groups. */
+	bool mcast6 = eth.dst[0] == 0x33 && eth.dst[1] == 0x33 && st->cfg.ip6_enable;
 	if (memcmp(eth.dst, st->nif->mac, UST_ETH_ALEN) != 0 &&
-	    memcmp(eth.dst, bcast_mac, UST_ETH_ALEN) != 0) {
+	    memcmp(eth.dst, bcast_mac, UST_ETH_ALEN) != 0 && !mcast6) {
 		ust_drop(st, pkt, UST_DROP_ETH_NOT_US);
 		return;
 	}
@@ -31,6 +34,13 @@ ust_eth_input(struct ust_stack *st, struct ust_pkt *pkt)
 		break;
 	case UST_ETHERTYPE_IPV4:
 		ust_ipv4_input(st, pkt);
+		break;
+	case UST_ETHERTYPE_IPV6:
+		if (!st->cfg.ip6_enable) {
+			ust_drop(st, pkt, UST_DROP_ETH_TYPE);
+			break;
+		}
+		ust_ipv6_input(st, pkt);
 		break;
 	default:
 		ust_drop(st, pkt, UST_DROP_ETH_TYPE);

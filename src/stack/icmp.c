@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ipv4.h"
+#include "raw.h"
 #include "tcp/tcp.h"
 #include "udp.h"
 #include "wire/bytes.h"
@@ -121,10 +122,12 @@ unreach_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_icmp_view
 	inner.payload_len = (uint16_t)(ic->body_len - hl);
 	ust_stat_inc(st, UST_STAT_ICMP_UNREACH_IN);
 	int err = unreach_errno(ic->code);
+	struct ust_ip_info info;
+	ust_ipv4_info(st, &inner, &info);
 	if (inner.proto == UST_IPPROTO_UDP)
-		ust_udp_icmp_error(st, &inner, inner.payload, err);
+		ust_udp_icmp_error(st, &info, inner.payload, err);
 	else if (inner.proto == UST_IPPROTO_TCP)
-		ust_tcp_icmp_error(st, &inner, inner.payload, err);
+		ust_tcp_icmp_error(st, &info, inner.payload, err);
 	ust_pkt_free(pkt);
 }
 
@@ -145,6 +148,16 @@ ust_icmp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_
 	case UST_ICMP_UNREACH:
 		unreach_in(st, pkt, &ic);
 		return;
+	case UST_ICMP_ECHO_REPLY: {
+		struct ust_ip_info info;
+		ust_ipv4_info(st, ip, &info);
+		if (ust_raw_any(st) && ust_raw_ping_input(st, pkt, &info, ic.id)) {
+			ust_pkt_free(pkt);
+			return;
+		}
+		ust_drop(st, pkt, UST_DROP_ICMP_TYPE);
+		return;
+	}
 	default:
 		ust_drop(st, pkt, UST_DROP_ICMP_TYPE);
 		return;

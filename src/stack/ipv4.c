@@ -15,8 +15,12 @@
 
 #include "arp.h"
 #include "icmp.h"
+#include "ipv6.h"
+#include "raw.h"
 #include "tcp/tcp.h"
 #include "udp.h"
+#include "wire/bytes.h"
+#include "wire/csum.h"
 #include "wire/icmp.h"
 
 /* Datagrams looped back per poll at most, so a busy local pair cannot
@@ -61,11 +65,26 @@ ust_ipv4_mtu_payload(const struct ust_stack *st)
 	return (uint16_t)(st->nif->mtu - UST_IPV4_HLEN);
 }
 
+void
+ust_ipv4_info(const struct ust_stack *st, const struct ust_ipv4_view *ip, struct ust_ip_info *out)
+{
+	out->family = UST_AF_INET;
+	out->proto = ip->proto;
+	out->hlim = ip->ttl;
+	out->tclass = ip->tos;
+	out->bcast = ust_ipv4_is_bcast(st, ip->dst) || ust_ipv4_is_mcast(ip->dst);
+	ust_ip_set_v4(out->src, ip->src);
+	ust_ip_set_v4(out->dst, ip->dst);
+	out->v4 = ip;
+	out->v6 = NULL;
+}
+
 /* Deliver a whole datagram (data at its IP header) to the protocol. */
 static void
 deliver(struct ust_stack *st, struct ust_pkt *pkt, struct ust_ipv4_view *ip)
 {
 	bool bcast = ust_ipv4_is_bcast(st, ip->dst);
+	struct ust_ip_info info;
 	if (ip->mf || ip->frag_off != 0) {
 		ust_stat_inc(st, UST_STAT_IP_FRAG_IN);
 		pkt = ust_ipv4_reass(st, pkt, ip);
@@ -77,21 +96,27 @@ deliver(struct ust_stack *st, struct ust_pkt *pkt, struct ust_ipv4_view *ip)
 	ust_pkt_adj(pkt, ip->hlen);
 	pkt->l4_off = (uint16_t)pkt->data_off;
 	ust_stat_inc(st, UST_STAT_IP_IN);
+	ust_ipv4_info(st, ip, &info);
+	bool raw = ust_raw_any(st) && ust_raw_input(st, pkt, &info);
 	switch (ip->proto) {
 	case UST_IPPROTO_ICMP:
 		ust_icmp_input(st, pkt, ip);
 		return;
 	case UST_IPPROTO_UDP:
-		ust_udp_input(st, pkt, ip);
+		ust_udp_input(st, pkt, &info);
 		return;
 	case UST_IPPROTO_TCP:
 		if (bcast) {
 			ust_drop(st, pkt, UST_DROP_IP_NOT_US);
 			return;
 		}
-		ust_tcp_input(st, pkt, ip);
+		ust_tcp_input(st, pkt, &info);
 		return;
 	default:
+		if (raw) {
+			ust_pkt_free(pkt);
+			return;
+		}
 		if (!bcast)
 			ust_icmp_send_unreach(st, pkt, ip, UST_ICMP_UNREACH_PROTO);
 		ust_drop(st, pkt, UST_DROP_IP_PROTO);
@@ -122,8 +147,10 @@ ust_ipv4_input(struct ust_stack *st, struct ust_pkt *pkt)
 	deliver(st, pkt, &ip);
 }
 
-static void
-loopback_queue(struct ust_stack *st, struct ust_pkt *pkt)
+/* The loopback queue carries both families; it lives here because IPv4
+ * always exists. */
+void
+ust_ip_loopback_queue(struct ust_stack *st, struct ust_pkt *pkt)
 {
 	struct ust_ipv4 *ip4 = st->ip4;
 	pkt->qnext = NULL;
@@ -136,7 +163,7 @@ loopback_queue(struct ust_stack *st, struct ust_pkt *pkt)
 }
 
 void
-ust_ipv4_loopback_run(struct ust_stack *st)
+ust_ip_loopback_run(struct ust_stack *st)
 {
 	struct ust_ipv4 *ip4 = st->ip4;
 	for (unsigned n = 0; n < LOOPBACK_BUDGET && ip4->lo_head != NULL; n++) {
@@ -146,6 +173,10 @@ ust_ipv4_loopback_run(struct ust_stack *st)
 			ip4->lo_tail = NULL;
 		ip4->lo_len--;
 		pkt->qnext = NULL;
+		if ((ust_pkt_data(pkt)[0] >> 4) == 6) {
+			ust_ipv6_loopback_input(st, pkt);
+			continue;
+		}
 		struct ust_ipv4_view ip;
 		/* We built it: the checksum is right, but parse for the view. */
 		if (ust_ipv4_parse(ust_pkt_data(pkt), pkt->len, UST_PKT_RX_IP_CSUM_GOOD, &ip) !=
@@ -159,7 +190,7 @@ ust_ipv4_loopback_run(struct ust_stack *st)
 }
 
 bool
-ust_ipv4_loopback_pending(const struct ust_stack *st)
+ust_ip_loopback_pending(const struct ust_stack *st)
 {
 	return st->ip4->lo_head != NULL;
 }
@@ -214,12 +245,49 @@ fragment(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_tx *tx
 		f->l3_off = (uint16_t)f->data_off;
 		ust_stat_inc(st, UST_STAT_IP_FRAG_OUT);
 		if (local)
-			loopback_queue(st, f);
+			ust_ip_loopback_queue(st, f);
 		else
 			ust_arp_output(st, f, nexthop);
 	}
 	ust_pkt_free(pkt);
 	return rc;
+}
+
+int
+ust_ipv4_output_hdrincl(struct ust_stack *st, struct ust_pkt *pkt)
+{
+	/* Linux's raw_send_hdrinc: the length and checksum are ours to fill,
+	 * an identification of 0 and a source of 0.0.0.0 too. */
+	uint8_t *h = ust_pkt_data(pkt);
+	if (pkt->len < UST_IPV4_HLEN || (h[0] & 0xf) * 4u > pkt->len) {
+		ust_pkt_free(pkt);
+		return -EINVAL;
+	}
+	uint32_t hl = (h[0] & 0xf) * 4u;
+	if (pkt->pkt_len > 65535 || pkt->pkt_len > st->nif->mtu) {
+		ust_pkt_free(pkt);
+		return -EMSGSIZE;
+	}
+	ust_put16(h + 2, (uint16_t)pkt->pkt_len);
+	if (ust_get16(h + 4) == 0)
+		ust_put16(h + 4, st->ip4->ident++);
+	if (ust_get32(h + 12) == 0)
+		ust_put32(h + 12, st->cfg.ip4_addr);
+	ust_put16(h + 10, 0);
+	ust_put16(h + 10, ust_csum_fold(ust_csum_partial(h, hl, 0)));
+	uint32_t dst = ust_get32(h + 16), nexthop;
+	pkt->l3_off = (uint16_t)pkt->data_off;
+	ust_stat_inc(st, UST_STAT_IP_OUT);
+	if (ust_ipv4_is_local(st, dst)) {
+		ust_ip_loopback_queue(st, pkt);
+		return 0;
+	}
+	int rc = ust_route_lookup(st, dst, &nexthop);
+	if (rc < 0) {
+		ust_drop(st, pkt, UST_DROP_IP_NO_ROUTE);
+		return rc;
+	}
+	return ust_arp_output(st, pkt, nexthop);
 }
 
 int
@@ -247,7 +315,7 @@ ust_ipv4_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4
 		put_header(st, h, tx, src, (uint16_t)(len + UST_IPV4_HLEN), st->ip4->ident++, 0,
 			   false);
 		pkt->l3_off = (uint16_t)pkt->data_off;
-		loopback_queue(st, pkt);
+		ust_ip_loopback_queue(st, pkt);
 		return 0;
 	}
 	uint32_t nexthop;

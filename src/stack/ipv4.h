@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ip.h"
 #include "stack.h"
 #include "wire/ipv4.h"
 
@@ -31,19 +32,22 @@ void ust_ipv4_input(struct ust_stack *st, struct ust_pkt *pkt);
  * checksum is already filled. Consumes pkt. 0, or -EHOSTUNREACH (no route),
  * -EMSGSIZE (too big with DF), -ENOBUFS. */
 int ust_ipv4_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_tx *tx);
+/* A whole datagram from a raw socket (IP_HDRINCL), data at its header:
+ * length, checksum and a zero identification or source are filled in.
+ * Consumes pkt; 0, -EINVAL, -EMSGSIZE (no fragmentation), -ENETUNREACH. */
+int ust_ipv4_output_hdrincl(struct ust_stack *st, struct ust_pkt *pkt);
 /* True if `a` is our address or in 127.0.0.0/8 (delivered by loopback). */
 bool ust_ipv4_is_local(const struct ust_stack *st, uint32_t a);
 /* True for 255.255.255.255 and our subnet's broadcast address. */
 bool ust_ipv4_is_bcast(const struct ust_stack *st, uint32_t a);
 /* Next hop for dst: 0 and *nexthop, or -EHOSTUNREACH / -ENETUNREACH. */
 int ust_route_lookup(const struct ust_stack *st, uint32_t dst, uint32_t *nexthop);
+/* What L4 is told about an IPv4 datagram (ip.h). */
+void ust_ipv4_info(const struct ust_stack *st, const struct ust_ipv4_view *ip,
+		   struct ust_ip_info *out);
 /* Payload room for L4 over IPv4 on this netif (MTU - 20). */
 uint16_t ust_ipv4_mtu_payload(const struct ust_stack *st);
 
-/* Deliver datagrams queued for our own addresses (loopback path); the poll
- * loop calls it so delivery never recurses into the sender. */
-void ust_ipv4_loopback_run(struct ust_stack *st);
-bool ust_ipv4_loopback_pending(const struct ust_stack *st);
 
 /* Reassembly (ipv4_frag.c). Takes pkt (data at the IP header, view ip);
  * returns a whole datagram (data at its IP header, *ip rewritten to match)

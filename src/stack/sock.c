@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ip.h"
 #include "ipv4.h"
+#include "ipv6.h"
+#include "raw.h"
 #include "stack.h"
 #include "wire/ipv4.h"
 #include "tcp/tcp.h"
@@ -28,6 +31,8 @@ ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_pr
 	s->rcvlowat = 1;
 	s->uid = st->caller.uid;
 	s->ip_pmtudisc = UST_IP_PMTUDISC_WANT;
+	ust_sockaddr_canon(&s->local);
+	ust_sockaddr_canon(&s->remote);
 }
 
 void
@@ -44,19 +49,89 @@ ust_sock_reuseport_shares(const struct ust_sock *me, const struct ust_sock *othe
 	return me->reuseport && other->reuseport && me->uid == other->uid;
 }
 
+static int
+match(const struct ust_sock *s, const uint8_t l[16], const uint8_t dst[16])
+{
+	if (ust_ip_eq(l, dst))
+		return 1;
+	if (ust_ip_is_v4(dst))
+		return ust_ip_eq(l, ust_ip_any4) ||
+			       (ust_ip_eq(l, ust_ip_any6) && s->family == UST_AF_INET6 && !s->v6only)
+			   ? 0
+			   : -1;
+	return ust_ip_eq(l, ust_ip_any6) ? 0 : -1;
+}
+
 int
-ust_sock_open(struct ust_stack *st, int family, int type, struct ust_sock **out)
+ust_sock_local_match(const struct ust_sock *s, const uint8_t dst[16])
+{
+	return match(s, s->local.addr6, dst);
+}
+
+int
+ust_sock_peer_addr_ok(const struct ust_sock *s, const struct ust_sockaddr *a)
+{
+	bool v4 = ust_ip_is_v4(a->addr6);
+	if (s->family == UST_AF_INET6 && s->v6only && v4)
+		return -ENETUNREACH;
+	if (!ust_ip_is_unspec(s->local.addr6) && ust_ip_is_v4(s->local.addr6) != v4)
+		return -ENETUNREACH;
+	return 0;
+}
+
+/* Whether a wildcard takes IPv4 at all. */
+static bool
+covers_v4(const struct ust_sock *s, const uint8_t a[16])
+{
+	if (ust_ip_eq(a, ust_ip_any6))
+		return s->family == UST_AF_INET6 && !s->v6only;
+	return ust_ip_is_v4(a);
+}
+
+bool
+ust_sock_addrs_overlap(const struct ust_sock *me, const uint8_t addr[16],
+		       const struct ust_sock *other)
+{
+	const uint8_t *o = other->local.addr6;
+	bool me_wild = ust_ip_is_unspec(addr), o_wild = ust_ip_is_unspec(o);
+	if (!me_wild && !o_wild)
+		return ust_ip_eq(addr, o);
+	if (!me_wild)
+		return match(other, o, addr) >= 0;
+	if (!o_wild)
+		return match(me, addr, o) >= 0;
+	/* Two wildcards share IPv6 if both are ::, IPv4 if both take it. */
+	if (ust_ip_eq(addr, ust_ip_any6) && ust_ip_eq(o, ust_ip_any6))
+		return true;
+	return covers_v4(me, addr) && covers_v4(other, o);
+}
+
+int
+ust_sock_open_proto(struct ust_stack *st, int family, int type, int protocol,
+		    struct ust_sock **out)
 {
 	if (family != UST_AF_INET && family != UST_AF_INET6)
 		return -EAFNOSUPPORT;
 	switch (type) {
 	case UST_SOCK_STREAM:
+		if (protocol != 0 && protocol != UST_IPPROTO_TCP)
+			return -EPROTONOSUPPORT;
 		return ust_tcp_sock_create(st, family, out);
 	case UST_SOCK_DGRAM:
-		return ust_udp_sock_create(st, family, out);
+		if (protocol == 0 || protocol == UST_IPPROTO_UDP)
+			return ust_udp_sock_create(st, family, out);
+		return ust_raw_sock_create(st, family, type, protocol, out);
+	case UST_SOCK_RAW:
+		return ust_raw_sock_create(st, family, type, protocol, out);
 	default:
 		return -ESOCKTNOSUPPORT;
 	}
+}
+
+int
+ust_sock_open(struct ust_stack *st, int family, int type, struct ust_sock **out)
+{
+	return ust_sock_open_proto(st, family, type, 0, out);
 }
 
 static int
@@ -79,14 +154,22 @@ ust_sock_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 	 * whether the socket or the port is taken. Multicast and broadcast
 	 * addresses are bindable, any address with IP_FREEBIND. */
 	struct ust_stack *st = s->stack;
-	if (a->addr4 != 0 && !ust_ipv4_is_local(st, a->addr4) && !ust_ipv4_is_bcast(st, a->addr4) &&
-	    !ust_ipv4_is_mcast(a->addr4) && !s->freebind && !s->transparent)
+	struct ust_sockaddr c = *a;
+	ust_sockaddr_canon(&c);
+	/* inet6_bind: an IPv4-mapped address on a V6ONLY socket is EINVAL. */
+	if (s->family == UST_AF_INET6 && s->v6only && ust_ip_is_v4(c.addr6))
+		return -EINVAL;
+	bool v4 = ust_ip_is_v4(c.addr6);
+	bool group = v4 ? ust_ipv4_is_bcast(st, c.addr4) || ust_ipv4_is_mcast(c.addr4)
+			: ust_ipv6_is_mcast(c.addr6);
+	if (!ust_ip_is_unspec(c.addr6) && !ust_ip_is_local(st, c.addr6) && !group && !s->freebind &&
+	    !s->transparent)
 		return -EADDRNOTAVAIL;
 	if (a->port != 0 && a->port < st->caller.bind_min_port)
 		return -EACCES;
 	if (s->bound)
 		return -EINVAL;
-	return s->proto->bind(s, a);
+	return s->proto->bind(s, &c);
 }
 
 int
@@ -118,7 +201,9 @@ ust_sock_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	int rc = check_addr(s, a);
 	if (rc < 0)
 		return rc;
-	return s->proto->connect(s, a);
+	struct ust_sockaddr c = *a;
+	ust_sockaddr_canon(&c);
+	return s->proto->connect(s, &c);
 }
 
 ssize_t
@@ -131,7 +216,11 @@ ssize_t
 ust_sock_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		const struct ust_sockaddr *to)
 {
-	return s->proto->sendto(s, buf, len, flags, to);
+	if (to == NULL)
+		return s->proto->sendto(s, buf, len, flags, NULL);
+	struct ust_sockaddr c = *to;
+	ust_sockaddr_canon(&c);
+	return s->proto->sendto(s, buf, len, flags, &c);
 }
 
 ssize_t
@@ -227,6 +316,9 @@ ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 			return -EINVAL;
 		s->ip_ttl = (uint8_t)v;
 		return 0;
+	case UST_IP_RECVERR:
+		s->recverr = v != 0;
+		return 0;
 	case UST_IP_TOS:
 		/* A stream keeps its ECN bits: TCP owns them (RFC 3168). */
 		if (s->type == UST_SOCK_STREAM)
@@ -268,6 +360,70 @@ ip_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
 		if (!s->connected)
 			return -ENOTCONN;
 		return ust_sockopt_put_int(val, len, s->stack->nif->mtu);
+	case UST_IP_RECVERR:
+		return ust_sockopt_put_int(val, len, s->recverr);
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/* IPv6-level options (do_ipv6_setsockopt); an AF_INET socket has none. */
+static int
+ip6_setopt(struct ust_sock *s, int name, const void *val, size_t len)
+{
+	int v;
+	if (s->family != UST_AF_INET6)
+		return -ENOPROTOOPT;
+	if (ust_sockopt_get_int(val, len, &v) < 0)
+		return -EINVAL;
+	switch (name) {
+	case UST_IPV6_V6ONLY:
+		/* Fixed once the socket has an address (Linux: EINVAL). */
+		if (s->bound)
+			return -EINVAL;
+		s->v6only = v != 0;
+		return 0;
+	case UST_IPV6_RECVERR:
+		s->recverr = v != 0;
+		return 0;
+	case UST_IPV6_RECVHOPLIMIT:
+		s->recvhoplimit = v != 0;
+		return 0;
+	case UST_IPV6_UNICAST_HOPS:
+		if (v < -1 || v > 255)
+			return -EINVAL;
+		s->ip_ttl = (uint8_t)(v == -1 ? 0 : v);
+		return 0;
+	case UST_IPV6_TCLASS:
+		if (v < -1 || v > 255)
+			return -EINVAL;
+		if (v == -1)
+			v = 0;
+		if (s->type == UST_SOCK_STREAM)
+			v = (v & ~3) | (s->ip_tos & 3);
+		s->ip_tos = (uint8_t)v;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int
+ip6_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
+{
+	if (s->family != UST_AF_INET6)
+		return -EOPNOTSUPP;
+	switch (name) {
+	case UST_IPV6_V6ONLY:
+		return ust_sockopt_put_int(val, len, s->v6only);
+	case UST_IPV6_UNICAST_HOPS:
+		return ust_sockopt_put_int(val, len, s->ip_ttl != 0 ? s->ip_ttl : UST_IP6_DEFAULT_HLIM);
+	case UST_IPV6_TCLASS:
+		return ust_sockopt_put_int(val, len, s->ip_tos);
+	case UST_IPV6_RECVERR:
+		return ust_sockopt_put_int(val, len, s->recverr);
+	case UST_IPV6_RECVHOPLIMIT:
+		return ust_sockopt_put_int(val, len, s->recvhoplimit);
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -378,9 +534,14 @@ ust_sock_setopt(struct ust_sock *s, int level, int name, const void *val, size_t
 		default:
 			break;
 		}
+	} else if (s->type == UST_SOCK_RAW && ((level == UST_SOL_IP && name == UST_IP_HDRINCL) ||
+						(level == UST_SOL_IPV6 && name == UST_IPV6_CHECKSUM))) {
+		return s->proto->setopt(s, level, name, val, len);
 	} else if (level == UST_SOL_IP) {
 		return ip_setopt(s, name, val, len);
-	} else if (level != proto_level(s)) {
+	} else if (level == UST_SOL_IPV6) {
+		return ip6_setopt(s, name, val, len);
+	} else if (s->type != UST_SOCK_RAW && level != proto_level(s)) {
 		return -ENOPROTOOPT;
 	}
 	return s->proto->setopt(s, level, name, val, len);
@@ -413,7 +574,9 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 		case UST_SO_DOMAIN:
 			return ust_sockopt_put_int(val, len, s->family);
 		case UST_SO_PROTOCOL:
-			return ust_sockopt_put_int(val, len, s->type == UST_SOCK_STREAM ? 6 : 17);
+			return ust_sockopt_put_int(val, len,
+						   s->protocol != 0 ? s->protocol
+						   : s->type == UST_SOCK_STREAM ? 6 : 17);
 		case UST_SO_ACCEPTCONN:
 			return ust_sockopt_put_int(val, len, s->listening);
 		case UST_SO_BROADCAST:
@@ -435,9 +598,14 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 		default:
 			break;
 		}
+	} else if (s->type == UST_SOCK_RAW && ((level == UST_SOL_IP && name == UST_IP_HDRINCL) ||
+						(level == UST_SOL_IPV6 && name == UST_IPV6_CHECKSUM))) {
+		return s->proto->getopt(s, level, name, val, len);
 	} else if (level == UST_SOL_IP) {
 		return ip_getopt(s, name, val, len);
-	} else if (level != proto_level(s)) {
+	} else if (level == UST_SOL_IPV6) {
+		return ip6_getopt(s, name, val, len);
+	} else if (s->type != UST_SOCK_RAW && level != proto_level(s)) {
 		/* Linux: ip_getsockopt refuses a level it does not know. */
 		return -EOPNOTSUPP;
 	}

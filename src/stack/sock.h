@@ -26,6 +26,7 @@ struct ust_sock;
 #define UST_AF_INET6 10
 #define UST_SOCK_STREAM 1
 #define UST_SOCK_DGRAM 2
+#define UST_SOCK_RAW 3
 
 #define UST_MSG_PEEK 0x2
 #define UST_MSG_DONTWAIT 0x40
@@ -74,6 +75,15 @@ struct ust_sock;
 #define UST_IP_PMTUDISC_WANT 1
 #define UST_IP_PMTUDISC_DO 2
 #define UST_IP_PMTUDISC_OMIT 5
+#define UST_IP_HDRINCL 3
+#define UST_IP_RECVERR 11
+#define UST_SOL_IPV6 41
+#define UST_IPV6_CHECKSUM 7
+#define UST_IPV6_UNICAST_HOPS 16
+#define UST_IPV6_RECVERR 25
+#define UST_IPV6_V6ONLY 26
+#define UST_IPV6_RECVHOPLIMIT 51
+#define UST_IPV6_TCLASS 67
 #define UST_SOL_TCP 6
 #define UST_SOL_UDP 17
 #define UST_TCP_NODELAY 1
@@ -101,11 +111,13 @@ struct ust_sock;
 #define UST_EV_HUP 0x010
 #define UST_EV_RDHUP 0x2000
 
+/* Inside the stack both address fields are filled (ust_sockaddr_canon):
+ * addr6 is the 16-byte form, IPv4 mapped, that tables are keyed by. */
 struct ust_sockaddr {
 	uint16_t family;  /* UST_AF_INET or UST_AF_INET6 */
 	uint16_t port;    /* host order */
-	uint32_t addr4;   /* IPv4, host order */
-	uint8_t addr6[16]; /* IPv6, wire order */
+	uint32_t addr4;   /* IPv4, host order; 0 for an IPv6 address */
+	uint8_t addr6[16]; /* IPv6, wire order; IPv4 as ::ffff:a.b.c.d */
 };
 
 /* Who makes a socket call: what Linux checks against the caller's
@@ -193,6 +205,7 @@ struct ust_sock {
 	struct ust_stack *stack;            /* the stack that owns it */
 	uint8_t family;                     /* UST_AF_* */
 	uint8_t type;                       /* UST_SOCK_* */
+	uint8_t protocol;                   /* IP protocol asked for at creation, 0 = the type's */
 	bool reuseaddr;                     /* SO_REUSEADDR */
 	bool reuseport;                     /* SO_REUSEPORT */
 	bool keepalive;                     /* SO_KEEPALIVE */
@@ -210,6 +223,9 @@ struct ust_sock {
 	uint32_t uid;                       /* creator's effective uid: SO_REUSEPORT stays within it */
 	uint8_t rx_cmsgs;                   /* UST_SOCK_RX_*: what recvmsg() tells about a datagram */
 	const struct ust_sock_txinfo *tx;   /* during ust_sock_sendmsg: that call's control messages */
+	bool v6only;                        /* IPV6_V6ONLY: an AF_INET6 socket takes no IPv4 */
+	bool recverr;                       /* IP_RECVERR / IPV6_RECVERR (no error queue is kept) */
+	bool recvhoplimit;                  /* IPV6_RECVHOPLIMIT (no ancillary data is delivered) */
 	uint8_t ip_ttl;                     /* IP_TTL, 0 = the stack's default */
 	uint8_t ip_tos;                     /* IP_TOS */
 	uint8_t ip_pmtudisc;                /* IP_MTU_DISCOVER: UST_IP_PMTUDISC_* */
@@ -227,6 +243,11 @@ struct ust_sock {
 };
 
 int ust_sock_open(struct ust_stack *st, int family, int type, struct ust_sock **out);
+/* With socket()'s protocol argument: 0 or the type's own (TCP, UDP), a raw
+ * socket's protocol (SOCK_RAW), ICMP/ICMPv6 for a ping socket (SOCK_DGRAM).
+ * Permission (CAP_NET_RAW, ping_group_range) is the caller's to check. */
+int ust_sock_open_proto(struct ust_stack *st, int family, int type, int protocol,
+			struct ust_sock **out);
 int ust_sock_bind(struct ust_sock *s, const struct ust_sockaddr *a);
 int ust_sock_listen(struct ust_sock *s, int backlog);
 int ust_sock_accept(struct ust_sock *s, struct ust_sock **out, struct ust_sockaddr *peer);
@@ -307,6 +328,17 @@ void ust_stack_foreach_sock(struct ust_stack *st, ust_sock_info_fn *fn, void *ar
 
 /* For protocols: set the readiness bits and call the callback if they changed. */
 void ust_sock_notify(struct ust_sock *s, uint32_t events);
+/* For protocols: how s's local address takes a datagram to `dst` (16-byte
+ * form): -1 not at all, 0 as a wildcard, 1 exactly. An AF_INET6 socket on
+ * :: takes IPv4 too unless IPV6_V6ONLY. */
+int ust_sock_local_match(const struct ust_sock *s, const uint8_t dst[16]);
+/* For protocols: whether `me` bound to `addr` would share an address with
+ * `other`'s local address (Linux's bind conflict rules across families). */
+bool ust_sock_addrs_overlap(const struct ust_sock *me, const uint8_t addr[16],
+			    const struct ust_sock *other);
+/* For protocols: whether s may send to a: 0, or -ENETUNREACH for IPv4 on an
+ * IPV6_V6ONLY socket or a family other than the bound address's. */
+int ust_sock_peer_addr_ok(const struct ust_sock *s, const struct ust_sockaddr *a);
 /* For protocols: fill the common part of a newly allocated socket. */
 void ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_proto *proto,
 		   int family, int type);

@@ -12,7 +12,11 @@
 #include "arp.h"
 #include "eth.h"
 #include "icmp.h"
+#include "icmp6.h"
 #include "ipv4.h"
+#include "ipv6.h"
+#include "nd6.h"
+#include "raw.h"
 #include "tcp/tcp.h"
 #include "udp.h"
 
@@ -36,7 +40,8 @@ ust_stack_create(const struct ust_stack_config *cfg, struct ust_netif *nif, uint
 	st->caller = (struct ust_sock_cred){.net_admin = true, .net_raw = true};
 	ust_timer_wheel_init(&st->timers, now_ns);
 	if (ust_arp_init(st) < 0 || ust_ipv4_init(st) < 0 || ust_icmp_init(st) < 0 ||
-	    ust_udp_init(st) < 0 || ust_tcp_init(st) < 0) {
+	    ust_nd6_init(st) < 0 || ust_ipv6_init(st) < 0 || ust_icmp6_init(st) < 0 ||
+	    ust_raw_init(st) < 0 || ust_udp_init(st) < 0 || ust_tcp_init(st) < 0) {
 		ust_stack_destroy(st);
 		return NULL;
 	}
@@ -44,6 +49,8 @@ ust_stack_create(const struct ust_stack_config *cfg, struct ust_netif *nif, uint
 		ust_arp_announce(st);
 		ust_stack_flush(st);
 	}
+	ust_nd6_start(st);
+	ust_stack_flush(st);
 	return st;
 }
 
@@ -55,7 +62,11 @@ ust_stack_destroy(struct ust_stack *st)
 	/* Sockets first: closing them may queue segments and touch IP/ARP. */
 	ust_tcp_fini(st);
 	ust_udp_fini(st);
+	ust_raw_fini(st);
 	ust_icmp_fini(st);
+	ust_icmp6_fini(st);
+	ust_ipv6_fini(st);
+	ust_nd6_fini(st);
 	ust_ipv4_fini(st);
 	ust_arp_fini(st);
 	ust_pkt_free_bulk(st->txq, st->txq_n);
@@ -153,7 +164,7 @@ ust_stack_poll(struct ust_stack *st, uint64_t now_ns)
 	struct ust_pkt *pkts[UST_STACK_BURST];
 	uint16_t n = ust_netif_rx(st->nif, pkts, UST_STACK_BURST);
 	ust_stack_input(st, pkts, n, now_ns);
-	ust_ipv4_loopback_run(st);
+	ust_ip_loopback_run(st);
 	ust_stack_timers(st, now_ns);
 	ust_stack_flush(st);
 	return n;
@@ -168,7 +179,7 @@ ust_stack_loopback(struct ust_stack *st)
 uint64_t
 ust_stack_next_deadline(struct ust_stack *st)
 {
-	if (ust_ipv4_loopback_pending(st))
+	if (ust_ip_loopback_pending(st))
 		return st->now_ns;
 	return ust_timer_next(&st->timers);
 }

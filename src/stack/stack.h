@@ -35,6 +35,10 @@ struct ust_stack_config {
 	unsigned frag_mem_max;    /* reassembly bytes held at most (0: default 4 MiB) */
 	unsigned tcp_cc;          /* default congestion control, enum ust_tcp_cc */
 	bool no_gratuitous_arp;   /* skip the gratuitous ARP at start (replay tests) */
+	bool ip6_enable;          /* IPv6 on the port: link-local address, ND, DAD, RS */
+	uint8_t ip6_addr[16];     /* our global IPv6 address, :: for none */
+	uint8_t ip6_prefix;       /* its on-link prefix length */
+	uint8_t ip6_gateway[16];  /* default router, :: to learn one from RAs */
 };
 
 struct ust_arp;
@@ -43,6 +47,11 @@ struct ust_ipv4_frag;
 struct ust_udp;
 struct ust_tcp;
 struct ust_icmp;
+struct ust_ipv6;
+struct ust_ipv6_frag;
+struct ust_nd6;
+struct ust_icmp6;
+struct ust_raw;
 
 struct ust_stack {
 	struct ust_stack_config cfg; /* as given to ust_stack_create */
@@ -56,6 +65,11 @@ struct ust_stack {
 	struct ust_ipv4 *ip4;        /* IPv4 ident and loopback queue */
 	struct ust_ipv4_frag *ip4_frag; /* IPv4 reassembly */
 	struct ust_icmp *icmp;       /* ICMP rate limiting */
+	struct ust_ipv6 *ip6;        /* IPv6 path MTUs */
+	struct ust_ipv6_frag *ip6_frag; /* IPv6 reassembly */
+	struct ust_nd6 *nd6;         /* neighbor cache, our IPv6 addresses, routers */
+	struct ust_icmp6 *icmp6;     /* ICMPv6 rate limiting */
+	struct ust_raw *raw;         /* raw and ping sockets */
 	struct ust_udp *udp;         /* UDP port table */
 	struct ust_tcp *tcp;         /* TCP connection tables */
 	struct ust_sock_cred caller; /* rights of the socket call being made */

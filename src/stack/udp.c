@@ -14,17 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "icmp.h"
+#include "ip.h"
 #include "ipv4.h"
 #include "wire/bytes.h"
 #include "wire/csum.h"
-#include "wire/icmp.h"
 #include "wire/udp.h"
 
 #define UDP_BUCKETS 1024
 #define UDP_EPHEMERAL_LO 32768 /* net.ipv4.ip_local_port_range */
 #define UDP_EPHEMERAL_HI 60999
-#define UDP_MAX_PAYLOAD (65535 - UST_IPV4_HLEN - UST_UDP_HLEN)
+#define UDP_MAX_PAYLOAD4 (65535 - UST_IPV4_HLEN - UST_UDP_HLEN)
+#define UDP_MAX_PAYLOAD6 (65535 - UST_UDP_HLEN) /* no jumbograms */
 /* Linux defaults: net.core.rmem_default/wmem_default and the *_max caps. */
 #define UDP_RMEM_DEFAULT 212992
 #define UDP_WMEM_DEFAULT 212992
@@ -139,16 +139,14 @@ update_events(struct udp_sock *u)
 
 /* Linux's compute_score in spirit: -1 for no match, higher is more specific. */
 static int
-score(const struct udp_sock *u, uint32_t saddr, uint16_t sport, uint32_t daddr)
+score(const struct udp_sock *u, const uint8_t saddr[16], uint16_t sport, const uint8_t daddr[16])
 {
-	int sc = 0;
-	if (u->s.local.addr4 != 0) {
-		if (u->s.local.addr4 != daddr)
-			return -1;
-		sc += 4;
-	}
+	int m = ust_sock_local_match(&u->s, daddr);
+	if (m < 0)
+		return -1;
+	int sc = m * 4 + (u->s.family == UST_AF_INET);
 	if (u->s.connected) {
-		if (u->s.remote.addr4 != saddr || u->s.remote.port != sport)
+		if (!ust_ip_eq(u->s.remote.addr6, saddr) || u->s.remote.port != sport)
 			return -1;
 		sc += 8;
 	}
@@ -156,7 +154,8 @@ score(const struct udp_sock *u, uint32_t saddr, uint16_t sport, uint32_t daddr)
 }
 
 static struct udp_sock *
-lookup(struct ust_stack *st, uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport)
+lookup(struct ust_stack *st, const uint8_t saddr[16], uint16_t sport, const uint8_t daddr[16],
+       uint16_t dport)
 {
 	struct udp_sock *best = NULL;
 	int best_sc = -1;
@@ -173,10 +172,10 @@ lookup(struct ust_stack *st, uint32_t saddr, uint16_t sport, uint32_t daddr, uin
 }
 
 void
-ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_view *ip)
+ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_info *ip)
 {
 	struct ust_udp_view uv;
-	uint32_t ps = ust_csum_pseudo4(ip->src, ip->dst, UST_IPPROTO_UDP, (uint16_t)pkt->len);
+	uint32_t ps = ust_ip_pseudo(ip->src, ip->dst, UST_IPPROTO_UDP, pkt->len);
 	enum ust_drop why = ust_udp_parse(ust_pkt_data(pkt), pkt->len, ps, pkt->ol_flags, &uv);
 	if (why != UST_DROP_NONE) {
 		ust_drop(st, pkt, why);
@@ -184,7 +183,7 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_v
 	}
 	struct udp_sock *u = lookup(st, ip->src, uv.sport, ip->dst, uv.dport);
 	if (u == NULL) {
-		ust_icmp_send_unreach(st, pkt, ip, UST_ICMP_UNREACH_PORT);
+		ust_ip_send_port_unreach(st, pkt, ip);
 		ust_drop(st, pkt, UST_DROP_UDP_NO_PORT);
 		return;
 	}
@@ -208,7 +207,7 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_v
 }
 
 void
-ust_udp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
+ust_udp_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const uint8_t *l4,
 		   int err)
 {
 	uint16_t sport = ust_get16(l4);
@@ -216,7 +215,7 @@ ust_udp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, cons
 	/* The quoted datagram is one we sent: its source is our side. */
 	struct udp_sock *u = lookup(st, inner->dst, dport, inner->src, sport);
 	/* Without IP_RECVERR Linux reports errors to connected sockets only. */
-	if (u == NULL || !u->s.connected || u->s.remote.addr4 != inner->dst ||
+	if (u == NULL || !u->s.connected || !ust_ip_eq(u->s.remote.addr6, inner->dst) ||
 	    u->s.remote.port != dport)
 		return;
 	u->s.so_error = err;
@@ -224,12 +223,13 @@ ust_udp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, cons
 }
 
 static bool
-port_conflict(struct ust_stack *st, const struct udp_sock *me, uint32_t addr, uint16_t port)
+port_conflict(struct ust_stack *st, const struct udp_sock *me, const uint8_t addr[16],
+	      uint16_t port)
 {
 	for (struct udp_sock *u = st->udp->bucket[bucket_of(port)]; u != NULL; u = u->next) {
 		if (u == me || u->s.local.port != port)
 			continue;
-		if (u->s.local.addr4 != 0 && addr != 0 && u->s.local.addr4 != addr)
+		if (!ust_sock_addrs_overlap(&me->s, addr, &u->s))
 			continue;
 		if ((u->s.reuseaddr && me->s.reuseaddr) || ust_sock_reuseport_shares(&me->s, &u->s))
 			continue;
@@ -250,7 +250,7 @@ hash_in(struct ust_stack *st, struct udp_sock *u)
 }
 
 static int
-do_bind(struct udp_sock *u, uint32_t addr, uint16_t port)
+do_bind(struct udp_sock *u, const uint8_t addr[16], uint16_t port)
 {
 	struct ust_stack *st = u->s.stack;
 	if (port == 0) {
@@ -269,7 +269,7 @@ do_bind(struct udp_sock *u, uint32_t addr, uint16_t port)
 	} else if (port_conflict(st, u, addr, port)) {
 		return -EADDRINUSE;
 	}
-	u->s.local.addr4 = addr;
+	ust_sockaddr_set_ip(&u->s.local, addr);
 	u->s.local.port = port;
 	hash_in(st, u);
 	return 0;
@@ -279,22 +279,12 @@ static int
 udp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 {
 	struct udp_sock *u = (struct udp_sock *)s;
-	int rc = do_bind(u, a->addr4, a->port);
+	int rc = do_bind(u, a->addr6, a->port);
 	/* Port 0 leaves the choice to us, so a disconnect may give it back
 	 * (Linux sets SOCK_BINDPORT_LOCK only for a chosen port). */
 	if (rc == 0)
 		u->port_auto = a->port == 0;
 	return rc;
-}
-
-static uint32_t
-source_for(const struct ust_sock *s, uint32_t dst)
-{
-	if (s->local.addr4 != 0 && !ust_ipv4_is_bcast(s->stack, s->local.addr4))
-		return s->local.addr4;
-	if ((dst >> 24) == 127)
-		return dst;
-	return s->stack->cfg.ip4_addr;
 }
 
 static int
@@ -305,35 +295,41 @@ udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 		/* AF_UNSPEC dissolves the association (man 2 connect) and,
 		 * as Linux does, gives back a port the socket never asked for. */
 		s->connected = false;
-		memset(&s->remote, 0, sizeof(s->remote));
-		s->remote.family = s->family;
+		s->remote = ust_sockaddr_any(s->family);
 		if (u->addr_auto) {
-			s->local.addr4 = 0;
+			uint16_t port = s->local.port;
+			s->local = ust_sockaddr_any(s->family);
+			s->local.port = port;
 			u->addr_auto = false;
 		}
 		if (u->port_auto) {
 			unhash(s->stack, u);
 			s->bound = false;
-			s->local.addr4 = 0;
-			s->local.port = 0;
+			s->local = ust_sockaddr_any(s->family);
 			u->port_auto = false;
 		}
 		return 0;
 	}
+	int rc = ust_sock_peer_addr_ok(s, a);
+	if (rc < 0)
+		return rc;
 	if (a->port == 0)
 		return -ECONNREFUSED;
-	uint32_t nh;
-	if (!ust_ipv4_is_local(s->stack, a->addr4) && ust_route_lookup(s->stack, a->addr4, &nh) < 0)
+	if (ust_ip_route_ok(s->stack, a->addr6) < 0)
 		return -ENETUNREACH;
 	if (!s->bound) {
-		int rc = do_bind(u, 0, 0);
+		rc = do_bind(u, s->local.addr6, 0);
 		if (rc < 0)
 			return rc;
 		u->port_auto = true;
 	}
 	/* The route's source becomes the local address (ip4_datagram_connect). */
-	if (s->local.addr4 == 0) {
-		s->local.addr4 = source_for(s, a->addr4);
+	if (ust_ip_is_unspec(s->local.addr6)) {
+		uint8_t src[16];
+		rc = ust_ip_sock_source(s, a->addr6, src);
+		if (rc < 0)
+			return rc;
+		ust_sockaddr_set_ip(&s->local, src);
 		u->addr_auto = true;
 	}
 	s->remote = *a;
@@ -341,40 +337,6 @@ udp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 	s->so_error = 0;
 	update_events(u);
 	return 0;
-}
-
-/* Copy `len` bytes into a chain of netif packets whose first segment starts
- * with room for the UDP header. Segment lengths stay even so the checksum
- * can be summed per segment. */
-static struct ust_pkt *
-build_chain(struct ust_stack *st, const uint8_t *data, size_t len)
-{
-	struct ust_pkt *head = NULL, *tail = NULL;
-	size_t off = 0;
-	bool first = true;
-	do {
-		struct ust_pkt *p = ust_stack_alloc(st);
-		if (p == NULL) {
-			ust_pkt_free(head);
-			return NULL;
-		}
-		uint32_t room = ust_pkt_tailroom(p) & ~1u;
-		uint32_t hdr = first ? UST_UDP_HLEN : 0;
-		uint32_t n = (uint32_t)(len - off < room - hdr ? len - off : room - hdr);
-		uint8_t *d = ust_pkt_append(p, hdr + n);
-		memcpy(d + hdr, data + off, n);
-		off += n;
-		if (head == NULL) {
-			head = tail = p;
-		} else {
-			tail->next = p;
-			tail = p;
-			head->pkt_len += p->len;
-			head->nb_segs++;
-		}
-		first = false;
-	} while (off < len);
-	return head;
 }
 
 static ssize_t
@@ -387,13 +349,18 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	/* Linux binds a port before it looks at anything else (inet_send_prepare),
 	 * so even a send that fails leaves the socket bound. */
 	if (!s->bound) {
-		int rc = do_bind(u, 0, 0);
+		int rc = do_bind(u, s->local.addr6, 0);
 		if (rc < 0)
 			return rc;
 		u->port_auto = true;
 	}
 	if (to != NULL && to->family != s->family)
 		return -EAFNOSUPPORT;
+	if (to != NULL) {
+		int rc = ust_sock_peer_addr_ok(s, to);
+		if (rc < 0)
+			return rc;
+	}
 	if (u->shut_wr)
 		return -EPIPE;
 	if (to == NULL && s->so_error != 0 && s->connected) {
@@ -405,25 +372,29 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	const struct ust_sockaddr *dst = to != NULL ? to : (s->connected ? &s->remote : NULL);
 	if (dst == NULL)
 		return -EDESTADDRREQ;
-	if (len > UDP_MAX_PAYLOAD)
+	bool v4 = ust_ip_is_v4(dst->addr6);
+	if (len > (v4 ? UDP_MAX_PAYLOAD4 : UDP_MAX_PAYLOAD6))
 		return -EMSGSIZE;
 	if (dst->port == 0)
 		return -EINVAL;
-	if (ust_ipv4_is_bcast(st, dst->addr4) && !s->broadcast)
+	if (v4 && ust_ipv4_is_bcast(st, dst->addr4) && !s->broadcast)
 		return -EACCES;
-	uint32_t src = source_for(s, dst->addr4);
+	uint8_t src[16];
+	int rc = ust_ip_sock_source(s, dst->addr6, src);
+	if (rc < 0)
+		return rc;
 	const struct ust_sock_txinfo *tx = s->tx;
-	if (tx != NULL && tx->src4 != 0) {
+	if (v4 && tx != NULL && tx->src4 != 0) {
 		/* IP_PKTINFO names one of our addresses (ip_route_output_key). */
 		if (!ust_ipv4_is_local(st, tx->src4) && !s->transparent)
 			return -EINVAL;
-		src = tx->src4;
+		ust_ip_set_v4(src, tx->src4);
 	}
-	struct ust_pkt *pkt = build_chain(st, buf, len);
+	struct ust_pkt *pkt = ust_ip_chain(st, buf, len, UST_UDP_HLEN);
 	if (pkt == NULL)
 		return -ENOBUFS;
 	uint16_t ulen = (uint16_t)(len + UST_UDP_HLEN);
-	uint32_t sum = ust_csum_pseudo4(src, dst->addr4, UST_IPPROTO_UDP, ulen);
+	uint32_t sum = ust_ip_pseudo(src, dst->addr6, UST_IPPROTO_UDP, ulen);
 	uint8_t *h = ust_pkt_data(pkt);
 	ust_put16(h, s->local.port);
 	ust_put16(h + 2, dst->port);
@@ -433,13 +404,14 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		sum = ust_csum_partial(ust_pkt_data(seg), seg->len, sum);
 	uint16_t c = ust_csum_fold(sum);
 	ust_put16(h + 6, c == 0 ? 0xffff : c);
-	struct ust_ipv4_tx itx = {.src = src, .dst = dst->addr4, .proto = UST_IPPROTO_UDP,
-				  .ttl = u->s.ip_ttl, .tos = u->s.ip_tos};
+	struct ust_ip_tx itx = {.proto = UST_IPPROTO_UDP, .hlim = u->s.ip_ttl, .tclass = u->s.ip_tos};
+	memcpy(itx.src, src, 16);
+	memcpy(itx.dst, dst->addr6, 16);
 	if (tx != NULL && tx->ttl >= 0)
-		itx.ttl = (uint8_t)tx->ttl;
+		itx.hlim = (uint8_t)tx->ttl;
 	if (tx != NULL && tx->tos >= 0)
-		itx.tos = (uint8_t)tx->tos;
-	int rc = ust_ipv4_output(st, pkt, &itx);
+		itx.tclass = (uint8_t)tx->tos;
+	rc = ust_ip_output(st, pkt, &itx);
 	if (rc < 0 && rc != -ENOBUFS)
 		return rc;
 	ust_stat_inc(st, UST_STAT_UDP_OUT);
@@ -465,8 +437,14 @@ udp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 	memcpy(buf, ust_pkt_data(p) + UST_UDP_HLEN, n);
 	if (from != NULL) {
 		memset(from, 0, sizeof(*from));
-		from->family = UST_AF_INET;
-		from->addr4 = ust_get32(p->buf + p->l3_off + 12);
+		from->family = s->family;
+		uint8_t ip[16];
+		const uint8_t *l3 = p->buf + p->l3_off;
+		if ((l3[0] >> 4) == 4)
+			ust_ip_set_v4(ip, ust_get32(l3 + 12));
+		else
+			memcpy(ip, l3 + 8, 16);
+		ust_sockaddr_set_ip(from, ip);
 		from->port = ust_get16(ust_pkt_data(p));
 	}
 	if (!(flags & UST_MSG_PEEK)) {
@@ -586,8 +564,18 @@ udp_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
 	const struct ust_pkt *p = u->q_head;
 	if (p == NULL)
 		return -EAGAIN;
-	/* The IPv4 header is still in front of the datagram. */
+	/* The IP header is still in front of the datagram. */
 	const uint8_t *ip = p->buf + p->l3_off;
+	if ((ip[0] >> 4) == 6) {
+		/* IPv6 has no IPv4 destination to tell; its class and hop
+		 * limit stand for TOS and TTL. */
+		out->tos = (uint8_t)(ust_get16(ip) >> 4);
+		out->ttl = ip[7];
+		out->dst4 = 0;
+		out->loopback = ust_ip_is_local(s->stack, ip + 8);
+		out->arrival_ns = p->ts_ns;
+		return 0;
+	}
 	out->tos = ip[1];
 	out->ttl = ip[8];
 	out->dst4 = ust_get32(ip + 16);
@@ -651,7 +639,7 @@ ust_udp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg)
 				.owner = u->s.user,
 			};
 			if (!u->s.connected)
-				i.peer.addr4 = i.peer.port = 0;
+				i.peer = ust_sockaddr_any(u->s.family);
 			fn(&i, arg);
 		}
 	}
@@ -660,8 +648,6 @@ ust_udp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg)
 int
 ust_udp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
 {
-	if (family != UST_AF_INET)
-		return -EAFNOSUPPORT;
 	struct udp_sock *u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		return -ENOMEM;

@@ -194,6 +194,17 @@ static inline struct sockaddr_in sin_addr4(const char *ip, uint16_t port)
     return a;
 }
 
+static inline struct sockaddr_in6 sin6_of(const char *ip, uint16_t port)
+{
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    if (inet_pton(AF_INET6, ip, &a.sin6_addr) != 1)
+        FATAL("inet_pton %s", ip);
+    return a;
+}
+
 #define SA(p) ((struct sockaddr *)(p))
 
 /* Local port (host order) of a bound socket; 0 on error. */

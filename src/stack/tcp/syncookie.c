@@ -15,22 +15,22 @@ static const uint16_t mss_table[4] = {536, 1300, 1440, 1460};
 #define COOKIE_MAX_AGE 2 /* periods: a cookie is good for 2-3 minutes */
 
 static uint32_t
-cookie_hash(struct ust_stack *st, const struct ust_ipv4_view *ip, const struct ust_tcp_view *th,
+cookie_hash(struct ust_stack *st, const struct ust_ip_info *ip, const struct ust_tcp_view *th,
 	    uint32_t count)
 {
-	uint8_t d[20];
-	memcpy(d, &ip->src, 4);
-	memcpy(d + 4, &ip->dst, 4);
-	memcpy(d + 8, &th->sport, 2);
-	memcpy(d + 10, &th->dport, 2);
-	memcpy(d + 12, &count, 4);
+	uint8_t d[44];
+	memcpy(d, ip->src, 16);
+	memcpy(d + 16, ip->dst, 16);
+	memcpy(d + 32, &th->sport, 2);
+	memcpy(d + 34, &th->dport, 2);
+	memcpy(d + 36, &count, 4);
 	uint32_t tag = 0x4987;
-	memcpy(d + 16, &tag, 4);
+	memcpy(d + 40, &tag, 4);
 	return (uint32_t)tcp_siphash(st->tcp->secret, d, sizeof(d));
 }
 
 uint32_t
-tcp_syncookie_make(struct ust_stack *st, const struct ust_ipv4_view *ip,
+tcp_syncookie_make(struct ust_stack *st, const struct ust_ip_info *ip,
 		   const struct ust_tcp_view *th, uint16_t *mss)
 {
 	uint16_t want = th->opts.has_mss ? th->opts.mss : TCP_DEFAULT_MSS;
@@ -46,7 +46,7 @@ tcp_syncookie_make(struct ust_stack *st, const struct ust_ipv4_view *ip,
 }
 
 int
-tcp_syncookie_check(struct ust_stack *st, const struct ust_ipv4_view *ip,
+tcp_syncookie_check(struct ust_stack *st, const struct ust_ip_info *ip,
 		    const struct ust_tcp_view *th, uint16_t *mss)
 {
 	uint32_t cookie = th->ack - 1;

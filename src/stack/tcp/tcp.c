@@ -9,8 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../ipv4.h"
-#include "../wire/csum.h"
+#include "../ip.h"
 #include "tcp_var.h"
 
 /* Options both sides agreed on (RFC 7323 1.3, RFC 2018 2). */
@@ -67,16 +66,16 @@ tcp_inherit(struct tcpcb *c, const struct tcpcb *l)
 }
 
 static struct tcpcb *
-new_child(struct ust_stack *st, struct tcpcb *l, const struct ust_ipv4_view *ip,
+new_child(struct ust_stack *st, struct tcpcb *l, const struct ust_ip_info *ip,
 	  const struct ust_tcp_view *th)
 {
 	struct tcpcb *c = tcp_alloc(st, l->s.family);
 	if (c == NULL)
 		return NULL;
 	tcp_inherit(c, l);
-	c->s.local.addr4 = ip->dst;
+	ust_sockaddr_set_ip(&c->s.local, ip->dst);
 	c->s.local.port = th->dport;
-	c->s.remote.addr4 = ip->src;
+	ust_sockaddr_set_ip(&c->s.remote, ip->src);
 	c->s.remote.port = th->sport;
 	tcp_bind_insert(st, c);
 	c->parent = l;
@@ -92,22 +91,22 @@ new_child(struct ust_stack *st, struct tcpcb *l, const struct ust_ipv4_view *ip,
 
 /* A SYN-ACK carrying a cookie, from a throwaway block: no state is kept. */
 static void
-send_cookie_synack(struct ust_stack *st, struct tcpcb *l, const struct ust_ipv4_view *ip,
+send_cookie_synack(struct ust_stack *st, struct tcpcb *l, const struct ust_ip_info *ip,
 		   const struct ust_tcp_view *th)
 {
 	struct tcpcb tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.s.stack = st;
 	tmp.s.rcvbuf_bytes = l->s.rcvbuf_bytes;
-	tmp.s.local.addr4 = ip->dst;
+	ust_sockaddr_set_ip(&tmp.s.local, ip->dst);
 	tmp.s.local.port = th->dport;
-	tmp.s.remote.addr4 = ip->src;
+	ust_sockaddr_set_ip(&tmp.s.remote, ip->src);
 	tmp.s.remote.port = th->sport;
 	tmp.state = TCPS_SYN_RECEIVED;
 	tmp.rcv_nxt = th->seq + 1;
 	uint16_t mss;
 	tmp.iss = tcp_syncookie_make(st, ip, th, &mss);
-	tmp.rcv_mss = (uint16_t)(ust_ipv4_mtu_payload(st) - UST_TCP_HLEN);
+	tmp.rcv_mss = (uint16_t)(ust_ip_mtu_payload(st, ip->src) - UST_TCP_HLEN);
 	if (mss < tmp.rcv_mss)
 		tmp.rcv_mss = mss;
 	tmp.snd_max = tmp.iss;
@@ -124,7 +123,7 @@ accept_queue_full(const struct tcpcb *l)
 
 static void
 listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
-	     const struct ust_ipv4_view *ip, const struct ust_tcp_view *th)
+	     const struct ust_ip_info *ip, const struct ust_tcp_view *th)
 {
 	uint8_t f = th->flags;
 	if (f & UST_TCP_RST) {
@@ -207,7 +206,7 @@ listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
 
 static void
 syn_sent_input(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
-	       const struct ust_ipv4_view *ip, const struct ust_tcp_view *th)
+	       const struct ust_ip_info *ip, const struct ust_tcp_view *th)
 {
 	uint8_t f = th->flags;
 	bool ack_ok = false;
@@ -284,10 +283,10 @@ time_wait_reusable(const struct tcpcb *tp, const struct ust_tcp_view *th)
 }
 
 void
-ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_view *ip)
+ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_info *ip)
 {
 	struct ust_tcp_view th;
-	uint32_t ps = ust_csum_pseudo4(ip->src, ip->dst, UST_IPPROTO_TCP, (uint16_t)pkt->len);
+	uint32_t ps = ust_ip_pseudo(ip->src, ip->dst, UST_IPPROTO_TCP, pkt->len);
 	enum ust_drop why = ust_tcp_parse(ust_pkt_data(pkt), pkt->len, ps, pkt->ol_flags, &th);
 	if (why != UST_DROP_NONE) {
 		ust_drop(st, pkt, why);
@@ -318,7 +317,7 @@ ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_v
 }
 
 void
-ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
+ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const uint8_t *l4,
 		   int err)
 {
 	uint16_t sport = (uint16_t)(l4[0] << 8 | l4[1]);
@@ -330,8 +329,14 @@ ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, cons
 	/* RFC 5927 4.1: only errors about data in flight are believed. */
 	if (SEQ_LT(seq, tp->snd_una) || SEQ_GEQ(seq, tp->snd_max))
 		return;
-	if (err == EMSGSIZE)
-		return; /* PMTU discovery: the MTU here is the port's; nothing smaller is routed */
+	if (err == EMSGSIZE) {
+		/* RFC 8201 / RFC 1191: ip.c now knows the smaller path MTU; the
+		 * MSS follows it, and what was lost on the way goes again, cut
+		 * to it, at the next retransmission. */
+		struct ust_tcp_opts o = {.has_mss = true, .mss = tp->peer_mss};
+		tcp_mss_init(st, tp, &o);
+		return;
+	}
 	/* RFC 1122 4.2.3.9: hard errors abort a connection still opening;
 	 * on an established one Linux only reports them if it times out. */
 	if (tp->state == TCPS_SYN_SENT)

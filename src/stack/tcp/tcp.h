@@ -9,7 +9,7 @@
 
 #include "../sock.h"
 #include "../stack.h"
-#include "../wire/ipv4.h"
+#include "../ip.h"
 
 enum ust_tcp_cc {
 	UST_TCP_CC_CUBIC = 0, /* default, as Linux */
@@ -21,16 +21,16 @@ extern const struct ust_sock_proto ust_tcp_proto;
 int ust_tcp_init(struct ust_stack *st);
 void ust_tcp_fini(struct ust_stack *st);
 /* pkt data starts at the TCP header; pkt->len is the IP payload length. */
-void ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_view *ip);
+void ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_info *ip);
 /* ICMP error about a segment we sent (inner IP header + first 8 L4 bytes). */
-void ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ipv4_view *inner, const uint8_t *l4,
+void ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const uint8_t *l4,
 			int err);
 int ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out);
 void ust_tcp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg);
 
 struct ust_tcp_view;
 /* Answer a segment that belongs to no connection (RFC 9293 3.10.7.1). */
-void ust_tcp_send_reset(struct ust_stack *st, const struct ust_ipv4_view *ip,
+void ust_tcp_send_reset(struct ust_stack *st, const struct ust_ip_info *ip,
 			const struct ust_tcp_view *th);
 
 #endif

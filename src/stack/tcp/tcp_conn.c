@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ipv4.h"
+#include "../ip.h"
 #include "tcp_var.h"
 
 #define HASH_BUCKETS 65536
@@ -78,15 +78,15 @@ tcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len)
 }
 
 static uint64_t
-tuple_hash(const struct ust_tcp *t, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport,
-	   uint32_t extra)
+tuple_hash(const struct ust_tcp *t, const uint8_t laddr[16], uint16_t lport,
+	   const uint8_t faddr[16], uint16_t fport, uint32_t extra)
 {
-	uint8_t d[16];
-	memcpy(d, &laddr, 4);
-	memcpy(d + 4, &faddr, 4);
-	memcpy(d + 8, &lport, 2);
-	memcpy(d + 10, &fport, 2);
-	memcpy(d + 12, &extra, 4);
+	uint8_t d[40];
+	memcpy(d, laddr, 16);
+	memcpy(d + 16, faddr, 16);
+	memcpy(d + 32, &lport, 2);
+	memcpy(d + 34, &fport, 2);
+	memcpy(d + 36, &extra, 4);
 	return tcp_siphash(t->secret, d, sizeof(d));
 }
 
@@ -228,11 +228,22 @@ tcp_rcv_wscale(const struct ust_stack *st, const struct tcpcb *tp)
 	return (uint8_t)(shift < 0 ? 0 : shift > 14 ? 14 : shift);
 }
 
+/* The four 32-bit words of an address folded into one. */
 static uint32_t
-bucket(const struct ust_tcp *t, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport)
+fold_addr(const uint8_t a[16])
+{
+	uint32_t w[4];
+	memcpy(w, a, 16);
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+static uint32_t
+bucket(const struct ust_tcp *t, const uint8_t laddr[16], uint16_t lport, const uint8_t faddr[16],
+       uint16_t fport)
 {
 	/* Cheap mix: the table only needs spread; the secret guards ISNs. */
-	uint32_t h = laddr * 2654435761u ^ faddr * 2246822519u ^ (uint32_t)lport << 16 ^ fport;
+	uint32_t h = fold_addr(laddr) * 2654435761u ^ fold_addr(faddr) * 2246822519u ^
+		     (uint32_t)lport << 16 ^ fport;
 	h ^= h >> 15;
 	h *= 2654435761u;
 	return (h ^ (h >> 13)) & t->hash_mask;
@@ -242,7 +253,7 @@ void
 tcp_hash_insert(struct ust_stack *st, struct tcpcb *tp)
 {
 	struct ust_tcp *t = st->tcp;
-	uint32_t b = bucket(t, tp->s.local.addr4, tp->s.local.port, tp->s.remote.addr4,
+	uint32_t b = bucket(t, tp->s.local.addr6, tp->s.local.port, tp->s.remote.addr6,
 			    tp->s.remote.port);
 	tp->hnext = t->hash[b];
 	t->hash[b] = tp;
@@ -255,7 +266,7 @@ tcp_hash_remove(struct ust_stack *st, struct tcpcb *tp)
 	if (!tp->hashed)
 		return;
 	struct ust_tcp *t = st->tcp;
-	uint32_t b = bucket(t, tp->s.local.addr4, tp->s.local.port, tp->s.remote.addr4,
+	uint32_t b = bucket(t, tp->s.local.addr6, tp->s.local.port, tp->s.remote.addr6,
 			    tp->s.remote.port);
 	struct tcpcb **pp = &t->hash[b];
 	while (*pp != tp)
@@ -265,13 +276,14 @@ tcp_hash_remove(struct ust_stack *st, struct tcpcb *tp)
 }
 
 struct tcpcb *
-tcp_lookup(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport)
+tcp_lookup(struct ust_stack *st, const uint8_t laddr[16], uint16_t lport, const uint8_t faddr[16],
+	   uint16_t fport)
 {
 	struct ust_tcp *t = st->tcp;
 	for (struct tcpcb *tp = t->hash[bucket(t, laddr, lport, faddr, fport)]; tp != NULL;
 	     tp = tp->hnext)
 		if (tp->s.local.port == lport && tp->s.remote.port == fport &&
-		    tp->s.local.addr4 == laddr && tp->s.remote.addr4 == faddr)
+		    ust_ip_eq(tp->s.local.addr6, laddr) && ust_ip_eq(tp->s.remote.addr6, faddr))
 			return tp;
 	return NULL;
 }
@@ -298,18 +310,23 @@ tcp_listen_remove(struct ust_stack *st, struct tcpcb *tp)
 }
 
 struct tcpcb *
-tcp_lookup_listener(struct ust_stack *st, uint32_t laddr, uint16_t lport)
+tcp_lookup_listener(struct ust_stack *st, const uint8_t laddr[16], uint16_t lport)
 {
-	struct tcpcb *wild = NULL;
+	struct tcpcb *best = NULL;
+	int best_sc = -1;
 	for (struct tcpcb *tp = st->tcp->listeners[lport & 255]; tp != NULL; tp = tp->hnext) {
 		if (tp->s.local.port != lport)
 			continue;
-		if (tp->s.local.addr4 == laddr)
-			return tp;
-		if (tp->s.local.addr4 == 0)
-			wild = tp;
+		int m = ust_sock_local_match(&tp->s, laddr);
+		if (m < 0)
+			continue;
+		int sc = m * 2 + (tp->s.family == UST_AF_INET);
+		if (sc > best_sc) {
+			best = tp;
+			best_sc = sc;
+		}
 	}
-	return wild;
+	return best;
 }
 
 void
@@ -335,7 +352,8 @@ bind_remove(struct ust_stack *st, struct tcpcb *tp)
 }
 
 bool
-tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, uint16_t lport)
+tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, const uint8_t laddr[16],
+		uint16_t lport)
 {
 	/* Linux bind semantics: a port is taken by any socket bound to it on an
 	 * overlapping address, unless both set SO_REUSEADDR and the other is not
@@ -344,7 +362,7 @@ tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, ui
 	for (struct tcpcb *tp = st->tcp->bound[lport % TCP_BIND_BUCKETS]; tp != NULL; tp = tp->bnext) {
 		if (tp == me || tp->s.local.port != lport)
 			continue;
-		if (tp->s.local.addr4 != 0 && laddr != 0 && tp->s.local.addr4 != laddr)
+		if (!ust_sock_addrs_overlap(&me->s, laddr, &tp->s))
 			continue;
 		if (ust_sock_reuseport_shares(&me->s, &tp->s) ||
 		    (me->s.reuseport && tp->s.reuseport && tp->state == TCPS_TIME_WAIT))
@@ -359,21 +377,21 @@ tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, ui
 }
 
 int
-tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t fport)
+tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, const uint8_t *faddr, uint16_t fport)
 {
 	/* RFC 6056 algorithm 3: a keyed offset per destination plus a global
 	 * counter, so ports are unpredictable yet spread for one peer. */
 	struct ust_tcp *t = st->tcp;
 	uint32_t lo = (uint32_t)st->sysctl.ip_local_port_range[0];
 	uint32_t range = (uint32_t)st->sysctl.ip_local_port_range[1] - lo + 1;
-	uint32_t off = (uint32_t)tuple_hash(t, tp->s.local.addr4, 0, faddr, fport, 0x6056);
+	const uint8_t *peer = faddr != NULL ? faddr : ust_ip_any6;
+	uint32_t off = (uint32_t)tuple_hash(t, tp->s.local.addr6, 0, peer, fport, 0x6056);
 	for (uint32_t i = 0; i < range; i++) {
 		uint16_t port = (uint16_t)(lo + (off + t->port_offset_seq + i) % range);
-		if (faddr != 0 && tcp_lookup(st, tp->s.local.addr4 != 0 ? tp->s.local.addr4 :
-									 st->cfg.ip4_addr,
-					     port, faddr, fport) != NULL)
+		if (faddr != NULL && tcp_lookup(st, tp->s.local.addr6, port, faddr, fport) != NULL)
 			continue;
-		if (tcp_lookup_listener(st, 0, port) != NULL || tcp_port_in_use(st, tp, tp->s.local.addr4, port))
+		if (tcp_lookup_listener(st, ust_ip_any4, port) != NULL ||
+		    tcp_port_in_use(st, tp, tp->s.local.addr6, port))
 			continue;
 		t->port_offset_seq += i + 1;
 		tp->s.local.port = port;
@@ -384,7 +402,8 @@ tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t f
 }
 
 uint32_t
-tcp_new_isn(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr, uint16_t fport)
+tcp_new_isn(struct ust_stack *st, const uint8_t laddr[16], uint16_t lport, const uint8_t faddr[16],
+	    uint16_t fport)
 {
 	/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs timer. */
 	uint32_t m = (uint32_t)(st->now_ns / (4 * UST_NS_PER_US));
@@ -396,7 +415,7 @@ tcp_mss_init(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_opts *
 {
 	/* TCP_MAXSEG bounds what we announce and what we send (Linux's
 	 * user_mss clamps both). */
-	uint32_t ours = ust_ipv4_mtu_payload(st) - UST_TCP_HLEN;
+	uint32_t ours = ust_ip_mtu_payload(st, tp->s.remote.addr6) - UST_TCP_HLEN;
 	if (tp->user_mss != 0 && tp->user_mss < ours)
 		ours = tp->user_mss;
 	tp->rcv_mss = (uint16_t)ours;
@@ -614,10 +633,12 @@ tcp_disconnect(struct ust_stack *st, struct tcpcb *tp)
 	tp->s.listening = false;
 	tp->s.connected = false;
 	tp->s.so_error = reset ? ECONNRESET : 0;
-	memset(&tp->s.remote, 0, sizeof(tp->s.remote));
-	tp->s.remote.family = tp->s.family;
-	if (keep.addr_auto)
-		tp->s.local.addr4 = 0;
+	tp->s.remote = ust_sockaddr_any(tp->s.family);
+	if (keep.addr_auto) {
+		uint16_t port = tp->s.local.port;
+		tp->s.local = ust_sockaddr_any(tp->s.family);
+		tp->s.local.port = port;
+	}
 	tcp_update_events(tp);
 }
 

@@ -416,7 +416,7 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 
 void
 tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
-	       const struct ust_ipv4_view *ip, const struct ust_tcp_view *th)
+	       const struct ust_ip_info *ip, const struct ust_tcp_view *th)
 {
 	(void)ip;
 	uint8_t flags = th->flags;

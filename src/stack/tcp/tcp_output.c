@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "../ipv4.h"
+#include "../ip.h"
 #include "../wire/bytes.h"
 #include "../wire/csum.h"
 #include "tcp_var.h"
@@ -89,7 +89,7 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 	size_t olen = ust_tcp_opts_build(opt, &o);
 	/* SACK blocks ride in the option space the MSS left for them; a full
 	 * data segment carries fewer, never more than the MTU allows. */
-	while (o.nsack > 0 && UST_TCP_HLEN + olen + len > ust_ipv4_mtu_payload(st)) {
+	while (o.nsack > 0 && UST_TCP_HLEN + olen + len > ust_ip_mtu_payload(st, tp->s.remote.addr6)) {
 		o.nsack--;
 		olen = ust_tcp_opts_build(opt, &o);
 	}
@@ -112,8 +112,8 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 		.flags = flags,
 		.win = (uint16_t)((flags & UST_TCP_SYN) ? win : win >> tp->rcv_wscale),
 	};
-	uint32_t ps = ust_csum_pseudo4(tp->s.local.addr4, tp->s.remote.addr4, UST_IPPROTO_TCP,
-				       (uint16_t)(hlen + len));
+	uint32_t ps = ust_ip_pseudo(tp->s.local.addr6, tp->s.remote.addr6, UST_IPPROTO_TCP,
+				    hlen + len);
 	ust_tcp_build(h, &v, hlen + len, ps, false);
 	if (flags & UST_TCP_ACK) {
 		tp->last_ack_sent = tp->rcv_nxt;
@@ -125,13 +125,14 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 		tp->ack_now = false;
 		tp->segs_unacked = 0;
 	}
-	struct ust_ipv4_tx tx = {.src = tp->s.local.addr4, .dst = tp->s.remote.addr4,
-				 .proto = UST_IPPROTO_TCP,
-				 /* Linux ip_dont_fragment: DF unless IP_MTU_DISCOVER says otherwise. */
-				 .df = tp->s.ip_pmtudisc == UST_IP_PMTUDISC_WANT ||
-				       tp->s.ip_pmtudisc == UST_IP_PMTUDISC_DO,
-				 .ttl = tp->s.ip_ttl,
-				 .tos = tp->s.ip_tos};
+	/* Linux ip_dont_fragment: DF unless IP_MTU_DISCOVER says otherwise. */
+	struct ust_ip_tx tx = {.proto = UST_IPPROTO_TCP,
+			       .df = tp->s.ip_pmtudisc == UST_IP_PMTUDISC_WANT ||
+				     tp->s.ip_pmtudisc == UST_IP_PMTUDISC_DO,
+			       .hlim = tp->s.ip_ttl,
+			       .tclass = tp->s.ip_tos};
+	memcpy(tx.src, tp->s.local.addr6, 16);
+	memcpy(tx.dst, tp->s.remote.addr6, 16);
 	ust_stat_inc(st, UST_STAT_TCP_SEG_OUT);
 	if (SEQ_LT(seq, tp->snd_max) && (len > 0 || (flags & (UST_TCP_SYN | UST_TCP_FIN)))) {
 		ust_stat_inc(st, UST_STAT_TCP_RETRANS);
@@ -139,7 +140,7 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 		if (SEQ_GT(seq + len, tp->retrans_hi))
 			tp->retrans_hi = seq + len;
 	}
-	return ust_ipv4_output(st, pkt, &tx);
+	return ust_ip_output(st, pkt, &tx);
 }
 
 void

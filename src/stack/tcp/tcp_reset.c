@@ -6,19 +6,19 @@
  */
 #include <string.h>
 
-#include "../ipv4.h"
+#include "../ip.h"
 #include "../wire/bytes.h"
 #include "../wire/csum.h"
 #include "../wire/tcp.h"
 #include "tcp.h"
 
 void
-ust_tcp_send_reset(struct ust_stack *st, const struct ust_ipv4_view *ip,
+ust_tcp_send_reset(struct ust_stack *st, const struct ust_ip_info *ip,
 		   const struct ust_tcp_view *th)
 {
 	if (th->flags & UST_TCP_RST)
 		return;
-	if (ust_ipv4_is_bcast(st, ip->dst))
+	if (ip->bcast)
 		return;
 	struct ust_pkt *pkt = ust_stack_alloc(st);
 	if (pkt == NULL)
@@ -37,9 +37,11 @@ ust_tcp_send_reset(struct ust_stack *st, const struct ust_ipv4_view *ip,
 		r.ack = th->seq + seg_len;
 		r.flags = UST_TCP_RST | UST_TCP_ACK;
 	}
-	uint32_t ps = ust_csum_pseudo4(ip->dst, ip->src, UST_IPPROTO_TCP, UST_TCP_HLEN);
+	uint32_t ps = ust_ip_pseudo(ip->dst, ip->src, UST_IPPROTO_TCP, UST_TCP_HLEN);
 	ust_tcp_build(h, &r, UST_TCP_HLEN, ps, false);
-	struct ust_ipv4_tx tx = {.src = ip->dst, .dst = ip->src, .proto = UST_IPPROTO_TCP, .df = true};
+	struct ust_ip_tx tx = {.proto = UST_IPPROTO_TCP, .df = true};
+	memcpy(tx.src, ip->dst, 16);
+	memcpy(tx.dst, ip->src, 16);
 	ust_stat_inc(st, UST_STAT_TCP_RST_OUT);
-	ust_ipv4_output(st, pkt, &tx);
+	ust_ip_output(st, pkt, &tx);
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ipv4.h"
+#include "../ip.h"
 #include "tcp_var.h"
 
 /* Linux's struct linger. */
@@ -24,13 +24,16 @@ tcp_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 	struct ust_stack *st = s->stack;
 	if (tp->state != TCPS_CLOSED)
 		return -EINVAL;
-	s->local.addr4 = a->addr4;
-	if (a->port == 0)
-		return tcp_pick_port(st, tp, 0, 0);
-	if (tcp_port_in_use(st, tp, a->addr4, a->port)) {
-		s->local.addr4 = 0;
-		return -EADDRINUSE;
+	if (a->port == 0) {
+		ust_sockaddr_set_ip(&s->local, a->addr6);
+		int rc = tcp_pick_port(st, tp, NULL, 0);
+		if (rc < 0)
+			s->local = ust_sockaddr_any(s->family);
+		return rc;
 	}
+	if (tcp_port_in_use(st, tp, a->addr6, a->port))
+		return -EADDRINUSE;
+	ust_sockaddr_set_ip(&s->local, a->addr6);
 	s->local.port = a->port;
 	tcp_bind_insert(st, tp);
 	return 0;
@@ -51,11 +54,11 @@ tcp_listen(struct ust_sock *s, int backlog)
 	if (tp->state == TCPS_LISTEN)
 		return 0;
 	if (!s->bound) {
-		int rc = tcp_pick_port(st, tp, 0, 0);
+		int rc = tcp_pick_port(st, tp, NULL, 0);
 		if (rc < 0)
 			return rc;
-	} else if (tcp_lookup_listener(st, s->local.addr4, s->local.port) != NULL &&
-		   !ust_sock_reuseport_shares(s, &tcp_lookup_listener(st, s->local.addr4, s->local.port)->s)) {
+	} else if (tcp_lookup_listener(st, s->local.addr6, s->local.port) != NULL &&
+		   !ust_sock_reuseport_shares(s, &tcp_lookup_listener(st, s->local.addr6, s->local.port)->s)) {
 		return -EADDRINUSE;
 	}
 	tcp_listen_insert(st, tp);
@@ -121,26 +124,32 @@ tcp_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 		 * whose attempt failed may try again (Linux). */
 		return -EISCONN;
 	}
-	if (a->port == 0 || a->addr4 == 0)
+	int rc = ust_sock_peer_addr_ok(s, a);
+	if (rc < 0)
+		return rc;
+	if (a->port == 0 || ust_ip_is_unspec(a->addr6))
 		return -ECONNREFUSED;
-	uint32_t nh;
-	if (!ust_ipv4_is_local(st, a->addr4) && ust_route_lookup(st, a->addr4, &nh) < 0)
+	if (ust_ip_route_ok(st, a->addr6) < 0)
 		return -ENETUNREACH;
-	if (s->local.addr4 == 0) {
-		s->local.addr4 = (a->addr4 >> 24) == 127 ? a->addr4 : st->cfg.ip4_addr;
+	if (ust_ip_is_unspec(s->local.addr6)) {
+		uint8_t src[16];
+		rc = ust_ip_source(st, a->addr6, src);
 		tp->addr_auto = true;
-	}
-	if (!s->bound || s->local.port == 0) {
-		int rc = tcp_pick_port(st, tp, a->addr4, a->port);
 		if (rc < 0)
 			return rc;
-	} else if (tcp_lookup(st, s->local.addr4, s->local.port, a->addr4, a->port) != NULL) {
+		ust_sockaddr_set_ip(&s->local, src);
+	}
+	if (!s->bound || s->local.port == 0) {
+		rc = tcp_pick_port(st, tp, a->addr6, a->port);
+		if (rc < 0)
+			return rc;
+	} else if (tcp_lookup(st, s->local.addr6, s->local.port, a->addr6, a->port) != NULL) {
 		return -EADDRNOTAVAIL;
 	}
-	s->remote.addr4 = a->addr4;
+	ust_sockaddr_set_ip(&s->remote, a->addr6);
 	s->remote.port = a->port;
 	s->so_error = 0;
-	tcp_seq_init(tp, tcp_new_isn(st, s->local.addr4, s->local.port, a->addr4, a->port));
+	tcp_seq_init(tp, tcp_new_isn(st, s->local.addr6, s->local.port, a->addr6, a->port));
 	tp->ts_offset = (uint32_t)ust_stack_rand(st);
 	tcp_offer_options(st, tp); /* negotiate() settles them */
 	tcp_mss_init(st, tp, NULL);
@@ -795,7 +804,7 @@ ust_tcp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg)
 			.owner = tp->orphan ? NULL : tp->s.user,
 		};
 		if (tp->state == TCPS_LISTEN || tp->state == TCPS_CLOSED)
-			i.peer.addr4 = i.peer.port = 0;
+			i.peer = ust_sockaddr_any(tp->s.family);
 		fn(&i, arg);
 	}
 }
@@ -803,8 +812,6 @@ ust_tcp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg)
 int
 ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
 {
-	if (family != UST_AF_INET)
-		return -EAFNOSUPPORT;
 	struct tcpcb *tp = tcp_alloc(st, family);
 	if (tp == NULL)
 		return -ENOMEM;

@@ -22,7 +22,6 @@
 #include "../sock.h"
 #include "../stack.h"
 #include "../timer.h"
-#include "../wire/ipv4.h"
 #include "../wire/tcp.h"
 #include "tcp.h"
 #include "tcp_seq.h"
@@ -265,17 +264,22 @@ tcpcb_of(struct ust_sock *s)
 struct tcpcb *tcp_alloc(struct ust_stack *st, int family);
 void tcp_hash_insert(struct ust_stack *st, struct tcpcb *tp);
 void tcp_hash_remove(struct ust_stack *st, struct tcpcb *tp);
-struct tcpcb *tcp_lookup(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr,
-			 uint16_t fport);
-struct tcpcb *tcp_lookup_listener(struct ust_stack *st, uint32_t laddr, uint16_t lport);
+/* Addresses in the 16-byte form (ip.h). */
+struct tcpcb *tcp_lookup(struct ust_stack *st, const uint8_t laddr[16], uint16_t lport,
+			 const uint8_t faddr[16], uint16_t fport);
+/* The listener that takes a SYN to laddr:lport: an exact address beats a
+ * wildcard, an AF_INET socket beats a dual-stack one for IPv4 (Linux). */
+struct tcpcb *tcp_lookup_listener(struct ust_stack *st, const uint8_t laddr[16], uint16_t lport);
 void tcp_listen_insert(struct ust_stack *st, struct tcpcb *tp);
 void tcp_listen_remove(struct ust_stack *st, struct tcpcb *tp);
-bool tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, uint32_t laddr, uint16_t lport);
+bool tcp_port_in_use(struct ust_stack *st, const struct tcpcb *me, const uint8_t laddr[16],
+		     uint16_t lport);
 /* Record that tp holds s.local.port (sets s.bound). */
 void tcp_bind_insert(struct ust_stack *st, struct tcpcb *tp);
-int tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, uint32_t faddr, uint16_t fport);
-uint32_t tcp_new_isn(struct ust_stack *st, uint32_t laddr, uint16_t lport, uint32_t faddr,
-		     uint16_t fport);
+/* faddr NULL: no peer yet (bind, listen). */
+int tcp_pick_port(struct ust_stack *st, struct tcpcb *tp, const uint8_t *faddr, uint16_t fport);
+uint32_t tcp_new_isn(struct ust_stack *st, const uint8_t laddr[16], uint16_t lport,
+		     const uint8_t faddr[16], uint16_t fport);
 uint64_t tcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len);
 /* Enter CLOSED: unhash, stop timers, free if nobody holds the socket. */
 void tcp_close_conn(struct ust_stack *st, struct tcpcb *tp);
@@ -350,7 +354,7 @@ int tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint3
 
 /* tcp_input.c */
 void tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
-		    const struct ust_ipv4_view *ip, const struct ust_tcp_view *th);
+		    const struct ust_ip_info *ip, const struct ust_tcp_view *th);
 void tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt_ns);
 /* The RACK reordering window ended: recover if the first hole is lost. */
 void tcp_rack_timeout(struct ust_stack *st, struct tcpcb *tp);
@@ -377,10 +381,10 @@ void tcp_arm_rexmt(struct ust_stack *st, struct tcpcb *tp);
 uint64_t tcp_rto_backed_off(const struct tcpcb *tp);
 
 /* syncookie.c */
-uint32_t tcp_syncookie_make(struct ust_stack *st, const struct ust_ipv4_view *ip,
+uint32_t tcp_syncookie_make(struct ust_stack *st, const struct ust_ip_info *ip,
 			    const struct ust_tcp_view *th, uint16_t *mss);
 /* 0 and the MSS encoded, or -1 if `ack - 1` is not a valid cookie. */
-int tcp_syncookie_check(struct ust_stack *st, const struct ust_ipv4_view *ip,
+int tcp_syncookie_check(struct ust_stack *st, const struct ust_ip_info *ip,
 			const struct ust_tcp_view *th, uint16_t *mss);
 
 #endif

@@ -86,6 +86,15 @@ ust_csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l4_len)
 	return (uint32_t)((s & 0xffffffffu) + (s >> 32));
 }
 
+uint32_t
+ust_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint32_t l4_len)
+{
+	uint32_t s = ust_csum_partial(src, 16, 0);
+	s = ust_csum_partial(dst, 16, s);
+	uint64_t t = (uint64_t)s + (l4_len >> 16) + (l4_len & 0xffff) + proto;
+	return (uint32_t)((t & 0xffffffffu) + (t >> 32));
+}
+
 uint16_t
 ust_csum_update16(uint16_t csum, uint16_t old_v, uint16_t new_v)
 {

@@ -12,6 +12,7 @@
 #define UST_IPPROTO_ICMP 1
 #define UST_IPPROTO_TCP 6
 #define UST_IPPROTO_UDP 17
+#define UST_IPPROTO_RAW 255 /* raw(7): send whole datagrams, receive nothing */
 #define UST_IPV4_BROADCAST 0xffffffffu
 
 struct ust_ipv4_view {

@@ -24,8 +24,8 @@ tap(void *arg, unsigned from, const struct ust_pkt *pkt, uint64_t now_ns)
 	f->ncap++;
 }
 
-struct fx *
-fx_new(uint64_t seed)
+static struct fx *
+create(uint64_t seed, const uint8_t *a6, const uint8_t *b6)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -35,12 +35,30 @@ fx_new(uint64_t seed)
 	ust_memlink_set_tap(f->link, tap, f);
 	struct ust_stack_config ca = {.ip4_addr = IP_A, .ip4_prefix = 24, .seed = seed};
 	struct ust_stack_config cb = {.ip4_addr = IP_B, .ip4_prefix = 24, .seed = seed + 1};
+	if (a6 != NULL) {
+		ca.ip6_enable = cb.ip6_enable = true;
+		ca.ip6_prefix = cb.ip6_prefix = 64;
+		memcpy(ca.ip6_addr, a6, 16);
+		memcpy(cb.ip6_addr, b6, 16);
+	}
 	f->a = ust_stack_create(&ca, ust_memlink_netif(f->link, 0), f->now);
 	f->b = ust_stack_create(&cb, ust_memlink_netif(f->link, 1), f->now);
 	assert_non_null(f->a);
 	assert_non_null(f->b);
 	fx_run(f, 0);
 	return f;
+}
+
+struct fx *
+fx_new(uint64_t seed)
+{
+	return create(seed, NULL, NULL);
+}
+
+struct fx *
+fx_new6(uint64_t seed, const uint8_t a6[16], const uint8_t b6[16])
+{
+	return create(seed, a6, b6);
 }
 
 void
@@ -108,6 +126,16 @@ fx_inject_ip(struct fx *f, const uint8_t *ip, uint32_t len)
 	uint8_t frame[2048];
 	ust_eth_build(frame, ust_memlink_netif(f->link, 0)->mac, ust_memlink_netif(f->link, 1)->mac,
 		      UST_ETHERTYPE_IPV4);
+	memcpy(frame + UST_ETH_HLEN, ip, len);
+	assert_int_equal(ust_memlink_inject(f->link, 1, frame, UST_ETH_HLEN + len), 0);
+}
+
+void
+fx_inject_ip6(struct fx *f, const uint8_t *ip, uint32_t len)
+{
+	uint8_t frame[2048];
+	ust_eth_build(frame, ust_memlink_netif(f->link, 0)->mac, ust_memlink_netif(f->link, 1)->mac,
+		      UST_ETHERTYPE_IPV6);
 	memcpy(frame + UST_ETH_HLEN, ip, len);
 	assert_int_equal(ust_memlink_inject(f->link, 1, frame, UST_ETH_HLEN + len), 0);
 }

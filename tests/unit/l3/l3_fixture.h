@@ -27,12 +27,17 @@ struct fx {
 };
 
 struct fx *fx_new(uint64_t seed);
+/* The same with IPv6 on both stacks: A has global address a6, B b6, /64
+ * (DAD runs at creation: fx_run past a second before using them). */
+struct fx *fx_new6(uint64_t seed, const uint8_t a6[16], const uint8_t b6[16]);
 /* Destroys both stacks and asserts every buffer came back. */
 void fx_free(struct fx *f);
 /* Advance virtual time by dt, polling both stacks as events fall due. */
 void fx_run(struct fx *f, uint64_t dt_ns);
 /* Send a raw IPv4 datagram (header included) from B's MAC to A's. */
 void fx_inject_ip(struct fx *f, const uint8_t *ip, uint32_t len);
+/* Send a raw IPv6 datagram (header included) from B's MAC to A's. */
+void fx_inject_ip6(struct fx *f, const uint8_t *ip, uint32_t len);
 /* Build an IPv4 header + payload into out; returns total length. */
 uint32_t fx_build_ip(uint8_t *out, uint32_t src, uint32_t dst, uint8_t proto, uint16_t id,
 		     uint16_t frag_off, int mf, const uint8_t *payload, uint32_t plen);
