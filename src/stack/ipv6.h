@@ -30,7 +30,7 @@ struct ust_ipv6_tx {
 
 int ust_ipv6_init(struct ust_stack *st);
 void ust_ipv6_fini(struct ust_stack *st);
-/* data starts at the IPv6 header. `l2_mcast`: the frame went to a group MAC. */
+/* data starts at the IPv6 header. */
 void ust_ipv6_input(struct ust_stack *st, struct ust_pkt *pkt);
 /* A datagram from our loopback path (data at its IPv6 header). */
 void ust_ipv6_loopback_input(struct ust_stack *st, struct ust_pkt *pkt);

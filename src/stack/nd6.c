@@ -130,12 +130,6 @@ send_icmp6(struct ust_stack *st, struct ust_pkt *pkt, uint8_t type, uint32_t res
 	ust_eth_output(st, pkt, mac, UST_ETHERTYPE_IPV6);
 }
 
-static void
-mcast_mac(const uint8_t group[16], uint8_t mac[6])
-{
-	ust_ipv6_mcast_mac(group, mac);
-}
-
 /* NS for target: multicast to its solicited-node group (resolution, DAD)
  * or unicast to a known MAC (PROBE). `src` NULL sends from :: (DAD). */
 static void
@@ -154,7 +148,7 @@ send_ns(struct ust_stack *st, const uint8_t target[16], const uint8_t *src, cons
 		memcpy(mac, ucast_mac, 6);
 	} else {
 		ust_ipv6_solicited_node(target, dst);
-		mcast_mac(dst, mac);
+		ust_ipv6_mcast_mac(dst, mac);
 	}
 	ust_stat_inc(st, UST_STAT_ND_NS_OUT);
 	send_icmp6(st, pkt, UST_ND_NS, 0, src != NULL ? src : ust_ip_any6, dst, mac, ND_HLIM, false);
@@ -197,7 +191,7 @@ send_mld_report(struct ust_stack *st)
 	}
 	ust_pkt_trim(pkt, UST_ICMP6_HLEN + 20u * nrec);
 	uint8_t mac[6];
-	mcast_mac(mld_routers, mac);
+	ust_ipv6_mcast_mac(mld_routers, mac);
 	/* RFC 3810 5.2.13 allows :: as the source while the link-local probes. */
 	const uint8_t *src = nd->addr[0].state == ADDR_ASSIGNED ? nd->addr[0].a : ust_ip_any6;
 	ust_stat_inc(st, UST_STAT_ND_MLD_OUT);
@@ -219,7 +213,7 @@ send_rs(struct ust_stack *st)
 		memcpy(b + UST_ICMP6_HLEN + 2, st->nif->mac, 6);
 	}
 	uint8_t mac[6];
-	mcast_mac(all_routers, mac);
+	ust_ipv6_mcast_mac(all_routers, mac);
 	ust_stat_inc(st, UST_STAT_ND_RS_OUT);
 	send_icmp6(st, pkt, UST_ND_RS, 0, have_src ? nd->addr[0].a : ust_ip_any6, all_routers, mac,
 		   ND_HLIM, false);
@@ -398,7 +392,7 @@ ns_input(struct ust_stack *st, const struct ust_ipv6_view *ip, const struct ust_
 	if (from_any) {
 		/* A probe for an address we hold: tell everyone (RFC 4861 7.2.4). */
 		uint8_t mac[6];
-		mcast_mac(all_nodes, mac);
+		ust_ipv6_mcast_mac(all_nodes, mac);
 		send_na(st, v->target, all_nodes, mac, false);
 		return;
 	}
@@ -556,7 +550,7 @@ ust_nd6_output(struct ust_stack *st, struct ust_pkt *pkt, const uint8_t nexthop[
 	struct ust_nd6 *nd = st->nd6;
 	if (ust_ipv6_is_mcast(nexthop)) {
 		uint8_t mac[6];
-		mcast_mac(nexthop, mac);
+		ust_ipv6_mcast_mac(nexthop, mac);
 		ust_eth_output(st, pkt, mac, UST_ETHERTYPE_IPV6);
 		return 0;
 	}

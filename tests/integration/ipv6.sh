@@ -70,13 +70,17 @@ grep -v listening "$WORK/listener.txt"
 # The kernel finds ustack by ND too, and ustack answers pings on its global
 # and its link-local address (EUI-64 from the MAC).
 in_ns ip -6 neigh flush dev "$IF"
-in_ns ping -6 -c 3 -i 0.2 "$UST6" | tail -2 || fail "ping -6 $UST6"
+out=$(in_ns ping -6 -c 3 -i 0.2 -W 2 "$UST6") || fail "ping -6 $UST6: $out"
+grep -q " 0% packet loss" <<<"$out" || fail "ping -6 $UST6: $out"
+echo "kernel's ping -6 $UST6: $(grep -o '3 packets transmitted, 3 received' <<<"$out")"
 state=$(in_ns ip -6 neigh show "$UST6" dev "$IF")
 echo "kernel's neighbor entry for ustack: $state"
 grep -q "lladdr $UST_MAC" <<<"$state" || fail "the kernel did not resolve ustack by ND: '$state'"
 ll=$(printf 'fe80::%x:%xff:fe%02x:%x' $(( (0x${UST_MAC:0:2} ^ 2) << 8 | 0x${UST_MAC:3:2} )) \
 	"0x${UST_MAC:6:2}" "0x${UST_MAC:9:2}" "0x${UST_MAC:12:2}${UST_MAC:15:2}")
-in_ns ping -6 -c 2 -i 0.2 "$ll%$IF" | tail -1 || fail "ping -6 to ustack's link-local $ll"
+out=$(in_ns ping -6 -c 2 -i 0.2 -W 2 "$ll%$IF") || fail "ping -6 $ll: $out"
+grep -q " 0% packet loss" <<<"$out" || fail "ping -6 to ustack's link-local $ll: $out"
+echo "kernel's ping -6 $ll (ustack's link-local): $(grep -o '2 packets transmitted, 2 received' <<<"$out")"
 
 in_ns /usr/bin/python3 - "$UST6" <<'PY' || fail "UDP echo over IPv6"
 import os, socket, sys
@@ -103,7 +107,12 @@ frags=$(tshark -r "$WORK/cap.pcap" -Y "ipv6.fraghdr && eth.src == $UST_MAC" 2>/d
 [ "$frags" -gt 0 ] || fail "ustack sent no IPv6 fragment"
 echo "capture: $(tshark -r "$WORK/cap.pcap" 2>/dev/null | wc -l) IPv6 frames, none malformed, no bad checksum; ustack sent $ns NS, $frags fragments"
 
-in_ns $PEER echo "$UST6" 7 100000000 || fail "TCP echo of 100 MB over IPv6"
+if ! in_ns $PEER echo "$UST6" 7 100000000; then
+	# ustackd's counters (SIGUSR1) into its log, which fail() shows.
+	kill -USR1 "$UST_PID"
+	sleep 0.5
+	fail "TCP echo of 100 MB over IPv6"
+fi
 
 # Dual stack: a listener on [::] under libustack.so takes IPv4 as mapped.
 cat >"$WORK/dual.py" <<'PY'
@@ -130,6 +139,31 @@ for dst in "$UST_IP" "$UST6"; do
 	esac
 done
 wait "$dpid" || fail "dual-stack listener: $(cat "$WORK/dual.txt")"
+
+# Unmodified programs on ustack: python3's http.server on [::] (dual stack)
+# serving the kernel's curl over IPv4 and IPv6, and socat over ::1.
+mkdir -p "$WORK/www"
+head -c 1000000 /dev/urandom >"$WORK/www/blob"
+ust_bg /usr/bin/python3 -m http.server -d "$WORK/www" -b :: 8081 >/dev/null 2>&1
+HTTP_PID=$!
+trap 'kill $HTTP_PID 2>/dev/null || true; ust_cleanup' EXIT
+for _ in $(seq 50); do "$UST_CLI" --ctl "$WORK/ctl.sock" stat | grep -q 'LISTEN .*:8081 ' && break; sleep 0.1; done
+for ip in 4 6; do
+	url="http://$UST_IP:8081/blob"
+	[ $ip = 6 ] && url="http://[$UST6]:8081/blob"
+	in_ns curl -sS -$ip --max-time 20 -o "$WORK/curl$ip.out" "$url" || fail "curl -$ip $url"
+	cmp -s "$WORK/www/blob" "$WORK/curl$ip.out" || fail "curl -$ip: the file differs"
+done
+kill $HTTP_PID
+echo "http.server on [::] under libustack.so served 1 MB to the kernel's curl -4 and curl -6"
+head -c 200000 /dev/urandom >"$WORK/up"
+ust_run timeout 20 socat -u TCP6-LISTEN:7001,bind=[::1],reuseaddr OPEN:"$WORK/socat6.out",creat,trunc &
+SU=$!
+for _ in $(seq 50); do "$UST_CLI" --ctl "$WORK/ctl.sock" stat | grep -q 'LISTEN .*:7001 ' && break; sleep 0.1; done
+ust_run timeout 20 socat -u OPEN:"$WORK/up" TCP6:[::1]:7001 || fail "socat client to [::1]"
+wait $SU || fail "socat listener on [::1]"
+cmp -s "$WORK/up" "$WORK/socat6.out" || fail "socat over ::1: data differs"
+echo "socat over ::1, both ends on ustack: 200 kB intact"
 
 ust_stop
 [ "$(counter 'IPv6 datagrams reassembled')" -ge 1 ] || fail "no IPv6 datagram was reassembled"

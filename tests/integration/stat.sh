@@ -19,11 +19,13 @@ port=$(cat "$WORK/client.txt")
 [ -n "$port" ] || fail "the kernel client did not connect"
 "$UST_CLI" --ctl "$WORK/ctl.sock" stat >"$WORK/stat.txt" || fail "ustack stat: $(cat "$WORK/stat.txt")"
 sed 's/^/  /' "$WORK/stat.txt"
-grep -Eq "^tcp +LISTEN +0 +128 +0\.0\.0\.0:7 " "$WORK/stat.txt" || fail "no TCP listener on port 7"
-grep -Eq "^tcp +LISTEN .* 0\.0\.0\.0:19 " "$WORK/stat.txt" || fail "no TCP listener on port 19"
-grep -Eq "^tcp +ESTAB +0 +0 +$UST_IP:7 +$PEER_IP:$port" "$WORK/stat.txt" ||
+# The services are dual-stack sockets on [::]: IPv4 peers show as mapped
+# addresses, as `ss` shows them.
+grep -Eq "^tcp +LISTEN +0 +128 +\[::\]:7 " "$WORK/stat.txt" || fail "no TCP listener on port 7"
+grep -Eq "^tcp +LISTEN .* \[::\]:19 " "$WORK/stat.txt" || fail "no TCP listener on port 19"
+grep -Eq "^tcp +ESTAB +0 +0 +\[::ffff:$UST_IP\]:7 +\[::ffff:$PEER_IP\]:$port" "$WORK/stat.txt" ||
 	fail "the kernel's connection from port $port is not listed as ESTAB"
-grep -Eq "^udp +UNCONN .* 0\.0\.0\.0:7 " "$WORK/stat.txt" || fail "no UDP socket on port 7"
+grep -Eq "^udp +UNCONN .* \[::\]:7 " "$WORK/stat.txt" || fail "no UDP socket on port 7"
 grep -q "sockets: tcp 4 udp 1" "$WORK/stat.txt" || fail "socket totals"
 grep -Eq "^  TCP passive opens +1$" "$WORK/stat.txt" || fail "counters missing"
 wait "$client"

@@ -41,7 +41,7 @@ struct ust_icmp6_view {
 };
 
 struct ust_nd_prefix {
-	uint8_t prefix[16];   /* the prefix, bits past len zeroed by nobody */
+	uint8_t prefix[16];   /* the prefix as sent */
 	uint8_t len;          /* prefix length */
 	bool onlink;          /* L flag */
 	bool autonomous;      /* A flag */
