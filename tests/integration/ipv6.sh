@@ -67,6 +67,19 @@ PY
 wait "$lpid" || fail "kernel listener: $(cat "$WORK/listener.txt")"
 grep -v listening "$WORK/listener.txt"
 
+in_ns /usr/bin/python3 - "$UST6" <<'PY' || fail "UDP echo over IPv6"
+import os, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(5)
+for n in (100, 1452, 3000, 20000):
+    msg = os.urandom(n)
+    s.sendto(msg, (sys.argv[1], 7))
+    got, frm = s.recvfrom(65535)
+    if got != msg or frm[0] != sys.argv[1]:
+        sys.exit("UDP echo of %d bytes: got %d bytes from %s" % (n, len(got), frm[0]))
+print("UDP echo over IPv6: 100, 1452, 3000 and 20000 bytes (fragmented both ways) intact")
+PY
+
 # The kernel finds ustack by ND too, and ustack answers pings on its global
 # and its link-local address (EUI-64 from the MAC).
 in_ns ip -6 neigh flush dev "$IF"
@@ -81,19 +94,6 @@ ll=$(printf 'fe80::%x:%xff:fe%02x:%x' $(( (0x${UST_MAC:0:2} ^ 2) << 8 | 0x${UST_
 out=$(in_ns ping -6 -c 2 -i 0.2 -W 2 "$ll%$IF") || fail "ping -6 $ll: $out"
 grep -q " 0% packet loss" <<<"$out" || fail "ping -6 to ustack's link-local $ll: $out"
 echo "kernel's ping -6 $ll (ustack's link-local): $(grep -o '2 packets transmitted, 2 received' <<<"$out")"
-
-in_ns /usr/bin/python3 - "$UST6" <<'PY' || fail "UDP echo over IPv6"
-import os, socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.settimeout(5)
-for n in (100, 1452, 3000, 20000):
-    msg = os.urandom(n)
-    s.sendto(msg, (sys.argv[1], 7))
-    got, frm = s.recvfrom(65535)
-    if got != msg or frm[0] != sys.argv[1]:
-        sys.exit("UDP echo of %d bytes: got %d bytes from %s" % (n, len(got), frm[0]))
-print("UDP echo over IPv6: 100, 1452, 3000 and 20000 bytes (fragmented both ways) intact")
-PY
 
 cap_stop
 # tshark always verifies ICMPv6 checksums; UDP's and TCP's on request.
