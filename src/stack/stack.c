@@ -173,7 +173,7 @@ ust_stack_poll(struct ust_stack *st, uint64_t now_ns)
 void
 ust_stack_loopback(struct ust_stack *st)
 {
-	ust_ipv4_loopback_run(st);
+	ust_ip_loopback_run(st);
 }
 
 uint64_t
