@@ -139,13 +139,13 @@ class Run:
         self.tun = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
         ifr = struct.pack("16sH22x", b"tun0", 0x0001 | 0x1000)  # IFF_TUN | IFF_NO_PI
         fcntl.ioctl(self.tun, 0x400454CA, ifr)  # TUNSETIFF
-        for cmd in ("sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                    "sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
-                    # Linux's own defaults, whatever the host is tuned to (a new
-                    # namespace copies the host's tcp_rmem and tcp_wmem).
-                    "sysctl -qw net.ipv4.tcp_rmem=4096\t131072\t6291456",
-                    "sysctl -qw net.ipv4.tcp_wmem=4096\t16384\t4194304",
-                    "ip link set lo up", "ip addr add %s/24 dev tun0" % IP_US,
+        self.sysctl("net.ipv6.conf.all.disable_ipv6", "1")
+        self.sysctl("net.ipv6.conf.default.disable_ipv6", "1")
+        # Linux's own defaults, whatever the host is tuned to (a new
+        # namespace copies the host's tcp_rmem and tcp_wmem).
+        self.sysctl("net.ipv4.tcp_rmem", "4096,131072,6291456")
+        self.sysctl("net.ipv4.tcp_wmem", "4096,16384,4194304")
+        for cmd in ("ip link set lo up", "ip addr add %s/24 dev tun0" % IP_US,
                     "ip link set tun0 up"):
             subprocess.run(cmd.split(" "), check=True)
 
