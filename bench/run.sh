@@ -322,10 +322,11 @@ setup_wire() {
 	client_workloads wire "$NS" "" "ip netns exec $LNS" "$(on_ust $W/a.sock)" 198.18.1.1 198.18.0.1
 }
 
+# The two ustackd poll on different CPUs (b on 1, c on 0).
 setup_s2s() {
 	log "s2s: two ustackd over net_memif vs two namespaces over veth"
 	if ! ustackd_up b --vdev "net_memif0,role=server,socket=$W/memif.sock" --ip 198.18.2.1/24 ||
-		! ustackd_up c --vdev "net_memif0,role=client,socket=$W/memif.sock" --ip 198.18.2.2/24; then
+		! ustackd_up c --vdev "net_memif0,role=client,socket=$W/memif.sock" --ip 198.18.2.2/24 --cpu 0; then
 		rec s2s "all" - - - ustack 0 NA "does not run: net_memif: $(tail -1 "$W/b.log" "$W/c.log" | tr '\n' ' ')"
 		return
 	fi

@@ -62,6 +62,7 @@ struct daemon_config {
 	uint16_t mtu;                 /* --mtu, 0 = the port's */
 	unsigned idle_sleep_us;       /* --idle-sleep-us */
 	unsigned idle_spin_us;        /* --idle-spin-us */
+	int cpu;                      /* --cpu: the poll loop's CPU, -1 = the default */
 	char lock_path[256];          /* --lock: one daemon per path */
 	char ctl_path[108];           /* --ctl: the control socket */
 	uint8_t mac[6];               /* --mac: the stack's own address */
@@ -111,6 +112,8 @@ usage(FILE *f)
 		"  --mbufs N             packet buffers (default 8191)\n"
 		"  --mtu N               the port's MTU, up to 9000 on net_tap (default: the\n"
 		"                        port's own); TCP's MSS follows it\n"
+		"  --cpu N               poll on CPU N (default 1, or 0 on one CPU); give two\n"
+		"                        ustackd on one machine different CPUs\n"
 		"  --idle-spin-us N      poll this long after the last work before sleeping\n"
 		"                        (default 200)\n"
 		"  --idle-sleep-us N     where the port has no receive interrupt, sleep at most\n"
@@ -260,6 +263,15 @@ apply(struct daemon_config *c, const char *key, const char *val)
 		c->mtu = (uint16_t)v;
 	} else if (strcmp(key, "idle-sleep-us") == 0) {
 		c->idle_sleep_us = (unsigned)strtoul(val, NULL, 10);
+	} else if (strcmp(key, "cpu") == 0) {
+		char *end;
+		long v = strtol(val, &end, 10);
+		if (*end != '\0' || v < 0 || v >= sysconf(_SC_NPROCESSORS_ONLN) || v >= RTE_MAX_LCORE) {
+			fprintf(stderr, "ustackd: --cpu '%s': give an online CPU, 0 to %ld\n", val,
+				sysconf(_SC_NPROCESSORS_ONLN) - 1);
+			return -1;
+		}
+		c->cpu = (int)v;
 	} else if (strcmp(key, "idle-spin-us") == 0) {
 		c->idle_spin_us = (unsigned)strtoul(val, NULL, 10);
 	} else if (strcmp(key, "tcp-connect") == 0) {
@@ -335,6 +347,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"mac", required_argument, 0, 'M'},          {"ctl", required_argument, 0, 'S'},
 		{"idle-spin-us", required_argument, 0, 'P'}, {"mtu", required_argument, 0, 'U'},
 		{"ip6", required_argument, 0, '6'},   {"gw6", required_argument, 0, 'G'},
+		{"cpu", required_argument, 0, 'K'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -354,6 +367,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'I': rc = apply(c, "idle-sleep-us", optarg); break;
 		case 'P': rc = apply(c, "idle-spin-us", optarg); break;
 		case 'U': rc = apply(c, "mtu", optarg); break;
+		case 'K': rc = apply(c, "cpu", optarg); break;
 		case 'l': rc = apply(c, "lock", optarg); break;
 		case 'C': rc = apply(c, "tcp-connect", optarg); break;
 		case 'B': rc = apply(c, "send-bytes", optarg); break;
@@ -449,11 +463,21 @@ eal_init(const struct daemon_config *c, const char *prog)
 {
 	char *argv[EAL_ARGS_MAX];
 	int argc = 0;
-	static char vdev_arg[300], pci_arg[80], prefix_arg[64];
+	static char vdev_arg[300], pci_arg[80], prefix_arg[64], lcores_arg[64], main_arg[64];
 	argv[argc++] = (char *)prog;
-	/* Two cores here: lcore 0 waits for signals, lcore 1 polls. */
-	argv[argc++] = (char *)(sysconf(_SC_NPROCESSORS_ONLN) > 1 ?
-					"-l0-1" : "-l0");
+	/* The main lcore waits for signals, the next one polls: CPU 1 (or
+	 * --cpu) polls, and the main lcore sits on another CPU. */
+	int cpu = c->cpu >= 0 ? c->cpu : sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+	int main_cpu = cpu == 0 ? 1 : 0;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		argv[argc++] = (char *)"-l0";
+	} else {
+		snprintf(lcores_arg, sizeof(lcores_arg), "-l%d,%d", main_cpu < cpu ? main_cpu : cpu,
+			 main_cpu < cpu ? cpu : main_cpu);
+		snprintf(main_arg, sizeof(main_arg), "--main-lcore=%d", main_cpu);
+		argv[argc++] = lcores_arg;
+		argv[argc++] = main_arg;
+	}
 	if (!hugepages_free()) {
 		argv[argc++] = (char *)"--no-huge";
 		argv[argc++] = (char *)"-m1024";
@@ -609,7 +633,7 @@ poll_loop(void *arg)
 int
 main(int argc, char **argv)
 {
-	struct daemon_config c = {.mbufs = 8191, .idle_sleep_us = 50, .idle_spin_us = 200,
+	struct daemon_config c = {.mbufs = 8191, .idle_sleep_us = 50, .idle_spin_us = 200, .cpu = -1,
 				  .lock_path = "/run/ustack/ustackd.lock", .ctl_path = "/run/ustack/ctl.sock"};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, &c) < 0 || preflight(&c) < 0)
@@ -685,7 +709,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "ustackd: eventfd: %s\n", strerror(errno));
 		goto out;
 	}
-	unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
+	unsigned worker = rte_get_next_lcore(-1, 1, 0);
 	if (worker < RTE_MAX_LCORE) {
 		rte_eal_remote_launch(poll_loop, &lc, worker);
 		/* Signals come here; a sleeping poll loop hears of them. */
