@@ -347,6 +347,11 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 idle_mem() { # N PORT
 	local n=$1 port=$2 upid tap=ubm$tag
 	local srv hold before after i srcs=""
+	if [ "$(ulimit -Hn)" -lt $((n + 1000)) ]; then
+		rec stack "$n idle connections" "ustackd memory" "B/conn" lower ustack 1 NA \
+			"does not run: RLIMIT_NOFILE's hard limit is $(ulimit -Hn) here"
+		return
+	fi
 	if ! ustackd_up m --vdev "net_tap1,iface=$tap" --ip 198.18.4.2/24; then
 		rec stack "$n idle connections" "ustackd memory" "B/conn" lower ustack 1 NA "does not run: ustackd did not start"
 		return
