@@ -17,7 +17,13 @@ client=$!
 for _ in $(seq 50); do [ -s "$WORK/client.txt" ] && break; sleep 0.1; done
 port=$(cat "$WORK/client.txt")
 [ -n "$port" ] || fail "the kernel client did not connect"
-"$UST_CLI" --ctl "$WORK/ctl.sock" stat >"$WORK/stat.txt" || fail "ustack stat: $(cat "$WORK/stat.txt")"
+# The kernel may delay its ACK of the echo (RFC 1122: up to 500 ms, Linux
+# 40 ms); until it comes the echo counts in Send-Q, so ask again a while.
+for _ in $(seq 20); do
+	"$UST_CLI" --ctl "$WORK/ctl.sock" stat >"$WORK/stat.txt" || fail "ustack stat: $(cat "$WORK/stat.txt")"
+	grep -Eq "^tcp +ESTAB +0 +0 " "$WORK/stat.txt" && break
+	sleep 0.1
+done
 sed 's/^/  /' "$WORK/stat.txt"
 # The services are dual-stack sockets on [::]: IPv4 peers show as mapped
 # addresses, as `ss` shows them.
