@@ -235,16 +235,25 @@ static enum served
 serve(int cfd, struct ust_stack *st, struct ust_ipc_server *srv)
 {
 	char req[256];
-	ssize_t r = recv(cfd, req, sizeof(req) - 1, MSG_DONTWAIT);
+	struct iovec iov = {.iov_base = req, .iov_len = sizeof(req) - 1};
+	union ust_ipc_fdbuf fb;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ust_ipc_fd_attach(&mh, &fb, -1);
+	ssize_t r = recvmsg(cfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return SERVED_WAIT;
+	int msgfd = r > 0 ? ust_ipc_fd_take(&mh) : -1;
 	uint32_t msg = 0;
 	if (r >= (ssize_t)sizeof(msg))
 		memcpy(&msg, req, sizeof(msg));
-	if (msg == UST_IPC_MSG_HELLO) {
-		ust_ipc_server_adopt(srv, cfd, req, (size_t)r);
+	if (msg == UST_IPC_MSG_HELLO || msg == UST_IPC_MSG_JOIN) {
+		ust_ipc_server_adopt(srv, cfd, req, (size_t)r, msgfd);
+		if (msgfd >= 0)
+			close(msgfd);
 		return SERVED_ADOPTED;
 	}
+	if (msgfd >= 0)
+		close(msgfd);
 	if (r > 0) {
 		req[r] = '\0';
 		req[strcspn(req, "\r\n")] = '\0';

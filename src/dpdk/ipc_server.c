@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,27 +48,56 @@ enum lend_kind {
 	LEND_SEND, /* the program copies bytes into the send room; queue them when done */
 };
 
+struct usock;
+struct region;
+
 /* Bytes of a socket a channel's program thread is copying. */
 struct lend {
-	uint8_t kind;     /* enum lend_kind */
-	uint32_t seq;     /* the answer it belongs to (done_seq says when done) */
-	uint32_t handle;  /* the socket */
-	uint32_t n;       /* how many bytes */
-	int flags;        /* send()'s flags, for the commit (MSG_MORE) */
+	uint8_t kind;      /* enum lend_kind */
+	uint32_t seq;      /* the answer it belongs to (done_seq says when done) */
+	struct usock *u;   /* the socket */
+	uint32_t n;        /* how many bytes */
+	int flags;         /* send()'s flags, for the commit (MSG_MORE) */
 };
 
-struct client {
-	struct ust_ipc_server *srv;     /* back pointer, for the event callback */
-	int fd;                         /* control connection */
-	pid_t pid;                      /* SO_PEERCRED */
-	struct ust_sock_cred cred;      /* SO_PEERCRED's euid and the capabilities the stack checks */
-	bool ping_ok;                   /* its gid is in net.ipv4.ping_group_range */
+/* Where a socket is known in one region: its handle there. */
+struct attachment {
+	struct region *reg; /* the region */
+	uint32_t h;         /* the handle in it */
+};
+
+/* One ustack socket, and the kernel socket pair that stands for it. */
+struct usock {
+	struct ust_sock *s;        /* the stack's socket */
+	int end;                   /* ustackd's end of the pair: HUP = last close */
+	dev_t dev;                 /* the application end's device ... */
+	ino_t ino;                 /* ... and inode: what a probe compares */
+	pid_t pid;                 /* last process that made or attached it (ustack stat) */
+	bool nonblock;             /* O_NONBLOCK, mirrored into every sockstate */
+	int64_t rcvtimeo_ns;       /* SO_RCVTIMEO, mirrored */
+	int64_t sndtimeo_ns;       /* SO_SNDTIMEO, mirrored */
+	struct region *busy_reg;   /* region whose channel holds a lend of it, or NULL */
+	unsigned busy_ch;          /* that channel */
+	struct attachment *at;     /* the regions that know it */
+	unsigned nat;              /* entries in at */
+	struct usock *hnext;       /* inode hash chain */
+};
+
+/* A shared-memory region: one process and the children it forked. */
+struct region {
+	struct ust_ipc_server *srv;     /* back pointer */
 	struct ust_ipc_region *r;       /* the shared region */
+	int memfd;                      /* its memfd: a JOIN proves itself with it */
+	dev_t dev;                      /* the memfd's device ... */
+	ino_t ino;                      /* ... and inode */
+	unsigned procs;                 /* control connections in it */
+	unsigned nsocks;                /* sockets attached to it */
 	int chan_evfd[UST_IPC_CHANNELS]; /* each channel's wake-up eventfd, -1 = none */
+	struct client *chan_owner[UST_IPC_CHANNELS]; /* process that attached the eventfd */
 	int ep_bell[UST_IPC_EPOLLS];    /* each epoll slot's doorbell eventfd, -1 = free */
+	struct client *ep_owner[UST_IPC_EPOLLS]; /* process that opened the slot */
 	uint32_t chan_n;                /* channels below this may be in use */
-	struct ust_sock **socks;        /* by handle */
-	uint8_t *busy;                  /* by handle: channel + 1 holding a lend, 0 = none */
+	struct usock **socks;           /* by handle */
 	struct lend lend[UST_IPC_CHANNELS]; /* by channel */
 	struct arena arena;             /* socket buffers in the region */
 	struct ust_sock_mem mem;        /* the stack's way to the arena */
@@ -76,13 +107,29 @@ struct client {
 	uint32_t next_h;                /* handles below this have been handed out */
 	uint64_t sock_end;              /* our mapping is open up to here (socket table) */
 	uint64_t arena_end;             /* ... and up to here in the arena */
+	struct region *next;            /* list of regions */
+};
+
+/* One process: its control connection. */
+struct client {
+	struct ust_ipc_server *srv;     /* back pointer */
+	struct region *reg;             /* the region it uses */
+	int fd;                         /* control connection */
+	pid_t pid;                      /* SO_PEERCRED */
+	struct ust_sock_cred cred;      /* SO_PEERCRED's euid and the capabilities the stack checks */
+	bool ping_ok;                   /* its gid is in net.ipv4.ping_group_range */
 	struct client *next;            /* list of clients */
 };
 
+#define USOCK_HASH 4096u
+
 struct ust_ipc_server {
-	struct ust_stack *st;    /* the stack we serve */
-	struct client *clients;  /* live clients */
-	int cpu;                 /* the poll loop's CPU, -1 = not pinned */
+	struct ust_stack *st;          /* the stack we serve */
+	struct client *clients;        /* live processes */
+	struct region *regions;        /* live regions */
+	int ep;                        /* epoll over the sockets' ends, for HUP */
+	int cpu;                       /* the poll loop's CPU, -1 = not pinned */
+	struct usock *hash[USOCK_HASH]; /* sockets by application-end inode */
 };
 
 /* ustackd's own calls (the built-in services) have every right. */
@@ -92,9 +139,14 @@ struct ust_ipc_server *
 ust_ipc_server_create(struct ust_stack *st)
 {
 	struct ust_ipc_server *srv = calloc(1, sizeof(*srv));
-	if (srv != NULL) {
-		srv->st = st;
-		srv->cpu = -1;
+	if (srv == NULL)
+		return NULL;
+	srv->st = st;
+	srv->cpu = -1;
+	srv->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->ep < 0) {
+		free(srv);
+		return NULL;
 	}
 	return srv;
 }
@@ -103,14 +155,14 @@ void
 ust_ipc_server_set_cpu(struct ust_ipc_server *srv, int cpu)
 {
 	srv->cpu = cpu;
-	for (struct client *c = srv->clients; c != NULL; c = c->next)
-		atomic_store(&c->r->daemon_cpu, cpu);
+	for (struct region *g = srv->regions; g != NULL; g = g->next)
+		atomic_store(&g->r->daemon_cpu, cpu);
 }
 
 pid_t
 ust_ipc_owner_pid(const void *owner)
 {
-	return owner == NULL ? 0 : ((const struct client *)owner)->pid;
+	return owner == NULL ? 0 : ((const struct usock *)owner)->pid;
 }
 
 /* Effective capabilities from /proc: the kernel's view of what the caller
@@ -158,11 +210,11 @@ arena_class(size_t bytes)
 /* Open our mapping of the region from `*end` up to `to` (page-aligned)
  * and tell the program it may follow (ipc.h). */
 static int
-open_up(struct client *c, uint64_t *end, uint64_t to, _Atomic uint64_t *published)
+open_up(struct region *g, uint64_t *end, uint64_t to, _Atomic uint64_t *published)
 {
 	if (to <= *end)
 		return 0;
-	if (mprotect((uint8_t *)c->r + *end, to - *end, PROT_READ | PROT_WRITE) < 0)
+	if (mprotect((uint8_t *)g->r + *end, to - *end, PROT_READ | PROT_WRITE) < 0)
 		return -ENOMEM;
 	*end = to;
 	atomic_store_explicit(published, to, memory_order_release);
@@ -172,8 +224,8 @@ open_up(struct client *c, uint64_t *end, uint64_t to, _Atomic uint64_t *publishe
 static void *
 arena_alloc(void *arg, size_t bytes)
 {
-	struct client *c = arg;
-	struct arena *a = &c->arena;
+	struct region *g = arg;
+	struct arena *a = &g->arena;
 	unsigned k = arena_class(bytes);
 	uint64_t size = (uint64_t)1 << (k + ARENA_PAGE_SHIFT);
 	if (size < bytes)
@@ -184,19 +236,19 @@ arena_alloc(void *arg, size_t bytes)
 	} else {
 		if (a->top + size > UST_IPC_ARENA_BYTES)
 			return NULL;
-		if (open_up(c, &c->arena_end, UST_IPC_ARENA_OFF + a->top + size, &c->r->arena_end) < 0)
+		if (open_up(g, &g->arena_end, UST_IPC_ARENA_OFF + a->top + size, &g->r->arena_end) < 0)
 			return NULL;
 		off = a->top;
 		a->top += size;
 	}
-	return (uint8_t *)c->r + UST_IPC_ARENA_OFF + off;
+	return (uint8_t *)g->r + UST_IPC_ARENA_OFF + off;
 }
 
 static void
 arena_free(void *arg, void *p, size_t bytes)
 {
-	struct client *c = arg;
-	struct arena *a = &c->arena;
+	struct region *g = arg;
+	struct arena *a = &g->arena;
 	unsigned k = arena_class(bytes);
 	if (a->nfree[k] == a->cap[k]) {
 		uint32_t ncap = a->cap[k] == 0 ? 64 : a->cap[k] * 2;
@@ -206,12 +258,12 @@ arena_free(void *arg, void *p, size_t bytes)
 		a->free[k] = nf;
 		a->cap[k] = ncap;
 	}
-	uint64_t off = (uint64_t)((uint8_t *)p - ((uint8_t *)c->r + UST_IPC_ARENA_OFF));
+	uint64_t off = (uint64_t)((uint8_t *)p - ((uint8_t *)g->r + UST_IPC_ARENA_OFF));
 	a->free[k][a->nfree[k]++] = (uint32_t)(off >> ARENA_PAGE_SHIFT);
 }
 
 static void
-wake_waiters(struct client *c, struct ust_ipc_sockstate *ss)
+wake_waiters(struct region *g, struct ust_ipc_sockstate *ss)
 {
 	for (unsigned w = 0; w < 2; w++) {
 		if (atomic_load(&ss->waiters[w]) == 0)
@@ -220,7 +272,7 @@ wake_waiters(struct client *c, struct ust_ipc_sockstate *ss)
 		while (m != 0) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
-			int efd = c->chan_evfd[w * 64 + bit];
+			int efd = g->chan_evfd[w * 64 + bit];
 			uint64_t one = 1;
 			if (efd >= 0 && write(efd, &one, sizeof(one)) < 0)
 				continue; /* a full counter wakes the thread just as well */
@@ -236,12 +288,12 @@ ring(int efd)
 		return; /* a full counter rings just as well */
 }
 
-/* Tell the epoll slots watching socket h that it has news (ipc.h). */
+/* Tell the epoll slots of region g watching socket h that it has news (ipc.h). */
 static void
-tell_epolls(struct client *c, uint32_t h)
+tell_epolls(struct region *g, uint32_t h)
 {
 	bool excl_woken = false;
-	struct ust_ipc_sockstate *ss = &c->r->sock[h];
+	struct ust_ipc_sockstate *ss = &g->r->sock[h];
 	for (unsigned w = 0; w < UST_IPC_EPOLLS / 64; w++) {
 		uint64_t m = atomic_load_explicit(&ss->watch[w], memory_order_relaxed);
 		if (m == 0)
@@ -254,13 +306,13 @@ tell_epolls(struct client *c, uint32_t h)
 			if (excl && excl_woken)
 				continue;
 			unsigned slot = w * 64 + bit;
-			struct ust_ipc_epoll *ep = &c->r->ep[slot];
+			struct ust_ipc_epoll *ep = &g->r->ep[slot];
 			atomic_fetch_or(&ep->ready[h / 64], 1ull << (h % 64));
 			atomic_fetch_or(&ep->summary[h / 4096], 1ull << ((h / 64) % 64));
 			atomic_fetch_or(&ep->top[h / 262144], 1ull << ((h / 4096) % 64));
 			/* seq_cst pairs with the waiter's arm-then-check. */
 			if (atomic_load(&ep->armed) != 0 && atomic_exchange(&ep->armed, 0) != 0) {
-				ring(c->ep_bell[slot]);
+				ring(g->ep_bell[slot]);
 				excl_woken |= excl;
 			}
 		}
@@ -270,89 +322,230 @@ tell_epolls(struct client *c, uint32_t h)
 static void
 on_sock_event(struct ust_sock *s, uint32_t events, void *arg)
 {
-	struct client *c = s->user;
-	uint32_t h = (uint32_t)(uintptr_t)arg;
-	struct ust_ipc_sockstate *ss = &c->r->sock[h];
-	/* seq_cst pairs with the waiter's bit-then-check (ipc.h). */
-	atomic_store(&ss->events, events);
-	wake_waiters(c, ss);
-	tell_epolls(c, h);
+	(void)s;
+	struct usock *u = arg;
+	for (unsigned k = 0; k < u->nat; k++) {
+		struct region *g = u->at[k].reg;
+		struct ust_ipc_sockstate *ss = &g->r->sock[u->at[k].h];
+		/* seq_cst pairs with the waiter's bit-then-check (ipc.h). */
+		atomic_store(&ss->events, events);
+		wake_waiters(g, ss);
+		tell_epolls(g, u->at[k].h);
+	}
+}
+
+/* The region whose arena holds the socket's byte buffers, NULL = malloc. */
+static struct region *
+home_of(const struct usock *u)
+{
+	return u->s->mem != NULL ? u->s->mem->arg : NULL;
+}
+
+static unsigned
+hash_of(ino_t ino)
+{
+	return (unsigned)(ino * 2654435761u) % USOCK_HASH;
+}
+
+static struct usock *
+usock_find(struct ust_ipc_server *srv, dev_t dev, ino_t ino)
+{
+	for (struct usock *u = srv->hash[hash_of(ino)]; u != NULL; u = u->hnext)
+		if (u->ino == ino && u->dev == dev)
+			return u;
+	return NULL;
+}
+
+static void
+mirror(struct usock *u, struct ust_ipc_sockstate *ss)
+{
+	atomic_store(&ss->nonblock, u->nonblock);
+	atomic_store(&ss->rcvtimeo_ns, u->rcvtimeo_ns);
+	atomic_store(&ss->sndtimeo_ns, u->sndtimeo_ns);
 }
 
 /* A handle whose state is open on both sides, or -EMFILE/-ENOMEM. */
 static int64_t
-take_handle(struct client *c)
+take_handle(struct region *g)
 {
-	if (c->free_n > 0)
-		return c->free_h[--c->free_n];
-	if (c->next_h == UST_IPC_SOCKS)
+	if (g->free_n > 0)
+		return g->free_h[--g->free_n];
+	if (g->next_h == UST_IPC_SOCKS)
 		return -EMFILE;
 	/* Room to give it back later, taken now so detach cannot fail. */
-	if (c->free_cap == c->next_h) {
-		uint32_t ncap = c->free_cap == 0 ? 1024 : c->free_cap * 2;
-		uint32_t *nf = realloc(c->free_h, ncap * sizeof(*nf));
+	if (g->free_cap == g->next_h) {
+		uint32_t ncap = g->free_cap == 0 ? 1024 : g->free_cap * 2;
+		uint32_t *nf = realloc(g->free_h, ncap * sizeof(*nf));
 		if (nf == NULL)
 			return -ENOMEM;
-		c->free_h = nf;
-		c->free_cap = ncap;
+		g->free_h = nf;
+		g->free_cap = ncap;
 	}
-	uint64_t need = UST_IPC_SOCK_END(c->next_h);
-	if (need > c->sock_end) {
-		uint64_t to = UST_IPC_PAGE_UP(need > c->sock_end + UST_IPC_GROW_BYTES ? need : c->sock_end + UST_IPC_GROW_BYTES);
+	uint64_t need = UST_IPC_SOCK_END(g->next_h);
+	if (need > g->sock_end) {
+		uint64_t to = UST_IPC_PAGE_UP(need > g->sock_end + UST_IPC_GROW_BYTES ? need : g->sock_end + UST_IPC_GROW_BYTES);
 		if (to > UST_IPC_ARENA_OFF)
 			to = UST_IPC_ARENA_OFF;
-		if (open_up(c, &c->sock_end, to, &c->r->sock_end) < 0)
+		if (open_up(g, &g->sock_end, to, &g->r->sock_end) < 0)
 			return -ENOMEM;
 	}
-	return c->next_h++;
+	return g->next_h++;
 }
 
+/* The socket's handle in region g, attaching it there first if needed. */
 static int
-attach(struct client *c, struct ust_sock *s, uint32_t *handle)
+attach(struct region *g, struct usock *u, uint32_t *handle)
 {
-	int64_t taken = take_handle(c);
+	for (unsigned k = 0; k < u->nat; k++)
+		if (u->at[k].reg == g) {
+			*handle = u->at[k].h;
+			return 0;
+		}
+	struct attachment *na = realloc(u->at, (u->nat + 1) * sizeof(*na));
+	if (na == NULL)
+		return -ENOMEM;
+	u->at = na;
+	int64_t taken = take_handle(g);
 	if (taken < 0)
 		return (int)taken;
 	uint32_t h = (uint32_t)taken;
-	c->socks[h] = s;
-	s->user = c;
-	ust_sock_set_callback(s, on_sock_event, (void *)(uintptr_t)h);
-	if (s->type == UST_SOCK_STREAM)
-		ust_sock_set_mem(s, &c->mem);
-	struct ust_ipc_sockstate *ss = &c->r->sock[h];
+	u->at[u->nat++] = (struct attachment){.reg = g, .h = h};
+	g->socks[h] = u;
+	g->nsocks++;
+	struct ust_ipc_sockstate *ss = &g->r->sock[h];
 	atomic_store(&ss->waiters[0], 0);
 	atomic_store(&ss->waiters[1], 0);
 	for (unsigned w = 0; w < UST_IPC_EPOLLS / 64; w++) {
 		atomic_store(&ss->watch[w], 0);
 		atomic_store(&ss->excl[w], 0);
 	}
-	atomic_store(&ss->events, ust_sock_events(s));
+	mirror(u, ss);
+	atomic_store(&ss->events, ust_sock_events(u->s));
 	*handle = h;
 	return 0;
 }
 
+/* Forget the socket in region g (reap_regions frees it once unused). */
 static void
-detach(struct client *c, uint32_t h)
+detach(struct usock *u, unsigned k)
 {
-	struct ust_sock *s = c->socks[h];
-	if (c->busy[h] != 0) {
-		c->lend[c->busy[h] - 1].kind = LEND_NONE;
-		c->busy[h] = 0;
-	}
-	/* The socket may outlive its handle (FIN_WAIT, TIME_WAIT, lingering
-	 * bytes); its buffers must then outlive the region. */
-	if (ust_sock_rehome(s, NULL) < 0) {
+	struct region *g = u->at[k].reg;
+	uint32_t h = u->at[k].h;
+	u->at[k] = u->at[--u->nat];
+	g->socks[h] = NULL;
+	g->free_h[g->free_n++] = h;
+	g->nsocks--;
+	/* Anyone still waiting on it learns it is gone. */
+	atomic_store(&g->r->sock[h].events, UST_EV_HUP | UST_EV_ERR);
+	wake_waiters(g, &g->r->sock[h]);
+	tell_epolls(g, h);
+}
+
+static void
+unlend(struct usock *u)
+{
+	if (u->busy_reg == NULL)
+		return;
+	u->busy_reg->lend[u->busy_ch].kind = LEND_NONE;
+	u->busy_reg = NULL;
+}
+
+/* The last fd of the socket is closed everywhere: close it as Linux's
+ * close would (FIN, or RST with unread data or SO_LINGER 0); `abort`
+ * resets it instead (ustackd stops). */
+static void
+usock_close(struct usock *u, bool abort)
+{
+	unlend(u);
+	struct ust_sock *s = u->s;
+	/* The socket may outlive every region (FIN_WAIT, TIME_WAIT, lingering
+	 * bytes): its buffers move to malloc first. */
+	if (ust_sock_rehome(s, NULL) < 0 || abort) {
 		int lg[2] = {1, 0};
 		ust_sock_setopt(s, UST_SOL_SOCKET, UST_SO_LINGER, lg, sizeof(lg));
 	}
 	ust_sock_set_callback(s, NULL, NULL);
 	s->user = NULL;
-	c->socks[h] = NULL;
-	c->free_h[c->free_n++] = h;
-	/* Anyone still waiting on it learns it is gone. */
-	atomic_store(&c->r->sock[h].events, UST_EV_HUP | UST_EV_ERR);
-	wake_waiters(c, &c->r->sock[h]);
-	tell_epolls(c, h);
+	while (u->nat > 0)
+		detach(u, u->nat - 1);
+	ust_sock_close(s);
+	close(u->end);
+	free(u->at);
+	free(u);
+}
+
+static void
+usock_unhash(struct ust_ipc_server *srv, struct usock *u)
+{
+	struct usock **pp = &srv->hash[hash_of(u->ino)];
+	while (*pp != u)
+		pp = &(*pp)->hnext;
+	*pp = u->hnext;
+}
+
+static void
+usock_release(struct ust_ipc_server *srv, struct usock *u, bool abort)
+{
+	usock_unhash(srv, u);
+	usock_close(u, abort);
+}
+
+/* Send the application end of a new socket's pair to client c, which
+ * waits for it right after the answer to OPEN or ACCEPT. */
+static int
+send_fd(struct client *c, uint32_t handle, int fd)
+{
+	struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_FD, .channel = handle};
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	union ust_ipc_fdbuf fb;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ust_ipc_fd_attach(&mh, &fb, fd);
+	return sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(m) ? 0 : -EMFILE;
+}
+
+/* Give stack socket s its kernel identity and a handle in region g, and
+ * hand the application end to client c. On failure s is closed. */
+static int
+usock_new(struct region *g, struct client *c, struct ust_sock *s, bool nonblock, uint32_t *handle)
+{
+	struct ust_ipc_server *srv = g->srv;
+	struct usock *u = calloc(1, sizeof(*u));
+	int sv[2] = {-1, -1};
+	struct stat sb;
+	int rc = -ENFILE;
+	if (u == NULL ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0, sv) < 0 ||
+	    fstat(sv[1], &sb) < 0)
+		goto fail;
+	struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = u};
+	if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, sv[0], &ev) < 0)
+		goto fail;
+	u->s = s;
+	u->end = sv[0];
+	u->dev = sb.st_dev;
+	u->ino = sb.st_ino;
+	u->pid = c->pid;
+	u->nonblock = nonblock;
+	s->user = u;
+	ust_sock_set_callback(s, on_sock_event, u);
+	rc = attach(g, u, handle);
+	if (rc == 0)
+		rc = send_fd(c, *handle, sv[1]);
+	close(sv[1]);
+	unsigned b = hash_of(u->ino);
+	u->hnext = srv->hash[b];
+	srv->hash[b] = u;
+	if (rc < 0)
+		usock_release(srv, u, true);
+	return rc;
+fail:
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	free(u);
+	ust_sock_close(s);
+	return rc;
 }
 
 static void
@@ -368,104 +561,146 @@ from_sockaddr(const struct ust_sockaddr *in, struct ust_ipc_addr *out)
 }
 
 static int64_t
-op_open(struct client *c, const struct ust_ipc_req *q, struct ust_ipc_resp *p)
+op_open(struct region *g, struct client *c, const struct ust_ipc_req *q, struct ust_ipc_resp *p)
 {
+	if (c == NULL)
+		return -EPIPE;
 	if (q->a != UST_AF_INET && q->a != UST_AF_INET6)
 		return -EAFNOSUPPORT;
 	if (q->c < 0 || q->c >= IPPROTO_MAX)
 		return -EINVAL; /* inet_create checks the number before the type */
+	int type = q->b & ~SOCK_NONBLOCK;
 	int icmp = q->a == UST_AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 	/* inet_create: the right to a raw socket is checked on the caller's
 	 * capabilities, a ping socket's on its group. */
-	if (q->b == UST_SOCK_RAW && !c->cred.net_raw)
+	if (type == UST_SOCK_RAW && !c->cred.net_raw)
 		return -EPERM;
-	if (q->b == UST_SOCK_DGRAM && q->c == icmp && !c->ping_ok)
+	if (type == UST_SOCK_DGRAM && q->c == icmp && !c->ping_ok)
 		return -EACCES;
 	struct ust_sock *s;
-	int rc = ust_sock_open_proto(c->srv->st, q->a, q->b, q->c, &s);
+	int rc = ust_sock_open_proto(g->srv->st, q->a, type, q->c, &s);
 	if (rc < 0)
 		return rc;
-	rc = attach(c, s, &p->handle);
-	if (rc < 0)
-		ust_sock_close(s);
-	return rc;
+	if (type == UST_SOCK_STREAM)
+		ust_sock_set_mem(s, &g->mem);
+	return usock_new(g, c, s, (q->b & SOCK_NONBLOCK) != 0, &p->handle);
 }
 
 static int64_t
-op_accept(struct client *c, struct ust_sock *s, struct ust_ipc_resp *p)
+op_accept(struct region *g, struct client *c, struct ust_sock *s, const struct ust_ipc_req *q,
+	  struct ust_ipc_resp *p)
 {
+	if (c == NULL)
+		return -EPIPE;
 	struct ust_sock *ns;
 	struct ust_sockaddr peer;
 	int rc = ust_sock_accept(s, &ns, &peer);
 	if (rc < 0)
 		return rc;
-	rc = attach(c, ns, &p->handle);
-	if (rc < 0) {
-		ust_sock_close(ns);
-		return rc;
+	/* The connection came with the listener's memory, which may be
+	 * another region's (a listener inherited across exec). */
+	if (ns->mem != &g->mem)
+		ust_sock_rehome(ns, &g->mem);
+	rc = usock_new(g, c, ns, (q->a & SOCK_NONBLOCK) != 0, &p->handle);
+	if (rc == 0)
+		from_sockaddr(&peer, &p->addr);
+	return rc;
+}
+
+/* The last copy of a socket may just have been closed: look at its end
+ * now rather than at the next sweep, so close() acts at once. */
+static void
+op_close(struct usock *u, struct ust_ipc_server *srv)
+{
+	struct pollfd pf = {.fd = u->end, .events = POLLRDHUP};
+	if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLRDHUP)))
+		usock_release(srv, u, false);
+}
+
+static int64_t
+op_fset(struct usock *u, const struct ust_ipc_req *q, const uint8_t *data)
+{
+	int64_t v;
+	memcpy(&v, data, sizeof(v));
+	switch (q->a) {
+	case UST_IPC_FSET_NONBLOCK:
+		u->nonblock = v != 0;
+		break;
+	case UST_IPC_FSET_RCVTIMEO:
+		u->rcvtimeo_ns = v < 0 ? 0 : v;
+		break;
+	case UST_IPC_FSET_SNDTIMEO:
+		u->sndtimeo_ns = v < 0 ? 0 : v;
+		break;
+	default:
+		return -EINVAL;
 	}
-	from_sockaddr(&peer, &p->addr);
+	for (unsigned k = 0; k < u->nat; k++)
+		mirror(u, &u->at[k].reg->r->sock[u->at[k].h]);
 	return 0;
+}
+
+/* Whether region g's program may copy the socket's bytes in place: its
+ * buffers are in g's arena, or are moved there because no process is left
+ * in the region that had them. */
+static bool
+in_place(struct region *g, struct usock *u)
+{
+	struct region *home = home_of(u);
+	if (home == g)
+		return true;
+	if ((home != NULL && home->procs > 0) || u->busy_reg != NULL)
+		return false;
+	return ust_sock_rehome(u->s, &g->mem) == 0;
 }
 
 /* Hand out spans of a stream socket's buffer to channel i (see ipc.h). */
 static int64_t
-lend_spans(struct client *c, unsigned i, uint32_t seq, const struct ust_ipc_req *q,
-	   struct ust_sock *s, enum lend_kind kind)
+lend_spans(struct region *g, unsigned i, uint32_t seq, const struct ust_ipc_req *q,
+	   struct usock *u, enum lend_kind kind)
 {
-	if (c->busy[q->handle] != 0)
+	if (u->busy_reg != NULL)
 		return UST_IPC_RETRY;
 	struct ust_sock_span sp;
 	size_t max = q->len;
+	struct ust_sock *s = u->s;
 	ssize_t n = kind == LEND_RECV ? ust_sock_recv_spans(s, max, &sp) : ust_sock_send_spans(s, max, &sp);
 	if (n <= 0)
 		return n;
-	struct ust_ipc_resp *p = &c->r->chan[i].resp;
+	struct ust_ipc_resp *p = &g->r->chan[i].resp;
 	p->flags = UST_IPC_F_SPANS;
 	p->len = (uint32_t)n;
 	for (int k = 0; k < 2; k++) {
-		p->span_off[k] = sp.len[k] != 0 ? (uint64_t)(sp.p[k] - (uint8_t *)c->r) : 0;
+		p->span_off[k] = sp.len[k] != 0 ? (uint64_t)(sp.p[k] - (uint8_t *)g->r) : 0;
 		p->span_len[k] = sp.len[k];
 	}
-	c->lend[i] = (struct lend){.kind = (uint8_t)kind, .seq = seq, .handle = q->handle, .n = (uint32_t)n,
+	g->lend[i] = (struct lend){.kind = (uint8_t)kind, .seq = seq, .u = u, .n = (uint32_t)n,
 				   .flags = (int)q->a};
-	c->busy[q->handle] = (uint8_t)(i + 1);
+	u->busy_reg = g;
+	u->busy_ch = i;
 	return n;
 }
 
 /* Take the bytes of channel i's lend once its program is done copying;
  * `force` drops a lend the program abandoned. Returns whether none is left. */
 static bool
-settle(struct client *c, unsigned i, bool force)
+settle(struct region *g, unsigned i, bool force)
 {
-	struct lend *l = &c->lend[i];
+	struct lend *l = &g->lend[i];
 	if (l->kind == LEND_NONE)
 		return true;
-	bool done = atomic_load_explicit(&c->r->chan[i].done_seq, memory_order_acquire) == l->seq;
+	bool done = atomic_load_explicit(&g->r->chan[i].done_seq, memory_order_acquire) == l->seq;
 	if (!done && !force)
 		return false;
-	struct ust_sock *s = c->socks[l->handle];
-	if (done && s != NULL) {
+	if (done) {
 		if (l->kind == LEND_RECV)
-			ust_sock_recv_consume(s, l->n);
+			ust_sock_recv_consume(l->u->s, l->n);
 		else
-			ust_sock_send_commit(s, l->n, l->flags);
+			ust_sock_send_commit(l->u->s, l->n, l->flags);
 	}
-	c->busy[l->handle] = 0;
+	l->u->busy_reg = NULL;
 	l->kind = LEND_NONE;
 	return true;
-}
-
-/* A blocking stream receive returns once SO_RCVLOWAT's bytes are there
- * (or as many as it has room for), or at the end or an error: the target
- * of tcp_recvmsg. */
-static bool
-below_lowat(struct ust_sock *s, uint32_t room)
-{
-	size_t target = (uint32_t)s->rcvlowat < room ? (uint32_t)s->rcvlowat : room;
-	size_t have = ust_sock_nread(s);
-	return have > 0 && have < target &&
-	       !(ust_sock_events(s) & (UST_EV_RDHUP | UST_EV_ERR | UST_EV_HUP));
 }
 
 /* A time on the stack's clock (CLOCK_MONOTONIC) as CLOCK_REALTIME. */
@@ -478,6 +713,18 @@ realtime_of(uint64_t mono_ns)
 	int64_t now_mono = (int64_t)m.tv_sec * 1000000000LL + m.tv_nsec;
 	int64_t now_real = (int64_t)r.tv_sec * 1000000000LL + r.tv_nsec;
 	return now_real - (now_mono - (int64_t)mono_ns);
+}
+
+/* A blocking stream receive returns once SO_RCVLOWAT's bytes are there
+ * (or as many as it has room for), or at the end or an error: the target
+ * of tcp_recvmsg. */
+static bool
+below_lowat(struct ust_sock *s, uint32_t room)
+{
+	size_t target = (uint32_t)s->rcvlowat < room ? (uint32_t)s->rcvlowat : room;
+	size_t have = ust_sock_nread(s);
+	return have > 0 && have < target &&
+	       !(ust_sock_events(s) & (UST_EV_RDHUP | UST_EV_ERR | UST_EV_HUP));
 }
 
 static int64_t
@@ -513,9 +760,10 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 }
 
 static int64_t
-serve_one(struct client *c, unsigned i, uint32_t seq)
+serve_one(struct region *g, unsigned i, uint32_t seq)
 {
-	struct ust_ipc_channel *ch = &c->r->chan[i];
+	struct ust_ipc_channel *ch = &g->r->chan[i];
+	struct client *c = g->chan_owner[i];
 	/* The region is the application's to scribble on: read the request
 	 * once and trust none of it. */
 	struct ust_ipc_req q = ch->req;
@@ -523,26 +771,26 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 	memset(p, 0, sizeof(*p));
 	p->handle = UST_IPC_NO_HANDLE;
 	if (q.op == UST_IPC_OP_OPEN)
-		return op_open(c, &q, p);
+		return op_open(g, c, &q, p);
 	if (q.op == UST_IPC_OP_SETTLE)
 		return 0;
-	if (q.handle >= UST_IPC_SOCKS || c->socks[q.handle] == NULL)
+	if (q.handle >= UST_IPC_SOCKS || g->socks[q.handle] == NULL)
 		return -EBADF;
-	struct ust_sock *s = c->socks[q.handle];
+	struct usock *u = g->socks[q.handle];
+	struct ust_sock *s = u->s;
 	struct ust_sockaddr a;
 	to_sockaddr(&q.addr, &a);
 	size_t len = q.len < UST_IPC_DATA_BYTES ? q.len : UST_IPC_DATA_BYTES;
 	switch (q.op) {
 	case UST_IPC_OP_CLOSE:
-		detach(c, q.handle);
-		ust_sock_close(s);
+		op_close(u, g->srv);
 		return 0;
 	case UST_IPC_OP_BIND:
 		return ust_sock_bind(s, &a);
 	case UST_IPC_OP_LISTEN:
 		return ust_sock_listen(s, q.a);
 	case UST_IPC_OP_ACCEPT:
-		return op_accept(c, s, p);
+		return op_accept(g, c, s, &q, p);
 	case UST_IPC_OP_CONNECT:
 		return ust_sock_connect(s, &a);
 	case UST_IPC_OP_SEND:
@@ -554,6 +802,8 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 			}
 			return q.c;
 		}
+		if (u->busy_reg != NULL)
+			return UST_IPC_RETRY;
 		if (q.tx_has != 0) {
 			struct ust_sock_txinfo tx = {
 				.src4 = (q.tx_has & UST_IPC_TX_SRC) ? q.tx_src4 : 0,
@@ -564,10 +814,13 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 		}
 		return ust_sock_sendto(s, ch->data, len, q.a, q.has_addr ? &a : NULL);
 	case UST_IPC_OP_RECV:
+		if (u->busy_reg != NULL)
+			return UST_IPC_RETRY;
 		if (s->type == UST_SOCK_STREAM && !(q.a & UST_MSG_PEEK)) {
 			if (q.b != 0 && below_lowat(s, q.len))
 				return -EAGAIN;
-			return lend_spans(c, i, seq, &q, s, LEND_RECV);
+			if (in_place(g, u))
+				return lend_spans(g, i, seq, &q, u, LEND_RECV);
 		}
 		return op_recv(ch, &q, s);
 	case UST_IPC_OP_SEND_ROOM:
@@ -577,7 +830,11 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 		 * leaves the error for the next call (tcp_sendmsg). */
 		if (q.b != 0 && s->so_error != 0)
 			return -s->so_error;
-		return lend_spans(c, i, seq, &q, s, LEND_SEND);
+		if (u->busy_reg != NULL)
+			return UST_IPC_RETRY;
+		if (!in_place(g, u))
+			return UST_IPC_COPY;
+		return lend_spans(g, i, seq, &q, u, LEND_SEND);
 	case UST_IPC_OP_SHUTDOWN:
 		return ust_sock_shutdown(s, q.a);
 	case UST_IPC_OP_SETOPT:
@@ -603,6 +860,8 @@ serve_one(struct client *c, unsigned i, uint32_t seq)
 		return s->listening ? -EINVAL : (int64_t)ust_sock_nread(s);
 	case UST_IPC_OP_OUTQ:
 		return s->listening ? -EINVAL : (int64_t)ust_sock_outq(s);
+	case UST_IPC_OP_FSET:
+		return op_fset(u, &q, ch->data);
 	default:
 		return -EINVAL;
 	}
@@ -612,18 +871,23 @@ unsigned
 ust_ipc_server_poll(struct ust_ipc_server *srv)
 {
 	unsigned n = 0;
-	for (struct client *c = srv->clients; c != NULL; c = c->next) {
-		for (uint32_t i = 0; i < c->chan_n; i++) {
-			struct ust_ipc_channel *ch = &c->r->chan[i];
-			if (c->lend[i].kind != LEND_NONE && settle(c, i, false))
+	for (struct region *g = srv->regions; g != NULL; g = g->next) {
+		for (uint32_t i = 0; i < g->chan_n; i++) {
+			struct ust_ipc_channel *ch = &g->r->chan[i];
+			if (g->lend[i].kind != LEND_NONE && settle(g, i, false))
 				n++;
 			uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_acquire);
 			if (seq == atomic_load_explicit(&ch->resp_seq, memory_order_relaxed))
 				continue;
 			/* A program asks again only after finishing its copy. */
-			settle(c, i, true);
+			/* Only a channel whose process attached it is served: its
+			 * credentials are the caller's. */
+			struct client *c = g->chan_owner[i];
+			if (c == NULL)
+				continue;
+			settle(g, i, true);
 			ust_stack_set_caller(srv->st, &c->cred);
-			ch->resp.ret = serve_one(c, i, seq);
+			ch->resp.ret = serve_one(g, i, seq);
 			ust_stack_set_caller(srv->st, &ustackd_cred);
 			/* What the call sent over loopback (a FIN, a datagram)
 			 * has arrived by the time it returns, as on Linux. */
@@ -640,14 +904,16 @@ ust_ipc_server_poll(struct ust_ipc_server *srv)
 	return n;
 }
 
-/* Whether channel i has a request, or a finished copy, to serve. */
+/* Whether channel i of region g has a request, or a finished copy, to serve. */
 static bool
-chan_pending(const struct client *c, uint32_t i)
+chan_pending(const struct region *g, uint32_t i)
 {
-	const struct ust_ipc_channel *ch = &c->r->chan[i];
+	const struct ust_ipc_channel *ch = &g->r->chan[i];
+	if (g->chan_owner[i] == NULL)
+		return false;
 	if (atomic_load(&ch->req_seq) != atomic_load_explicit(&ch->resp_seq, memory_order_relaxed))
 		return true;
-	return c->lend[i].kind != LEND_NONE && atomic_load(&ch->done_seq) == c->lend[i].seq;
+	return g->lend[i].kind != LEND_NONE && atomic_load(&ch->done_seq) == g->lend[i].seq;
 }
 
 bool
@@ -655,11 +921,11 @@ ust_ipc_server_sleep(struct ust_ipc_server *srv)
 {
 	/* seq_cst: the word first, then the channels, while a program
 	 * publishes first and reads the word after (ipc.h). */
-	for (struct client *c = srv->clients; c != NULL; c = c->next)
-		atomic_store(&c->r->daemon_sleeping, 1);
-	for (struct client *c = srv->clients; c != NULL; c = c->next)
-		for (uint32_t i = 0; i < c->chan_n; i++)
-			if (chan_pending(c, i)) {
+	for (struct region *g = srv->regions; g != NULL; g = g->next)
+		atomic_store(&g->r->daemon_sleeping, 1);
+	for (struct region *g = srv->regions; g != NULL; g = g->next)
+		for (uint32_t i = 0; i < g->chan_n; i++)
+			if (chan_pending(g, i)) {
 				ust_ipc_server_wake(srv);
 				return false;
 			}
@@ -669,50 +935,154 @@ ust_ipc_server_sleep(struct ust_ipc_server *srv)
 void
 ust_ipc_server_wake(struct ust_ipc_server *srv)
 {
-	for (struct client *c = srv->clients; c != NULL; c = c->next)
-		atomic_store_explicit(&c->r->daemon_sleeping, 0, memory_order_relaxed);
+	for (struct region *g = srv->regions; g != NULL; g = g->next)
+		atomic_store_explicit(&g->r->daemon_sleeping, 0, memory_order_relaxed);
 }
 
 unsigned
 ust_ipc_server_pollfds(const struct ust_ipc_server *srv, struct pollfd *fds, unsigned max)
 {
 	unsigned n = 0;
+	/* A last close (HUP on a socket's end) wakes the loop too. */
+	if (n < max)
+		fds[n++] = (struct pollfd){.fd = srv->ep, .events = POLLIN};
 	for (const struct client *c = srv->clients; c != NULL && n < max; c = c->next)
 		fds[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
 	return n;
 }
 
 static void
+region_unlink(struct region *g)
+{
+	struct region **pp = &g->srv->regions;
+	while (*pp != NULL && *pp != g)
+		pp = &(*pp)->next;
+	if (*pp == g)
+		*pp = g->next;
+}
+
+static void
+region_free(struct region *g)
+{
+	region_unlink(g);
+	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
+		if (g->chan_evfd[i] >= 0)
+			close(g->chan_evfd[i]);
+	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
+		if (g->ep_bell[i] >= 0)
+			close(g->ep_bell[i]);
+	if (g->r != NULL)
+		munmap(g->r, UST_IPC_REGION_BYTES);
+	if (g->memfd >= 0)
+		close(g->memfd);
+	for (unsigned k = 0; k < ARENA_CLASSES; k++)
+		free(g->arena.free[k]);
+	free(g->socks);
+	free(g->free_h);
+	free(g);
+}
+
+static struct region *
+region_new(struct ust_ipc_server *srv)
+{
+	struct region *g = calloc(1, sizeof(*g));
+	if (g == NULL)
+		return NULL;
+	g->srv = srv;
+	g->memfd = -1;
+	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
+		g->chan_evfd[i] = -1;
+	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
+		g->ep_bell[i] = -1;
+	/* Untouched pages cost nothing: this grows with the handles used. */
+	g->socks = calloc(UST_IPC_SOCKS, sizeof(*g->socks));
+	struct stat sb;
+	if (g->socks == NULL)
+		goto fail;
+	g->mem = (struct ust_sock_mem){.alloc = arena_alloc, .free = arena_free, .arg = g};
+	g->memfd = memfd_create("ustack-region", MFD_CLOEXEC);
+	if (g->memfd < 0 || ftruncate(g->memfd, (off_t)UST_IPC_REGION_BYTES) < 0 ||
+	    fstat(g->memfd, &sb) < 0)
+		goto fail;
+	g->dev = sb.st_dev;
+	g->ino = sb.st_ino;
+	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_NONE, MAP_SHARED, g->memfd, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	g->r = m;
+	if (mprotect(m, UST_IPC_FIXED_BYTES, PROT_READ | PROT_WRITE) < 0)
+		goto fail;
+	g->sock_end = UST_IPC_FIXED_BYTES;
+	g->arena_end = UST_IPC_ARENA_OFF;
+	atomic_store(&g->r->sock_end, g->sock_end);
+	atomic_store(&g->r->arena_end, g->arena_end);
+	atomic_store(&g->r->daemon_cpu, srv->cpu);
+	g->r->magic = UST_IPC_MAGIC;
+	g->r->version = UST_IPC_VERSION;
+	g->r->channels = UST_IPC_CHANNELS;
+	g->r->socks = UST_IPC_SOCKS;
+	g->next = srv->regions;
+	srv->regions = g;
+	return g;
+fail:
+	region_free(g);
+	return NULL;
+}
+
+/* The region whose memfd is `fd`, if ustackd still has it. */
+static struct region *
+region_of_memfd(struct ust_ipc_server *srv, int fd)
+{
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return NULL;
+	for (struct region *g = srv->regions; g != NULL; g = g->next)
+		if (g->dev == sb.st_dev && g->ino == sb.st_ino)
+			return g;
+	return NULL;
+}
+
+/* A slot no process uses any more: no socket may tell it anything. */
+static void
+free_epoll(struct region *g, uint32_t slot)
+{
+	if (slot >= UST_IPC_EPOLLS || g->ep_bell[slot] < 0)
+		return;
+	uint64_t keep = ~(1ull << (slot % 64));
+	uint64_t opened = (g->sock_end - offsetof(struct ust_ipc_region, sock)) / sizeof(struct ust_ipc_sockstate);
+	for (uint64_t h = 0; h < opened && h < UST_IPC_SOCKS; h++) {
+		atomic_fetch_and(&g->r->sock[h].watch[slot / 64], keep);
+		atomic_fetch_and(&g->r->sock[h].excl[slot / 64], keep);
+	}
+	close(g->ep_bell[slot]);
+	g->ep_bell[slot] = -1;
+	g->ep_owner[slot] = NULL;
+}
+
+/* A process is gone: free the channels (and epoll slots) it held. Its sockets stay; each
+ * closes when its last fd does (the kernel closed the process's fds). */
+static void
 client_free(struct client *c)
 {
-	for (uint32_t h = 0; h < c->next_h; h++) {
-		struct ust_sock *s = c->socks[h];
-		if (s == NULL)
-			continue;
-		/* The program is gone: reset its connections rather than let
-		 * them linger half-open (SO_LINGER 0 makes close send a RST). */
-		if (s->type == UST_SOCK_STREAM) {
-			int lg[2] = {1, 0};
-			ust_sock_setopt(s, UST_SOL_SOCKET, UST_SO_LINGER, lg, sizeof(lg));
+	struct region *g = c->reg;
+	if (g != NULL) {
+		for (unsigned i = 0; i < UST_IPC_CHANNELS; i++) {
+			if (g->chan_owner[i] != c)
+				continue;
+			settle(g, i, true);
+			if (g->chan_evfd[i] >= 0)
+				close(g->chan_evfd[i]);
+			g->chan_evfd[i] = -1;
+			g->chan_owner[i] = NULL;
+			atomic_store(&g->r->chan[i].owner, 0);
 		}
-		detach(c, h);
-		ust_sock_close(s);
+		for (uint32_t i = 0; i < UST_IPC_EPOLLS; i++)
+			if (g->ep_owner[i] == c)
+				free_epoll(g, i);
+		g->procs--;
 	}
-	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
-		if (c->chan_evfd[i] >= 0)
-			close(c->chan_evfd[i]);
-	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
-		if (c->ep_bell[i] >= 0)
-			close(c->ep_bell[i]);
-	if (c->r != NULL)
-		munmap(c->r, UST_IPC_REGION_BYTES);
 	if (c->fd >= 0)
 		close(c->fd);
-	for (unsigned k = 0; k < ARENA_CLASSES; k++)
-		free(c->arena.free[k]);
-	free(c->socks);
-	free(c->busy);
-	free(c->free_h);
 	free(c);
 }
 
@@ -730,7 +1100,7 @@ welcome(int fd, int ret, int memfd)
 }
 
 void
-ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t len)
+ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t len, int msgfd)
 {
 	struct ust_ipc_hello h;
 	if (len != sizeof(h)) {
@@ -746,7 +1116,6 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 	struct ucred cr;
 	socklen_t crl = sizeof(cr);
 	struct client *c = calloc(1, sizeof(*c));
-	int memfd = -1;
 	if (c == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0)
 		goto fail;
 	c->srv = srv;
@@ -759,84 +1128,67 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 	c->cred.bind_min_port =
 		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)srv->st->sysctl.ip_unprivileged_port_start;
 	c->ping_ok = ping_group_allows(cr.gid);
-	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
-		c->chan_evfd[i] = -1;
-	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
-		c->ep_bell[i] = -1;
-	/* Untouched pages cost nothing: these grow with the handles used. */
-	c->socks = calloc(UST_IPC_SOCKS, sizeof(*c->socks));
-	c->busy = calloc(UST_IPC_SOCKS, sizeof(*c->busy));
-	if (c->socks == NULL || c->busy == NULL)
+	/* A forked child proves it holds its parent's region by sending its
+	 * memfd; one ustackd no longer knows gets a region of its own. */
+	struct region *g = h.msg == UST_IPC_MSG_JOIN ? region_of_memfd(srv, msgfd) : NULL;
+	bool joined = g != NULL;
+	if (g == NULL)
+		g = region_new(srv);
+	if (g == NULL)
 		goto fail;
-	c->mem = (struct ust_sock_mem){.alloc = arena_alloc, .free = arena_free, .arg = c};
-	memfd = memfd_create("ustack-region", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, (off_t)UST_IPC_REGION_BYTES) < 0)
-		goto fail;
-	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_NONE, MAP_SHARED, memfd, 0);
-	if (m == MAP_FAILED)
-		goto fail;
-	c->r = m;
-	if (mprotect(m, UST_IPC_FIXED_BYTES, PROT_READ | PROT_WRITE) < 0)
-		goto fail;
-	c->sock_end = UST_IPC_FIXED_BYTES;
-	c->arena_end = UST_IPC_ARENA_OFF;
-	atomic_store(&c->r->sock_end, c->sock_end);
-	atomic_store(&c->r->arena_end, c->arena_end);
-	c->r->magic = UST_IPC_MAGIC;
-	c->r->version = UST_IPC_VERSION;
-	c->r->channels = UST_IPC_CHANNELS;
-	c->r->socks = UST_IPC_SOCKS;
-	atomic_store(&c->r->daemon_cpu, srv->cpu);
-	welcome(fd, 0, memfd);
-	close(memfd);
+	c->reg = g;
+	g->procs++;
+	welcome(fd, 0, joined ? -1 : g->memfd);
 	c->next = srv->clients;
 	srv->clients = c;
 	return;
 fail:
 	welcome(fd, -ENOMEM, -1);
-	if (memfd >= 0)
-		close(memfd);
-	if (c != NULL) {
-		c->fd = -1;
-		client_free(c);
-	}
+	free(c);
 	close(fd);
 }
 
-/* A channel's eventfd, attached once per channel by the application. */
+/* A channel's eventfd, attached by each process the first time one of its
+ * threads takes the channel. */
 static void
 register_channel(struct client *c, const struct ust_ipc_chanmsg *m, int efd)
 {
+	struct region *g = c->reg;
 	struct ust_ipc_chanmsg ack = {.msg = UST_IPC_MSG_ACK, .channel = m->channel};
 	if (efd < 0 || m->channel >= UST_IPC_CHANNELS) {
 		ack.ret = -EINVAL;
 		if (efd >= 0)
 			close(efd);
 	} else {
-		if (c->chan_evfd[m->channel] >= 0)
-			close(c->chan_evfd[m->channel]);
-		c->chan_evfd[m->channel] = efd;
-		if (m->channel + 1 > c->chan_n)
-			c->chan_n = m->channel + 1;
+		if (g->chan_evfd[m->channel] >= 0)
+			close(g->chan_evfd[m->channel]);
+		g->chan_evfd[m->channel] = efd;
+		g->chan_owner[m->channel] = c;
+		if (m->channel + 1 > g->chan_n)
+			g->chan_n = m->channel + 1;
 	}
 	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* An epoll instance's doorbell: give it a free slot, answered in `ret`. */
+/* An epoll instance's doorbell: give it a free slot of the process's
+ * region, answered in `ret`. The slot is the opening process's: it goes
+ * with that process (a child sharing the instance loses its news then). */
 static void
 register_epoll(struct client *c, int efd)
 {
+	struct region *g = c->reg;
 	struct ust_ipc_chanmsg ack = {.msg = UST_IPC_MSG_ACK, .ret = efd < 0 ? -EINVAL : -EMFILE};
 	for (unsigned i = 0; i < UST_IPC_EPOLLS && efd >= 0; i++) {
-		if (c->ep_bell[i] >= 0)
+		if (g->ep_bell[i] >= 0)
 			continue;
 		/* Left-over news of a former owner only makes the new one look. */
-		if (mprotect(&c->r->ep[i], sizeof(c->r->ep[i]), PROT_READ | PROT_WRITE) < 0) {
+		if (mprotect(&g->r->ep[i], sizeof(g->r->ep[i]), PROT_READ | PROT_WRITE) < 0) {
 			ack.ret = -ENOMEM;
 			break;
 		}
-		atomic_store(&c->r->ep[i].armed, 0);
-		c->ep_bell[i] = efd;
+		atomic_store(&g->r->ep[i].armed, 0);
+		g->ep_bell[i] = efd;
+		g->ep_owner[i] = c;
 		ack.ret = (int32_t)i;
 		break;
 	}
@@ -845,20 +1197,34 @@ register_epoll(struct client *c, int efd)
 	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* A slot the application no longer uses: no socket may tell it anything. */
+/* Proof of possession: the process sent an fd; if it is the application
+ * end of one of ustackd's sockets, the socket joins its region. */
 static void
-free_epoll(struct client *c, uint32_t slot)
+probe(struct client *c, int fd)
 {
-	if (slot >= UST_IPC_EPOLLS || c->ep_bell[slot] < 0)
-		return;
-	uint64_t keep = ~(1ull << (slot % 64));
-	uint64_t opened = (c->sock_end - offsetof(struct ust_ipc_region, sock)) / sizeof(struct ust_ipc_sockstate);
-	for (uint64_t h = 0; h < opened && h < UST_IPC_SOCKS; h++) {
-		atomic_fetch_and(&c->r->sock[h].watch[slot / 64], keep);
-		atomic_fetch_and(&c->r->sock[h].excl[slot / 64], keep);
+	struct ust_ipc_chanmsg ack = {.msg = UST_IPC_MSG_ACK, .ret = -ENOTSOCK};
+	struct stat sb;
+	struct usock *u = fd >= 0 && fstat(fd, &sb) == 0 ? usock_find(c->srv, sb.st_dev, sb.st_ino) : NULL;
+	if (u != NULL) {
+		/* The open file description carries O_NONBLOCK: trust it. */
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0 && u->nonblock != ((fl & O_NONBLOCK) != 0)) {
+			u->nonblock = (fl & O_NONBLOCK) != 0;
+			for (unsigned k = 0; k < u->nat; k++)
+				mirror(u, &u->at[k].reg->r->sock[u->at[k].h]);
+		}
+		uint32_t h;
+		ack.ret = attach(c->reg, u, &h);
+		if (ack.ret == 0) {
+			ack.channel = h;
+			ack.pad = (uint32_t)u->s->type | (uint32_t)u->s->family << 8 |
+				  (uint32_t)u->s->protocol << 16;
+			u->pid = c->pid;
+		}
 	}
-	close(c->ep_bell[slot]);
-	c->ep_bell[slot] = -1;
+	if (fd >= 0)
+		close(fd);
+	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* Returns false when the client is gone. */
@@ -879,13 +1245,32 @@ read_ctl(struct client *c)
 		int efd = ust_ipc_fd_take(&mh);
 		if (r == sizeof(m) && m.msg == UST_IPC_MSG_CHANNEL)
 			register_channel(c, &m, efd);
+		else if (r == sizeof(m) && m.msg == UST_IPC_MSG_PROBE)
+			probe(c, efd);
 		else if (r == sizeof(m) && m.msg == UST_IPC_MSG_EPOLL)
 			register_epoll(c, efd);
 		else if (r == sizeof(m) && m.msg == UST_IPC_MSG_EPOLL_FREE)
-			free_epoll(c, m.channel);
+			free_epoll(c->reg, m.channel);
 		else if (efd >= 0)
 			close(efd);
 	}
+}
+
+/* Sockets whose every fd is closed, in every process. */
+static unsigned
+sweep_hangups(struct ust_ipc_server *srv)
+{
+	struct epoll_event ev[64];
+	unsigned n = 0;
+	int k;
+	while ((k = epoll_wait(srv->ep, ev, 64, 0)) > 0) {
+		for (int i = 0; i < k; i++)
+			usock_release(srv, ev[i].data.ptr, false);
+		n += (unsigned)k;
+		if (k < 64)
+			break;
+	}
+	return n;
 }
 
 unsigned
@@ -903,6 +1288,15 @@ ust_ipc_server_poll_ctl(struct ust_ipc_server *srv)
 		client_free(c);
 		n++;
 	}
+	n += sweep_hangups(srv);
+	/* A region lives while a process or a socket uses it: a forked child
+	 * may join it until then. */
+	struct region *next;
+	for (struct region *g = srv->regions; g != NULL; g = next) {
+		next = g->next;
+		if (g->procs == 0 && g->nsocks == 0)
+			region_free(g);
+	}
 	if (n != 0)
 		ust_stack_flush(srv->st);
 	return n;
@@ -913,11 +1307,17 @@ ust_ipc_server_destroy(struct ust_ipc_server *srv)
 {
 	if (srv == NULL)
 		return;
+	for (unsigned b = 0; b < USOCK_HASH; b++)
+		while (srv->hash[b] != NULL)
+			usock_release(srv, srv->hash[b], true);
 	while (srv->clients != NULL) {
 		struct client *c = srv->clients;
 		srv->clients = c->next;
 		client_free(c);
 	}
+	while (srv->regions != NULL)
+		region_free(srv->regions);
+	close(srv->ep);
 	ust_stack_flush(srv->st);
 	free(srv);
 }

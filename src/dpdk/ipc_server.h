@@ -4,9 +4,10 @@
  * hello, checks the caller's credentials (SO_PEERCRED, /proc/PID/status) and
  * hands it a memfd region of its own; then serves the calls its threads
  * publish there, from the poll loop, without blocking and without locks.
- * When a client's connection ends (the process died or exited), its sockets
- * are aborted: TCP connections get a reset, as the peer of a dead program
- * should see.
+ * Each socket is a kernel socket pair (ipc.h); it closes, as Linux's close
+ * would, when ustackd's end reports that every copy of the other end is
+ * closed. When a client's connection ends (the process exited or died),
+ * only its channels are freed.
  */
 #ifndef UST_DPDK_IPC_SERVER_H
 #define UST_DPDK_IPC_SERVER_H
@@ -23,8 +24,10 @@ struct ust_ipc_server *ust_ipc_server_create(struct ust_stack *st);
 /* Aborts every client's sockets and frees the regions. */
 void ust_ipc_server_destroy(struct ust_ipc_server *srv);
 /* Take over control connection `fd` whose first message (`msg`, `len`
- * bytes) was a hello; answers it and keeps `fd`, or closes it. */
-void ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t len);
+ * bytes, with `msgfd` attached or -1) was a hello or a join; answers it and
+ * keeps `fd`, or closes it. msgfd stays the caller's. */
+void ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t len,
+			  int msgfd);
 /* Serve the calls waiting in the channels; every turn of the loop. */
 unsigned ust_ipc_server_poll(struct ust_ipc_server *srv);
 /* Read the control connections (channel registrations, hangups); this

@@ -5,10 +5,25 @@
  * Registration: the application connects to ustackd's control socket
  * (SOCK_SEQPACKET) and sends struct ust_ipc_hello. ustackd reads the
  * caller's credentials with SO_PEERCRED, creates a memfd holding one
- * struct ust_ipc_region for that process alone, and sends struct
- * ust_ipc_welcome with the memfd attached (SCM_RIGHTS). The connection stays
- * open for the life of the process: its end tells either side the other is
- * gone, and it carries the rare messages that attach a file descriptor.
+ * struct ust_ipc_region, and sends struct ust_ipc_welcome with the memfd
+ * attached (SCM_RIGHTS). A forked child keeps its parent's mapping: it
+ * opens a control connection of its own and sends UST_IPC_MSG_JOIN with the
+ * region's memfd attached (proof that it holds the region), and shares the
+ * region, its sockets and their handles with the parent. The connection
+ * stays open for the life of the process: its end tells either side the
+ * other is gone (ustackd then frees that process's channels, nothing
+ * else), and it carries the rare messages that attach a file descriptor.
+ *
+ * Sockets: each ustack socket is also a kernel object, an AF_UNIX stream
+ * socket pair. ustackd keeps one end; the application's fd for the socket
+ * is the other (sent as UST_IPC_MSG_FD while OPEN or ACCEPT is answered).
+ * So fstat says socket, and dup, fork, exec, close-on-exec and SCM_RIGHTS
+ * act on a real file. When every copy of the application end is closed, in
+ * every process, ustackd's end reports HUP and ustackd closes the socket as
+ * Linux's close would. A process that finds an fd it did not create (after
+ * exec, or received by SCM_RIGHTS) sends it with UST_IPC_MSG_PROBE; ustackd
+ * compares its inode with the ends it made and, if it is one, attaches the
+ * socket to that process's region under a handle there.
  *
  * Calls: each application thread owns one channel of the region while it
  * lives. It writes a request and publishes it with a release store of
@@ -34,6 +49,10 @@
  * done_seq; only then does ustackd take the bytes (consume or queue them),
  * and until then the socket answers other channels with UST_IPC_RETRY.
  * Datagrams, and MSG_PEEK, still cross in the channel's data area.
+ *
+ * A socket attached to several regions (exec, SCM_RIGHTS) keeps its byte
+ * buffers in one region's arena; elsewhere RECV copies through the channel
+ * and SEND_ROOM answers UST_IPC_COPY: send the bytes with SEND instead.
  *
  * Readiness: ustackd keeps each socket's readiness (epoll bits) in
  * socks[handle].events. A thread that must wait sets its channel's bit in
@@ -75,7 +94,7 @@
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 5u
+#define UST_IPC_VERSION 6u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS (1u << 20)   /* ustack sockets per process; RLIMIT_NOFILE binds first */
@@ -84,6 +103,7 @@
 #define UST_IPC_ARENA_BYTES (4ull << 30) /* socket buffers, at most */
 #define UST_IPC_GROW_BYTES (64u << 10) /* the socket table is opened up this much at a time */
 #define UST_IPC_RETRY (-1000)       /* ret: another thread holds the socket's bytes; ask again */
+#define UST_IPC_COPY (-1001)        /* SEND_ROOM: the buffers are in another region; use SEND */
 #define UST_IPC_F_SPANS 0x80000000u /* resp.flags: the bytes are at span_off/span_len */
 
 /* Readiness bits in ust_ipc_sockstate.events: epoll's values. */
@@ -95,11 +115,14 @@
 
 /* Requests served through a channel. */
 enum ust_ipc_op {
-	UST_IPC_OP_OPEN = 1,  /* a = family, b = type, c = protocol -> handle */
-	UST_IPC_OP_CLOSE,     /* handle */
+	UST_IPC_OP_OPEN = 1,  /* a = family, b = type and SOCK_NONBLOCK, c = protocol -> handle;
+			       * the fd arrives as UST_IPC_MSG_FD */
+	UST_IPC_OP_CLOSE,     /* handle: this process closed its last fd of it; ustackd
+			       * closes the socket if no process holds one any more */
 	UST_IPC_OP_BIND,      /* handle, addr */
 	UST_IPC_OP_LISTEN,    /* handle, a = backlog */
-	UST_IPC_OP_ACCEPT,    /* handle -> resp.handle, resp.addr = peer */
+	UST_IPC_OP_ACCEPT,    /* handle, a = SOCK_NONBLOCK -> resp.handle, resp.addr = peer;
+			       * the fd arrives as UST_IPC_MSG_FD */
 	UST_IPC_OP_CONNECT,   /* handle, addr */
 	UST_IPC_OP_SEND,      /* handle, a = flags, len bytes of data, addr if has_addr;
 			       * c < 0: the application found the address bad (errno) */
@@ -117,6 +140,15 @@ enum ust_ipc_op {
 			       * b != 0: this send queued bytes already (a pending
 			       * error is reported, not taken) */
 	UST_IPC_OP_SETTLE,    /* nothing: ustackd takes the bytes of the channel's last spans */
+	UST_IPC_OP_FSET,      /* handle, a = enum ust_ipc_fset, value in data (int64_t) */
+};
+
+/* What FSET sets: state of the socket, not of one process's fd, mirrored
+ * by ustackd into the sockstate of every region that has the socket. */
+enum ust_ipc_fset {
+	UST_IPC_FSET_NONBLOCK = 1, /* O_NONBLOCK: 0 or 1 */
+	UST_IPC_FSET_RCVTIMEO,     /* SO_RCVTIMEO in ns, 0 = none */
+	UST_IPC_FSET_SNDTIMEO,     /* SO_SNDTIMEO in ns, 0 = none */
 };
 
 /* struct ust_sockaddr's layout, repeated here so src/ipc stays libc-only. */
@@ -178,7 +210,8 @@ struct ust_ipc_channel {
 	_Atomic uint32_t sleeping; /* the application sleeps on resp_seq */
 	_Atomic uint32_t owner;    /* thread id holding the channel, 0 = free */
 	_Atomic uint32_t done_seq; /* the application is done with that answer's spans */
-	uint32_t pad0;
+	_Atomic uint32_t evfd_pid; /* process whose eventfd ustackd holds for it (the
+				    * application's bookkeeping: a region has several) */
 	struct ust_ipc_req req;    /* written by the application */
 	struct ust_ipc_resp resp;  /* written by ustackd */
 	uint8_t pad[256 - 24 - sizeof(struct ust_ipc_req) - sizeof(struct ust_ipc_resp)];
@@ -187,8 +220,10 @@ struct ust_ipc_channel {
 
 struct ust_ipc_sockstate {
 	_Atomic uint32_t events;      /* readiness, epoll bits, written by ustackd */
-	uint32_t pad;
+	_Atomic uint32_t nonblock;    /* O_NONBLOCK of the socket, written by ustackd */
 	_Atomic uint64_t waiters[2];  /* channels waiting for a change, one bit each */
+	_Atomic int64_t rcvtimeo_ns;  /* SO_RCVTIMEO, 0 = none, written by ustackd */
+	_Atomic int64_t sndtimeo_ns;  /* SO_SNDTIMEO, 0 = none, written by ustackd */
 	_Atomic uint64_t watch[UST_IPC_EPOLLS / 64]; /* epoll slots watching it, one bit each */
 	_Atomic uint64_t excl[UST_IPC_EPOLLS / 64];  /* ... of them with EPOLLEXCLUSIVE */
 };
@@ -240,10 +275,13 @@ enum ust_ipc_msg {
 	UST_IPC_MSG_EPOLL,               /* application -> ustackd: a doorbell attached;
 					  * ACK's ret = its slot of ep[] */
 	UST_IPC_MSG_EPOLL_FREE,          /* application -> ustackd: slot `channel` unused */
+	UST_IPC_MSG_JOIN,                /* forked child -> ustackd: share the attached region */
+	UST_IPC_MSG_FD,                  /* ustackd -> application: a new socket's fd attached */
+	UST_IPC_MSG_PROBE,               /* application -> ustackd: is the attached fd a socket of yours? */
 };
 
 struct ust_ipc_hello {
-	uint32_t msg;     /* UST_IPC_MSG_HELLO */
+	uint32_t msg;     /* UST_IPC_MSG_HELLO, or UST_IPC_MSG_JOIN with the region's memfd */
 	uint32_t version; /* UST_IPC_VERSION */
 };
 
@@ -252,12 +290,18 @@ struct ust_ipc_welcome {
 	int32_t ret;           /* 0, or negative errno: no region for you */
 	uint64_t region_bytes; /* UST_IPC_REGION_BYTES */
 };
+/* A JOIN whose region ustackd no longer knows (none of its sockets is
+ * left) is answered as a HELLO, with a new region's memfd attached. */
 
+/* CHANNEL/ACK; also FD (channel = the socket's handle), PROBE (nothing
+ * but the fd) and its answer, an ACK with ret = 0 and channel = the handle
+ * in the asker's region, pad = its type, family and protocol, or ret = -ENOTSOCK. */
 struct ust_ipc_chanmsg {
-	uint32_t msg;     /* UST_IPC_MSG_CHANNEL or UST_IPC_MSG_ACK */
+	uint32_t msg;     /* UST_IPC_MSG_* */
 	int32_t ret;      /* ACK: 0 or negative errno */
-	uint32_t channel; /* which channel the eventfd wakes (EPOLL_FREE: the slot) */
-	uint32_t pad;
+	uint32_t channel; /* which channel the eventfd wakes (EPOLL_FREE: the slot); FD, PROBE
+			   * answer: the handle */
+	uint32_t pad;     /* PROBE answer: type | family << 8 | protocol << 16 */
 };
 
 /* Control space for the one fd a control message carries (SCM_RIGHTS). */
@@ -299,7 +343,7 @@ _Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
 _Static_assert(sizeof(struct ust_ipc_req) == 64, "ust_ipc_req layout");
 _Static_assert(sizeof(struct ust_ipc_resp) == 96, "ust_ipc_resp layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
-_Static_assert(sizeof(struct ust_ipc_sockstate) == 24 + UST_IPC_EPOLLS / 4, "sockstate layout");
+_Static_assert(sizeof(struct ust_ipc_sockstate) == 40 + UST_IPC_EPOLLS / 4, "sockstate layout");
 _Static_assert(offsetof(struct ust_ipc_region, chan) == 128, "region header layout");
 _Static_assert(sizeof(struct ust_ipc_epoll) % 4096 == 0 &&
 	       offsetof(struct ust_ipc_epoll, ready) == 64 + UST_IPC_SOCKS / 512,

@@ -6,7 +6,20 @@
  * socket ($USTACK_CTL, default /run/ustack/ctl.sock), hello, receive the
  * region's memfd, map it. A thread takes a free channel on its first call
  * and keeps it until it exits; a channel's eventfd is handed to ustackd
- * once, the first time any thread takes it.
+ * the first time a thread of this process takes it.
+ *
+ * fork: the child keeps the region mapped, and with it every socket and
+ * handle. It drops its copies of the parent's control connection and
+ * eventfds (they are the parent's: ustackd must see the parent's end when
+ * the parent goes) and, on its first call, opens a connection of its own
+ * and joins the region by sending the memfd. The control connection, the
+ * memfd and the eventfds sit at high fd numbers, so the program's own fds
+ * are numbered as without the library, and its close() loops, close_range
+ * and closefrom pass them by.
+ *
+ * The control connection also carries each new socket's fd (received
+ * while the caller holds proc.lock) and the probes of fds found after exec
+ * or received over a Unix socket.
  *
  * Waiting (for ustackd's answer, or for a socket's readiness) spins only
  * while spinning can pay off, then sleeps: on the channel's futex for an
@@ -20,11 +33,10 @@
  * one CPU. USTACK_SPIN_US caps a spin (default 50; 0: never spin).
  * A request made while ustackd sleeps rings its doorbell (ipc.h). A sleep
  * that lasts checks whether ustackd is still there, so a dead daemon turns
- * into errors instead of hangs. After fork() the child starts a
- * registration of its own; the sockets it inherited belong to the parent's
- * and fail with EBADF in the child.
+ * into errors instead of hangs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +46,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
@@ -47,21 +60,26 @@
 #define SPIN_MIN_NS 1000           /* a budget halved below this is none */
 #define PROBE_EVERY 64             /* with no budget, every 64th wait spins ... */
 #define PROBE_NS 5000              /* ... this long */
+#define NAP_NS 200000LL            /* see nap() */
+#define PRIVATE_FD_MAX 4096        /* the library's fds go below this ... */
+#define PRIVATE_FD_ROOM 160        /* ... and this far below the fd limit */
 
 static struct {
-	pthread_mutex_t lock;      /* registration and the control socket */
-	int ctl_fd;                /* control connection, -1 before registration */
+	pthread_mutex_t lock;      /* registration and every talk on the control socket */
+	int ctl_fd;                /* control connection, -1 before registration (or join) */
+	int memfd;                 /* the region's memfd: a forked child proves membership */
+	pid_t pid;                 /* this process, as of registration or join */
 	struct ust_ipc_region *r;  /* the shared region */
-	int chan_evfd[UST_IPC_CHANNELS]; /* channel wake-up eventfds, -1 = not yet */
+	int chan_evfd[UST_IPC_CHANNELS]; /* this process's channel eventfds, -1 = not yet */
 	_Atomic bool dead;         /* ustackd went away */
-	_Atomic uint32_t gen;      /* bumped by fork in the child */
+	_Atomic uint32_t gen;      /* bumped when a new region is mapped */
 	int failed;                /* registration failed with this errno */
 	int64_t spin_cap_ns;       /* USTACK_SPIN_US; 0 = never spin */
 	pthread_mutex_t grow_lock; /* opening up more of the region */
 	_Atomic uint64_t sock_end; /* our mapping is open up to here (socket table) */
 	_Atomic uint64_t arena_end; /* ... and up to here in the arena */
 	bool one_cpu;              /* the process may run on one CPU only */
-} proc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ctl_fd = -1, .gen = 1,
+} proc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ctl_fd = -1, .memfd = -1,
 	    .grow_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* How long a thread's next wait of one kind spins. */
@@ -70,9 +88,9 @@ struct spinner {
 	uint32_t skipped;  /* waits without a spin since the last probe */
 };
 
+static bool in_vfork;             /* fork() is serving a vfork() */
 static _Thread_local int my_chan = -1;
 static _Thread_local bool my_unsettled; /* copied spans ustackd has not yet taken */
-static _Thread_local uint32_t my_gen;
 static _Thread_local struct spinner call_spin = {.budget_ns = SPIN_START_NS};
 static _Thread_local struct spinner ready_spin = {.budget_ns = SPIN_START_NS};
 static pthread_key_t chan_key;
@@ -90,42 +108,106 @@ static void
 release_channel(void *arg)
 {
 	(void)arg;
-	if (my_chan >= 0 && my_gen == atomic_load(&proc.gen) && proc.r != NULL)
+	if (my_chan >= 0 && proc.r != NULL)
 		atomic_store(&proc.r->chan[my_chan].owner, 0);
 	my_chan = -1;
 }
 
 static void
+before_fork(void)
+{
+	pthread_mutex_lock(&proc.lock);
+}
+
+static void
+after_fork_parent(void)
+{
+	pthread_mutex_unlock(&proc.lock);
+}
+
+static int register_locked(bool join);
+static void reach(const struct ust_ipc_resp *p);
+
+static void
 after_fork_child(void)
 {
-	/* The region and the control connection are the parent's: a child
-	 * that uses sockets registers as a process of its own. */
-	if (proc.r != NULL)
-		munmap(proc.r, UST_IPC_REGION_BYTES);
+	/* The region stays (the sockets are shared); the connection and the
+	 * eventfds are the parent's. */
 	if (proc.ctl_fd >= 0)
 		ust_libc.close(proc.ctl_fd);
+	proc.ctl_fd = -1;
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++) {
 		if (proc.chan_evfd[i] >= 0)
 			ust_libc.close(proc.chan_evfd[i]);
 		proc.chan_evfd[i] = -1;
 	}
-	proc.r = NULL;
-	proc.ctl_fd = -1;
-	proc.failed = 0;
 	atomic_store(&proc.dead, false);
-	atomic_fetch_add(&proc.gen, 1);
 	pthread_mutex_init(&proc.lock, NULL);
 	pthread_mutex_init(&proc.grow_lock, NULL);
 	my_chan = -1;
+	my_unsettled = false;
+	/* Join now, with a channel for this (the only) thread: a child may
+	 * chroot, drop privileges or enter a seccomp sandbox before it first
+	 * uses a socket (sshd does all three) and could not reach ustackd
+	 * then. A vfork child only execs or exits. */
+	if (proc.r != NULL && proc.failed == 0 && !in_vfork && register_locked(true) == 0)
+		ust_chan_get();
+}
+
+pid_t
+ust_chan_vfork(void)
+{
+	in_vfork = true;
+	pid_t pid = fork();
+	in_vfork = false;
+	return pid;
 }
 
 static void
 make_key(void)
 {
 	pthread_key_create(&chan_key, release_channel);
-	pthread_atfork(NULL, NULL, after_fork_child);
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		proc.chan_evfd[i] = -1;
+}
+
+/* At load, so a fork before the first socket call is covered too. */
+__attribute__((constructor)) static void
+install_fork_handlers(void)
+{
+	pthread_once(&key_once, make_key);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+/* Move one of the library's fds up, out of the program's way. */
+static int
+hide_fd(int fd)
+{
+	struct rlimit rl;
+	long top = PRIVATE_FD_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur < top)
+		top = (long)rl.rlim_cur;
+	if (top - PRIVATE_FD_ROOM <= fd)
+		return fd;
+	int h = ust_libc.fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - PRIVATE_FD_ROOM));
+	if (h < 0)
+		return fd;
+	ust_libc.close(fd);
+	return h;
+}
+
+bool
+ust_chan_private(int fd)
+{
+	if (fd < 0)
+		return false;
+	if (fd == proc.ctl_fd || fd == proc.memfd)
+		return true;
+	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
+		if (proc.chan_evfd[i] == fd)
+			return true;
+	return false;
 }
 
 static int
@@ -142,8 +224,36 @@ ctl_path(struct sockaddr_un *sa)
 	return 0;
 }
 
+/* One message from ustackd on control connection cfd, and the fd it
+ * carried (or -1); 0 when the connection ended. With proc.lock held. */
+static ssize_t
+ctl_recv_on(int cfd, void *m, size_t len, int *fd, int flags)
+{
+	union ust_ipc_fdbuf u;
+	struct iovec iov = {.iov_base = m, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ust_ipc_fd_attach(&mh, &u, -1);
+	ssize_t r;
+	do
+		r = ust_libc.recvmsg(cfd, &mh, flags);
+	while (r < 0 && errno == EINTR);
+	*fd = r > 0 ? ust_ipc_fd_take(&mh) : -1;
+	return r;
+}
+
+static ssize_t
+ctl_recv(void *m, size_t len, int *fd, int flags)
+{
+	ssize_t r = ctl_recv_on(proc.ctl_fd, m, len, fd, flags);
+	if (r <= 0)
+		atomic_store(&proc.dead, true);
+	return r;
+}
+
+/* Send a hello (or, with the region's memfd, a join) and map the region
+ * the answer names; with proc.lock held. */
 static int
-register_locked(void)
+register_locked(bool join)
 {
 	struct sockaddr_un sa;
 	int rc = ctl_path(&sa);
@@ -160,47 +270,66 @@ register_locked(void)
 		ust_libc.close(fd);
 		return rc;
 	}
-	struct ust_ipc_hello h = {.msg = UST_IPC_MSG_HELLO, .version = UST_IPC_VERSION};
-	struct ust_ipc_welcome w = {0};
-	union ust_ipc_fdbuf u;
-	struct iovec iov = {.iov_base = &w, .iov_len = sizeof(w)};
+	/* proc.ctl_fd is set last: other threads take it as "registered". */
+	fd = hide_fd(fd);
+	struct ust_ipc_hello h = {.msg = join ? UST_IPC_MSG_JOIN : UST_IPC_MSG_HELLO,
+				  .version = UST_IPC_VERSION};
+	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	ust_ipc_fd_attach(&mh, &u, -1);
-	if (ust_libc.sendto(fd, &h, sizeof(h), MSG_NOSIGNAL, NULL, 0) != sizeof(h) ||
-	    ust_libc.recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != sizeof(w) || w.msg != UST_IPC_MSG_WELCOME) {
+	union ust_ipc_fdbuf u;
+	if (join)
+		ust_ipc_fd_attach(&mh, &u, proc.memfd);
+	struct ust_ipc_welcome w = {0};
+	int memfd = -1;
+	if (ust_libc.sendmsg(fd, &mh, MSG_NOSIGNAL) != sizeof(h) ||
+	    ctl_recv_on(fd, &w, sizeof(w), &memfd, MSG_CMSG_CLOEXEC) != sizeof(w) ||
+	    w.msg != UST_IPC_MSG_WELCOME) {
 		fprintf(stderr, "libustack: ustackd at %s did not answer the registration — is it "
 				"the same version as this library?\n",
 			sa.sun_path);
-		ust_libc.close(fd);
-		return -EPROTO;
+		rc = -EPROTO;
+		goto fail;
 	}
-	int memfd = ust_ipc_fd_take(&mh);
-	if (w.ret < 0 || memfd < 0 || w.region_bytes != UST_IPC_REGION_BYTES) {
+	if (w.ret < 0 || w.region_bytes != UST_IPC_REGION_BYTES || (!join && memfd < 0)) {
 		fprintf(stderr, "libustack: ustackd refused the registration: %s\n",
 			strerror(w.ret < 0 ? -w.ret : EPROTO));
-		if (memfd >= 0)
-			ust_libc.close(memfd);
-		ust_libc.close(fd);
-		return w.ret < 0 ? w.ret : -EPROTO;
+		rc = w.ret < 0 ? w.ret : -EPROTO;
+		goto fail;
 	}
-	/* Only what is used is opened up (ipc.h: growth). */
-	void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_NONE, MAP_SHARED, memfd, 0);
-	ust_libc.close(memfd);
-	if (m == MAP_FAILED || mprotect(m, UST_IPC_FIXED_BYTES, PROT_READ | PROT_WRITE) < 0) {
-		if (m != MAP_FAILED)
-			munmap(m, UST_IPC_REGION_BYTES);
-		ust_libc.close(fd);
-		return -ENOMEM;
+	if (memfd >= 0) {
+		/* A new region (for a child: its parent's is gone). Only what is
+		 * used is opened up (ipc.h: growth). */
+		void *m = mmap(NULL, UST_IPC_REGION_BYTES, PROT_NONE, MAP_SHARED, memfd, 0);
+		if (m == MAP_FAILED || mprotect(m, UST_IPC_FIXED_BYTES, PROT_READ | PROT_WRITE) < 0) {
+			if (m != MAP_FAILED)
+				munmap(m, UST_IPC_REGION_BYTES);
+			rc = -ENOMEM;
+			goto fail;
+		}
+		if (proc.r != NULL)
+			munmap(proc.r, UST_IPC_REGION_BYTES);
+		if (proc.memfd >= 0)
+			ust_libc.close(proc.memfd);
+		proc.r = m;
+		proc.memfd = hide_fd(memfd);
+		atomic_fetch_add(&proc.gen, 1);
+		atomic_store(&proc.sock_end, UST_IPC_FIXED_BYTES);
+		atomic_store(&proc.arena_end, UST_IPC_ARENA_OFF);
 	}
-	proc.r = m;
-	atomic_store(&proc.sock_end, UST_IPC_FIXED_BYTES);
-	atomic_store(&proc.arena_end, UST_IPC_ARENA_OFF);
-	proc.ctl_fd = fd;
 	const char *cap = getenv("USTACK_SPIN_US");
 	proc.spin_cap_ns = cap != NULL && *cap != '\0' ? atoll(cap) * 1000 : SPIN_CAP_NS;
 	cpu_set_t cpus;
 	proc.one_cpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2;
+	proc.pid = getpid();
+	atomic_store(&proc.dead, false);
+	atomic_thread_fence(memory_order_release);
+	proc.ctl_fd = fd;
 	return 0;
+fail:
+	if (memfd >= 0)
+		ust_libc.close(memfd);
+	ust_libc.close(fd);
+	return rc;
 }
 
 int
@@ -208,18 +337,30 @@ ust_chan_ready(void)
 {
 	ust_libc_init();
 	pthread_once(&key_once, make_key);
-	if (__builtin_expect(proc.r != NULL, 1))
+	if (__builtin_expect(proc.ctl_fd >= 0, 1))
 		return atomic_load(&proc.dead) ? -EPIPE : 0;
 	pthread_mutex_lock(&proc.lock);
 	int rc = 0;
-	if (proc.r == NULL) {
+	if (proc.ctl_fd < 0) {
 		/* Fail every later call the same way, without a message each time. */
-		rc = proc.failed != 0 ? -proc.failed : register_locked();
+		rc = proc.failed != 0 ? -proc.failed : register_locked(proc.r != NULL);
 		if (rc < 0)
 			proc.failed = -rc;
 	}
 	pthread_mutex_unlock(&proc.lock);
 	return rc;
+}
+
+uint32_t
+ust_chan_gen(void)
+{
+	return atomic_load_explicit(&proc.gen, memory_order_relaxed);
+}
+
+bool
+ust_chan_joined(void)
+{
+	return proc.ctl_fd >= 0 && !atomic_load(&proc.dead);
 }
 
 bool
@@ -241,10 +382,72 @@ ust_chan_probe_dead(void)
 	return atomic_load(&proc.dead);
 }
 
-uint32_t
-ust_chan_gen(void)
+void
+ust_chan_lock(void)
 {
-	return atomic_load(&proc.gen);
+	pthread_mutex_lock(&proc.lock);
+}
+
+void
+ust_chan_unlock(void)
+{
+	pthread_mutex_unlock(&proc.lock);
+}
+
+int
+ust_chan_recv_fd(uint32_t handle, bool cloexec)
+{
+	for (;;) {
+		struct ust_ipc_chanmsg m;
+		int fd;
+		ssize_t r = ctl_recv(&m, sizeof(m), &fd, cloexec ? MSG_CMSG_CLOEXEC : 0);
+		if (r <= 0)
+			return -EPIPE;
+		if (r == sizeof(m) && m.msg == UST_IPC_MSG_FD && m.channel == handle)
+			return fd >= 0 ? fd : -EMFILE; /* no room for it: the kernel dropped it */
+		/* Left by a call that gave up (a thread cancelled, say). */
+		if (fd >= 0)
+			ust_libc.close(fd);
+	}
+}
+
+int
+ust_chan_probe(int fd, uint32_t *handle, int *family, int *type, int *protocol)
+{
+	int rc = ust_chan_ready();
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&proc.lock);
+	struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_PROBE};
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	union ust_ipc_fdbuf u;
+	ust_ipc_fd_attach(&mh, &u, fd);
+	rc = -EPIPE;
+	if (ust_libc.sendmsg(proc.ctl_fd, &mh, MSG_NOSIGNAL) == sizeof(m)) {
+		for (;;) {
+			int extra;
+			ssize_t r = ctl_recv(&m, sizeof(m), &extra, MSG_CMSG_CLOEXEC);
+			if (extra >= 0)
+				ust_libc.close(extra);
+			if (r <= 0)
+				break;
+			if (r == sizeof(m) && m.msg == UST_IPC_MSG_ACK) {
+				rc = m.ret;
+				*handle = m.channel;
+				*type = (int)(m.pad & 0xff);
+				*family = (int)((m.pad >> 8) & 0xff);
+				*protocol = (int)(m.pad >> 16);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&proc.lock);
+	if (rc == 0) {
+		struct ust_ipc_resp p = {.handle = *handle};
+		reach(&p);
+	}
+	return rc;
 }
 
 /* Send m with fd attached (fd >= 0) on the control socket and return the
@@ -257,19 +460,16 @@ ctl_call_locked(struct ust_ipc_chanmsg m, int fd)
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	ust_ipc_fd_attach(&mh, &u, fd);
 	struct ust_ipc_chanmsg ack = {0};
-	ssize_t r;
 	if (ust_libc.sendmsg(proc.ctl_fd, &mh, MSG_NOSIGNAL) != sizeof(m)) {
 		atomic_store(&proc.dead, true);
 		return -EPIPE;
 	}
-	do
-		r = ust_libc.recvfrom(proc.ctl_fd, &ack, sizeof(ack), 0, NULL, NULL);
-	while (r < 0 && errno == EINTR);
-	if (r != sizeof(ack) || ack.msg != UST_IPC_MSG_ACK) {
-		if (r <= 0)
-			atomic_store(&proc.dead, true);
+	int extra;
+	ssize_t r = ctl_recv(&ack, sizeof(ack), &extra, MSG_CMSG_CLOEXEC);
+	if (extra >= 0)
+		ust_libc.close(extra);
+	if (r != sizeof(ack) || ack.msg != UST_IPC_MSG_ACK)
 		return r <= 0 ? -EPIPE : -EPROTO;
-	}
 	return ack.ret;
 }
 
@@ -277,17 +477,22 @@ ctl_call_locked(struct ust_ipc_chanmsg m, int fd)
 static int
 attach_channel_locked(unsigned i)
 {
-	if (proc.chan_evfd[i] >= 0)
+	if (proc.chan_evfd[i] >= 0 && atomic_load(&proc.r->chan[i].evfd_pid) == (uint32_t)proc.pid)
 		return 0;
-	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int efd = proc.chan_evfd[i];
+	if (efd < 0)
+		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (efd < 0)
 		return -errno;
+	efd = hide_fd(efd);
 	int rc = ctl_call_locked((struct ust_ipc_chanmsg){.msg = UST_IPC_MSG_CHANNEL, .channel = i}, efd);
 	if (rc < 0) {
 		ust_libc.close(efd);
+		proc.chan_evfd[i] = -1;
 		return rc;
 	}
 	proc.chan_evfd[i] = efd;
+	atomic_store(&proc.r->chan[i].evfd_pid, (uint32_t)proc.pid);
 	return 0;
 }
 
@@ -324,7 +529,7 @@ ust_chan_region(void)
 struct ust_ipc_channel *
 ust_chan_get(void)
 {
-	if (__builtin_expect(my_chan >= 0 && my_gen == atomic_load(&proc.gen), 1))
+	if (__builtin_expect(my_chan >= 0, 1))
 		return &proc.r->chan[my_chan];
 	if (ust_chan_ready() < 0)
 		return NULL;
@@ -342,7 +547,6 @@ ust_chan_get(void)
 				return NULL;
 			}
 			my_chan = (int)i;
-			my_gen = atomic_load(&proc.gen);
 			pthread_setspecific(chan_key, &my_chan);
 			return &proc.r->chan[i];
 		}
@@ -422,6 +626,26 @@ bool
 ust_chan_spin(bool (*done)(const void *), const void *arg)
 {
 	return spin(&ready_spin, done, arg);
+}
+
+int
+ust_chan_private_fds(int *out, int max)
+{
+	int n = 0;
+	if (proc.ctl_fd >= 0 && n < max)
+		out[n++] = proc.ctl_fd;
+	if (proc.memfd >= 0 && n < max)
+		out[n++] = proc.memfd;
+	for (unsigned i = 0; i < UST_IPC_CHANNELS && n < max; i++)
+		if (proc.chan_evfd[i] >= 0)
+			out[n++] = proc.chan_evfd[i];
+	return n;
+}
+
+struct ust_ipc_sockstate *
+ust_chan_sockstate(const struct ust_psock *ps)
+{
+	return &proc.r->sock[ps->handle];
 }
 
 uint8_t *
@@ -608,6 +832,22 @@ ready(const void *arg)
 	return (ust_chan_events(w->ps) & w->mask) != 0;
 }
 
+/* A process with no room for fds cannot poll (nfds above RLIMIT_NOFILE:
+ * sshd's sandboxed child sets it to 0): look at the socket every
+ * NAP_NS instead, with no other system call. */
+static int
+nap(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
+{
+	for (;;) {
+		if (ust_chan_events(ps) & mask)
+			return 0;
+		if (deadline_ns >= 0 && ust_now_ns() >= deadline_ns)
+			return -EAGAIN;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = NAP_NS};
+		nanosleep(&ts, NULL);
+	}
+}
+
 int
 ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 {
@@ -639,6 +879,8 @@ ust_chan_wait(const struct ust_psock *ps, uint32_t mask, int64_t deadline_ns)
 	while ((r = ust_libc.poll(p, 2, timeout_ms)) < 0 && errno == EINTR && deadline_ns < 0 &&
 	       restartable())
 		;
+	if (r < 0 && errno == EINVAL)
+		return nap(ps, mask, deadline_ns);
 	if (r < 0)
 		return -errno;
 	if (r == 0)

@@ -3,15 +3,27 @@
  * is a ustack socket (or, for socket(), whether the family and type are
  * ours) and either serves the call in sock.c or passes it to libc
  * untouched. This is the one place errno is set.
+ *
+ * A ustack socket's fd is a real kernel socket (src/ipc/ipc.h), so close,
+ * dup, fcntl and the fd flags act on it in the kernel; here they only keep
+ * the fd table in step. Fds that may be ustack sockets this process did not
+ * make (inherited across exec, received by SCM_RIGHTS) are marked for a
+ * probe on first use. vfork is served as fork: a vfork child shares the
+ * parent's memory, and with it the fd table it must not change.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "preload.h"
 
@@ -42,22 +54,123 @@ socket(int domain, int type, int protocol)
 	return (int)ret(ust_p_socket(domain, type, protocol));
 }
 
+/* Inherited sockets are marked before main runs. */
+__attribute__((constructor)) static void
+scan_inherited(void)
+{
+	ust_libc_init();
+	ust_fd_scan_inherited();
+}
+
 EXPORT int
 close(int fd)
 {
 	ust_libc_init();
-	struct ust_psock *ps = ours(fd);
+	struct ust_psock *ps = ust_fd_peek(fd);
 	if (ps == NULL) {
 		ust_ep_closed(fd, NULL);
+		/* The library's own fds survive a program closing every fd. */
+		if (ust_chan_private(fd))
+			return (int)ret(-EBADF);
 		return ust_libc.close(fd);
 	}
 	struct ust_psock *last = ust_fd_clear(fd);
 	int rc = ust_libc.close(fd);
 	if (last != NULL) {
 		ust_ep_closed(fd, last);
-		ust_p_close(fd, last);
+		ust_p_close(last);
 	}
 	return rc;
+}
+
+#define MAX_PRIVATE (UST_IPC_CHANNELS + 2)
+
+static void
+sort_fds(int *a, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && a[j - 1] > a[j]; j--) {
+			int t = a[j];
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+		}
+}
+
+static struct ust_psock **closed_ps;
+static size_t closed_n, closed_cap;
+static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+collect_closed(struct ust_psock *ps)
+{
+	if (closed_n == closed_cap) {
+		size_t ncap = closed_cap == 0 ? 16 : closed_cap * 2;
+		struct ust_psock **n = realloc(closed_ps, ncap * sizeof(*n));
+		if (n == NULL) {
+			ust_p_close(ps); /* early, but the fd goes below anyway */
+			return;
+		}
+		closed_ps = n;
+		closed_cap = ncap;
+	}
+	closed_ps[closed_n++] = ps;
+}
+
+/* close_range over first..last, leaving the library's fds open. */
+static int
+close_range_ours(unsigned first, unsigned last, int flags)
+{
+	int priv[MAX_PRIVATE];
+	int np = ust_chan_private_fds(priv, MAX_PRIVATE);
+	sort_fds(priv, np);
+	bool cloexec_only = (flags & CLOSE_RANGE_CLOEXEC) != 0;
+	pthread_mutex_lock(&closed_lock);
+	if (!cloexec_only)
+		ust_fd_clear_range(first, last, collect_closed);
+	long rc = 0;
+	unsigned lo = first;
+	for (int i = 0; i < np && rc == 0 && lo <= last; i++) {
+		unsigned p = (unsigned)priv[i];
+		if (p < lo)
+			continue;
+		if (p > last)
+			break;
+		if (p > lo)
+			rc = syscall(SYS_close_range, lo, p - 1, flags);
+		lo = p + 1;
+	}
+	if (rc == 0 && lo <= last)
+		rc = syscall(SYS_close_range, lo, last, flags);
+	int err = rc < 0 ? errno : 0;
+	for (size_t i = 0; i < closed_n; i++)
+		ust_p_close(closed_ps[i]);
+	closed_n = 0;
+	pthread_mutex_unlock(&closed_lock);
+	return err != 0 ? -err : 0;
+}
+
+EXPORT int
+close_range(unsigned first, unsigned last, int flags)
+{
+	ust_libc_init();
+	if (first > last || (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)))
+		return (int)ret(-EINVAL);
+	return (int)ret(close_range_ours(first, last, flags));
+}
+
+EXPORT void
+closefrom(int lowfd)
+{
+	ust_libc_init();
+	if (lowfd < 0)
+		lowfd = 0;
+	close_range_ours((unsigned)lowfd, ~0u, 0);
+}
+
+EXPORT pid_t
+vfork(void)
+{
+	return ust_chan_vfork();
 }
 
 EXPORT int
@@ -202,13 +315,36 @@ sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to
 			  : do_send(fd, ps, buf, len, flags, to, tolen);
 }
 
+/* Fds received over a Unix socket may be ustack sockets: probe them on
+ * first use. */
+static void
+mark_received(const struct msghdr *m)
+{
+	if (m->msg_controllen == 0 || m->msg_control == NULL)
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int rfd;
+			memcpy(&rfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			ust_fd_set(rfd, UST_FD_PROBE);
+		}
+	}
+}
+
 EXPORT ssize_t
 recvmsg(int fd, struct msghdr *m, int flags)
 {
 	ust_libc_init();
 	struct ust_psock *ps = ours(fd);
-	if (ps == NULL)
-		return ust_libc.recvmsg(fd, m, flags);
+	if (ps == NULL) {
+		ssize_t rc = ust_libc.recvmsg(fd, m, flags);
+		if (rc >= 0 && m != NULL)
+			mark_received(m);
+		return rc;
+	}
 	if (m == NULL)
 		return ret(-EFAULT);
 	return ret(ust_p_recv(ps, m, flags));
@@ -333,7 +469,7 @@ do_fcntl(int fd, int cmd, unsigned long arg)
 		return rc;
 	switch (cmd) {
 	case F_SETFL:
-		atomic_store(&ps->nonblock, (arg & O_NONBLOCK) != 0);
+		ust_p_set_nonblock(ps, (arg & O_NONBLOCK) != 0);
 		break;
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
@@ -384,7 +520,7 @@ ioctl(int fd, unsigned long req, ...)
 			return (int)ret(-EFAULT);
 		int rc = ust_libc.ioctl(fd, req, arg);
 		if (rc == 0)
-			atomic_store(&ps->nonblock, *(int *)arg != 0);
+			ust_p_set_nonblock(ps, *(int *)arg != 0);
 		return rc;
 	}
 	case FIOCLEX:
@@ -457,7 +593,7 @@ dup_to(int oldfd, int newfd, struct ust_psock *old_ps, struct ust_psock *prev)
 		struct ust_psock *last = ust_fd_clear(newfd);
 		if (last != NULL) {
 			ust_ep_closed(newfd, last);
-			ust_p_close(newfd, last);
+			ust_p_close(last);
 		}
 	}
 	(void)oldfd;
@@ -481,7 +617,7 @@ EXPORT int
 dup2(int fd, int nfd)
 {
 	ust_libc_init();
-	struct ust_psock *ps = ours(fd), *prev = ours(nfd);
+	struct ust_psock *ps = ours(fd), *prev = ust_fd_peek(nfd);
 	int rc = ust_libc.dup2(fd, nfd);
 	if (rc >= 0 && fd != nfd)
 		ust_ep_dup(fd, nfd);
@@ -494,7 +630,7 @@ EXPORT int
 dup3(int fd, int nfd, int flags)
 {
 	ust_libc_init();
-	struct ust_psock *ps = ours(fd), *prev = ours(nfd);
+	struct ust_psock *ps = ours(fd), *prev = ust_fd_peek(nfd);
 	int rc = ust_libc.dup3(fd, nfd, flags);
 	if (rc >= 0)
 		ust_ep_dup(fd, nfd);

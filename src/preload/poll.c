@@ -16,6 +16,7 @@
 #include "preload.h"
 
 #define STACK_FDS 64
+#define SLICE_NS 200000LL /* see `sliced` in ust_poll */
 
 static short
 revents_of(uint32_t ev, short want)
@@ -42,9 +43,7 @@ scan_ours(struct pollfd *fds, nfds_t n, struct ust_psock **ps, bool arm, bool de
 	for (nfds_t i = 0; i < n; i++) {
 		if (ps[i] == NULL)
 			continue;
-		if (ps[i]->gen != ust_chan_gen()) {
-			fds[i].revents = POLLNVAL;
-		} else if (dead) {
+		if (dead) {
 			fds[i].revents = (short)(POLLERR | POLLHUP | (fds[i].events & POLLIN));
 		} else {
 			if (arm)
@@ -160,18 +159,28 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 	k[n] = (struct pollfd){.fd = ust_chan_wake_fd(), .events = POLLIN};
 	k[n + 1] = (struct pollfd){.fd = ust_chan_ctl_fd(), .events = 0};
 	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
+	/* Without room for two more fds (nfds above RLIMIT_NOFILE: sshd's
+	 * sandboxed child), the kernel is asked for the program's fds only,
+	 * in slices, and the ustack sockets are looked at in between. */
+	bool sliced = false;
 	for (;;) {
 		ust_chan_drain();
 		bool dead = ust_chan_dead();
 		int ready = scan_ours(fds, n, ps, true, dead);
 		int64_t left = ready > 0 ? 0 : ts_left(end);
+		if (sliced && (left < 0 || left > SLICE_NS))
+			left = SLICE_NS;
 		struct timespec ts = {.tv_sec = left / 1000000000LL, .tv_nsec = left % 1000000000LL};
-		int kr = ust_libc.ppoll(k, n + 2, left < 0 ? NULL : &ts, mask);
+		int kr = ust_libc.ppoll(k, sliced ? n : n + 2, left < 0 ? NULL : &ts, mask);
+		if (kr < 0 && errno == EINVAL && !sliced) {
+			sliced = true;
+			continue;
+		}
 		if (kr < 0) {
 			rc = -errno;
 			break;
 		}
-		if (k[n + 1].revents & (POLLHUP | POLLERR))
+		if (!sliced && (k[n + 1].revents & (POLLHUP | POLLERR)))
 			dead = ust_chan_probe_dead();
 		ready = scan_ours(fds, n, ps, false, dead);
 		for (nfds_t i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
  *   sock.c       each socket call with Linux's semantics (blocking, errno)
  *   poll.c       poll/select over a mix of kernel and ustack fds
  *   epoll.c      epoll sets holding ustack sockets beside kernel fds
- *   fdtab.c      which fds are ustack sockets
+ *   fdtab.c      which fds are ustack sockets (or may be: inherited, received)
  *   channel.c    the process's registration with ustackd, the thread's
  *                channel, calls (rpc) and waits for readiness
  *   libc.c       the real libc functions (dlsym RTLD_NEXT)
@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "ipc/ipc.h"
@@ -69,18 +70,17 @@ struct ust_libc {
 UST_HIDDEN extern struct ust_libc ust_libc;
 UST_HIDDEN void ust_libc_init(void);
 
-/* fdtab.c: one entry per ustack socket, shared by dup'ed fds like an open
- * file description. */
+/* fdtab.c: one entry per ustack socket, shared by dup'ed fds. What is
+ * the socket's, not the fd's (O_NONBLOCK, timeouts), is in the region's
+ * sockstate, where every process holding the socket sees it. */
 struct ust_psock {
-	_Atomic int refs;         /* fds pointing here */
-	uint32_t handle;          /* ustackd's socket handle */
-	uint32_t gen;             /* registration it belongs to (see channel.c) */
+	_Atomic int refs;         /* fds of this process pointing here */
+	uint32_t handle;          /* ustackd's socket handle in this process's region */
+	uint32_t gen;             /* the region it belongs to (ust_chan_gen) */
 	int family;               /* AF_INET or AF_INET6 */
 	int type;                 /* SOCK_STREAM, SOCK_DGRAM or SOCK_RAW */
 	int protocol;             /* socket()'s protocol argument */
-	_Atomic bool nonblock;    /* O_NONBLOCK of the description */
-	int64_t rcvtimeo_ns;      /* SO_RCVTIMEO, 0 = none */
-	int64_t sndtimeo_ns;      /* SO_SNDTIMEO, 0 = none */
+	_Atomic bool copy;        /* its bytes live in another region: send through the channel */
 	bool used;                /* bound, connected or sent: too late to hand to the kernel */
 	uint8_t nopts;            /* entries in opts */
 	struct {
@@ -89,11 +89,23 @@ struct ust_psock {
 		uint8_t val[16];  /* the value */
 	} opts[8];                /* options set so far, replayed if the kernel takes over */
 };
+/* An fd that may be a ustack socket this process did not make (inherited
+ * across exec, received over a Unix socket): resolved on first use. */
+#define UST_FD_PROBE ((struct ust_psock *)1)
+/* The fd's socket, or NULL for a kernel fd; resolves UST_FD_PROBE. */
 UST_HIDDEN struct ust_psock *ust_fd_get(int fd);
+/* The entry as it is: NULL, UST_FD_PROBE or the socket. */
+UST_HIDDEN struct ust_psock *ust_fd_peek(int fd);
 UST_HIDDEN void ust_fd_set(int fd, struct ust_psock *ps);
+/* Replace `old` with `ps` if the entry still holds `old`. */
+UST_HIDDEN bool ust_fd_swap(int fd, struct ust_psock *old, struct ust_psock *ps);
 /* Drop fd's reference; returns the socket if that was the last one. */
 UST_HIDDEN struct ust_psock *ust_fd_clear(int fd);
+/* ust_fd_clear for fds lo..hi; fn gets each socket whose last fd went. */
+UST_HIDDEN void ust_fd_clear_range(unsigned lo, unsigned hi, void (*fn)(struct ust_psock *ps));
 UST_HIDDEN void ust_fd_foreach(void (*fn)(int fd, struct ust_psock *ps));
+/* Mark the sockets the process inherited (exec) for probing. */
+UST_HIDDEN void ust_fd_scan_inherited(void);
 
 /* channel.c */
 UST_HIDDEN int ust_chan_ready(void); /* 0, or -errno if ustackd cannot be reached */
@@ -120,7 +132,27 @@ UST_HIDDEN uint32_t ust_chan_events(const struct ust_psock *ps);
 UST_HIDDEN bool ust_chan_dead(void);
 /* Ask the control connection whether ustackd is gone (a system call). */
 UST_HIDDEN bool ust_chan_probe_dead(void);
+/* Which region this process maps: it changes only when a forked child
+ * finds its parent's region gone and gets a new one. */
 UST_HIDDEN uint32_t ust_chan_gen(void);
+/* This process has its own control connection (a forked child gets one
+ * on its first call). */
+UST_HIDDEN bool ust_chan_joined(void);
+/* The control socket's conversation lock: held from an OPEN or ACCEPT
+ * call until its fd is received. */
+UST_HIDDEN void ust_chan_lock(void);
+UST_HIDDEN void ust_chan_unlock(void);
+/* The fd of a new socket, sent by ustackd; with the lock held. */
+UST_HIDDEN int ust_chan_recv_fd(uint32_t handle, bool cloexec);
+/* Ask ustackd whether fd is one of its sockets: 0 and its handle in this
+ * process's region, its family, type and protocol, or -ENOTSOCK. */
+UST_HIDDEN int ust_chan_probe(int fd, uint32_t *handle, int *family, int *type, int *protocol);
+/* The library's own fds (control connection, memfd, eventfds). */
+UST_HIDDEN bool ust_chan_private(int fd);
+UST_HIDDEN int ust_chan_private_fds(int *out, int max);
+UST_HIDDEN struct ust_ipc_sockstate *ust_chan_sockstate(const struct ust_psock *ps);
+/* fork() for vfork(): the child shares no memory, and joins nothing. */
+UST_HIDDEN pid_t ust_chan_vfork(void);
 /* For poll/select: this thread's eventfd and the control fd (HUP when
  * ustackd dies), after marking the thread a waiter of each socket. */
 UST_HIDDEN int ust_chan_arm(const struct ust_psock *ps);
@@ -136,7 +168,12 @@ UST_HIDDEN struct ust_ipc_region *ust_chan_region(void);
 
 /* sock.c: the calls on fds fdtab says are ours. */
 UST_HIDDEN int ust_p_socket(int domain, int type, int protocol);
-UST_HIDDEN int ust_p_close(int fd, struct ust_psock *ps);
+/* The process closed its last fd of the socket. */
+UST_HIDDEN void ust_p_close(struct ust_psock *ps);
+/* The fd is an unknown socket: a ustack one (its new entry) or NULL. */
+UST_HIDDEN struct ust_psock *ust_p_adopt(int fd);
+/* O_NONBLOCK changed on the socket's fd. */
+UST_HIDDEN int ust_p_set_nonblock(struct ust_psock *ps, bool on);
 UST_HIDDEN int ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len);
 UST_HIDDEN int ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len);
 UST_HIDDEN int ust_p_listen(struct ust_psock *ps, int backlog);

@@ -4,6 +4,11 @@
  * (ust_chan_wait) and asks again. Arguments are checked here in the order
  * the kernel checks them, so the errno is the one Linux would give.
  *
+ * A socket's fd is the application end of a kernel socket pair whose other
+ * end ustackd holds (src/ipc/ipc.h): socket() and accept() receive it from
+ * ustackd, at the lowest free number as the kernel gives it. close() only
+ * closes that fd; the socket closes when ustackd sees the last copy go.
+ *
  * Payload crosses in the channel's data area, at most UST_IPC_DATA_BYTES
  * per call; a larger stream send or receive takes several calls.
  *
@@ -22,8 +27,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -107,8 +112,10 @@ to_kernel(int fd, struct ust_psock *ps)
 	for (unsigned i = 0; i < ps->nopts; i++)
 		ust_libc.setsockopt(k, ps->opts[i].level, ps->opts[i].name, ps->opts[i].val,
 				    ps->opts[i].len);
-	struct timeval tv[2] = {{ps->rcvtimeo_ns / 1000000000LL, (ps->rcvtimeo_ns % 1000000000LL) / 1000},
-				{ps->sndtimeo_ns / 1000000000LL, (ps->sndtimeo_ns % 1000000000LL) / 1000}};
+	int64_t rcv = atomic_load(&ust_chan_sockstate(ps)->rcvtimeo_ns);
+	int64_t snd = atomic_load(&ust_chan_sockstate(ps)->sndtimeo_ns);
+	struct timeval tv[2] = {{rcv / 1000000000LL, (rcv % 1000000000LL) / 1000},
+				{snd / 1000000000LL, (snd % 1000000000LL) / 1000}};
 	ust_libc.setsockopt(k, SOL_SOCKET, SO_RCVTIMEO, &tv[0], sizeof(tv[0]));
 	ust_libc.setsockopt(k, SOL_SOCKET, SO_SNDTIMEO, &tv[1], sizeof(tv[1]));
 	int rc = ust_libc.dup3(k, fd, (fdfl > 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0);
@@ -117,7 +124,7 @@ to_kernel(int fd, struct ust_psock *ps)
 		return -errno;
 	struct ust_psock *last = ust_fd_clear(fd);
 	if (last != NULL)
-		ust_p_close(fd, last);
+		ust_p_close(last);
 	return 0;
 }
 
@@ -152,7 +159,7 @@ static struct ust_ipc_channel *
 begin(const struct ust_psock *ps, uint32_t op, int *err)
 {
 	if (ps != NULL && ps->gen != ust_chan_gen()) {
-		*err = -EBADF; /* inherited across fork: the parent's socket */
+		*err = -EBADF; /* of a region this process no longer has */
 		return NULL;
 	}
 	struct ust_ipc_channel *ch = ust_chan_get();
@@ -179,32 +186,70 @@ deadline(int64_t timeo_ns)
 	return timeo_ns > 0 ? ust_now_ns() + timeo_ns : -1;
 }
 
-static int
-new_fd(uint32_t handle, int family, int type, int protocol, int flags)
+static bool
+nonblocking(const struct ust_psock *ps)
 {
-	int efd = eventfd(0, ((flags & SOCK_CLOEXEC) ? EFD_CLOEXEC : 0) |
-				     ((flags & SOCK_NONBLOCK) ? EFD_NONBLOCK : 0));
-	struct ust_psock *ps = efd >= 0 ? calloc(1, sizeof(*ps)) : NULL;
-	if (ps == NULL) {
-		int rc = efd < 0 ? -errno : -ENOMEM;
-		if (efd >= 0)
-			ust_libc.close(efd);
-		int err;
-		struct ust_ipc_channel *ch = begin(NULL, UST_IPC_OP_CLOSE, &err);
-		if (ch != NULL) {
-			ch->req.handle = handle;
-			ust_chan_call(ch);
-		}
-		return rc;
+	return atomic_load_explicit(&ust_chan_sockstate(ps)->nonblock, memory_order_relaxed) != 0;
+}
+
+static int64_t
+timeo(const struct ust_psock *ps, bool rcv)
+{
+	struct ust_ipc_sockstate *ss = ust_chan_sockstate(ps);
+	return atomic_load_explicit(rcv ? &ss->rcvtimeo_ns : &ss->sndtimeo_ns, memory_order_relaxed);
+}
+
+/* Set what belongs to the socket rather than the fd (ipc.h FSET). */
+static int
+fset(struct ust_psock *ps, enum ust_ipc_fset what, int64_t v)
+{
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_FSET, &err);
+	if (ch == NULL)
+		return dead_errno(err, -ENOTCONN);
+	ch->req.a = what;
+	memcpy(ch->data, &v, sizeof(v));
+	return (int)ust_chan_call(ch);
+}
+
+int
+ust_p_set_nonblock(struct ust_psock *ps, bool on)
+{
+	return fset(ps, UST_IPC_FSET_NONBLOCK, on);
+}
+
+static struct ust_psock *
+psock_new(uint32_t handle, int family, int type, int protocol)
+{
+	struct ust_psock *ps = calloc(1, sizeof(*ps));
+	if (ps != NULL) {
+		ps->handle = handle;
+		ps->gen = ust_chan_gen();
+		ps->family = family;
+		ps->type = type;
+		ps->protocol = protocol;
 	}
-	ps->handle = handle;
-	ps->gen = ust_chan_gen();
-	ps->family = family;
-	ps->type = type;
-	ps->protocol = protocol;
-	atomic_store(&ps->nonblock, (flags & SOCK_NONBLOCK) != 0);
-	ust_fd_set(efd, ps);
-	return efd;
+	return ps;
+}
+
+/* Make the call (OPEN or ACCEPT, a new socket for the caller) and receive
+ * the new socket's fd; returns it, or the call's error. */
+static int
+call_for_fd(struct ust_ipc_channel *ch, int family, int type, int protocol, int flags, int64_t *rc)
+{
+	ust_chan_lock();
+	*rc = ust_chan_call(ch);
+	int fd = *rc < 0 ? (int)*rc : ust_chan_recv_fd(ch->resp.handle, (flags & SOCK_CLOEXEC) != 0);
+	ust_chan_unlock();
+	if (fd < 0)
+		return fd;
+	struct ust_psock *ps = psock_new(ch->resp.handle, family, type, protocol);
+	if (ps == NULL) {
+		ust_libc.close(fd); /* its last copy: ustackd closes the socket */
+		return -ENOMEM;
+	}
+	ust_fd_set(fd, ps);
+	return fd;
 }
 
 int
@@ -217,44 +262,46 @@ ust_p_socket(int domain, int type, int protocol)
 	if (ch == NULL)
 		return -EAFNOSUPPORT;
 	ch->req.a = domain;
-	ch->req.b = base;
+	ch->req.b = base | (flags & SOCK_NONBLOCK);
 	ch->req.c = protocol;
-	int64_t rc = ust_chan_call(ch);
-	if (rc < 0)
-		return rc == -EPIPE ? -EAFNOSUPPORT : (int)rc;
-	return new_fd(ch->resp.handle, domain, base, protocol, flags);
+	int64_t rc;
+	int fd = call_for_fd(ch, domain, base, protocol, flags, &rc);
+	return fd == -EPIPE ? -EAFNOSUPPORT : fd;
 }
 
-static void
-close_at_exit(int fd, struct ust_psock *ps)
+void
+ust_p_close(struct ust_psock *ps)
 {
-	if (ps->gen != ust_chan_gen())
-		return;
-	struct ust_psock *last = ust_fd_clear(fd);
-	if (last != NULL)
-		ust_p_close(fd, last);
-}
-
-/* A program that exits closes its sockets gracefully, as the kernel would
- * on its behalf; ustackd resets only the sockets of a process that died
- * without running this (kill -9, _exit). */
-__attribute__((destructor)) static void
-close_all(void)
-{
-	if (!ust_chan_dead())
-		ust_fd_foreach(close_at_exit);
-}
-
-int
-ust_p_close(int fd, struct ust_psock *ps)
-{
-	(void)fd;
+	/* Say so only from a process that has its own connection: a forked
+	 * child that never used its sockets leaves it to ustackd's sweep. */
 	int err;
-	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_CLOSE, &err);
+	struct ust_ipc_channel *ch = ust_chan_joined() ? begin(ps, UST_IPC_OP_CLOSE, &err) : NULL;
 	if (ch != NULL)
 		ust_chan_call(ch);
 	free(ps);
-	return 0;
+}
+
+struct ust_psock *
+ust_p_adopt(int fd)
+{
+	struct stat sb;
+	int dom = 0;
+	socklen_t dl = sizeof(dom);
+	uint32_t handle;
+	int family, type, protocol;
+	if (fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode) ||
+	    ust_libc.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) < 0 || dom != AF_UNIX ||
+	    ust_chan_probe(fd, &handle, &family, &type, &protocol) < 0) {
+		ust_fd_swap(fd, UST_FD_PROBE, NULL);
+		return ust_fd_get(fd);
+	}
+	struct ust_psock *ps = psock_new(handle, family, type, protocol);
+	if (ps == NULL)
+		return NULL;
+	ps->used = true;
+	if (!ust_fd_swap(fd, UST_FD_PROBE, ps))
+		free(ps); /* another thread was first, or the fd was closed */
+	return ust_fd_get(fd);
 }
 
 /* sockaddr -> ustackd's form, with inet_bind's/inet6_bind's and connect's
@@ -364,9 +411,9 @@ ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t 
 		return dead_errno(err, -ENOTCONN);
 	ch->req.addr = ia;
 	rc = (int)ust_chan_call(ch);
-	if (rc != -EINPROGRESS || atomic_load(&ps->nonblock))
+	if (rc != -EINPROGRESS || nonblocking(ps))
 		return dead_errno(rc, -ECONNREFUSED);
-	int64_t dl = deadline(ps->sndtimeo_ns);
+	int64_t dl = deadline(timeo(ps, false));
 	for (;;) {
 		rc = ust_chan_wait(ps, UST_IPC_EV_OUT, dl);
 		if (rc == -EAGAIN)
@@ -409,21 +456,22 @@ ust_p_accept(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, int flags
 		return -EFAULT;
 	if (a != NULL && (int)*len < 0)
 		return -EINVAL;
-	int64_t dl = deadline(ps->rcvtimeo_ns);
+	int64_t dl = deadline(timeo(ps, true));
 	for (;;) {
 		int err;
 		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_ACCEPT, &err);
 		if (ch == NULL)
 			return dead_errno(err, -ECONNABORTED);
-		int rc = (int)ust_chan_call(ch);
-		if (rc == 0) {
-			struct ust_ipc_addr peer = ch->resp.addr;
-			int nfd = new_fd(ch->resp.handle, ps->family, SOCK_STREAM, 0, flags);
-			if (nfd >= 0 && a != NULL)
-				addr_out(&peer, a, len);
+		ch->req.a = flags & SOCK_NONBLOCK;
+		int64_t call_rc;
+		int nfd = call_for_fd(ch, ps->family, SOCK_STREAM, 0, flags, &call_rc);
+		if (nfd >= 0) {
+			if (a != NULL)
+				addr_out(&ch->resp.addr, a, len);
 			return nfd;
 		}
-		if (rc != -EAGAIN || atomic_load(&ps->nonblock))
+		int rc = call_rc < 0 ? (int)call_rc : nfd;
+		if (rc != -EAGAIN || nonblocking(ps))
 			return dead_errno(rc, -ECONNABORTED);
 		rc = ust_chan_wait(ps, UST_IPC_EV_IN, dl);
 		if (rc < 0)
@@ -596,11 +644,11 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 		if (rc < 0)
 			return rc;
 	}
-	bool nonblock = !block_all && (atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT));
-	int64_t dl = deadline(ps->sndtimeo_ns);
+	bool nonblock = !block_all && (nonblocking(ps) || (flags & MSG_DONTWAIT));
+	int64_t dl = deadline(timeo(ps, false));
 	size_t sent = 0;
-	bool stream = ps->type == SOCK_STREAM;
 	for (;;) {
+		bool stream = ps->type == SOCK_STREAM && !atomic_load_explicit(&ps->copy, memory_order_relaxed);
 		int err;
 		struct ust_ipc_channel *ch = begin(ps, stream ? UST_IPC_OP_SEND_ROOM : UST_IPC_OP_SEND, &err);
 		if (ch == NULL)
@@ -622,6 +670,11 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 		if (has_to)
 			ch->req.addr = to;
 		ssize_t rc = ust_chan_call(ch);
+		if (rc == UST_IPC_COPY) {
+			/* The buffers are in another process's region (ipc.h). */
+			atomic_store(&ps->copy, true);
+			continue;
+		}
 		if (rc > 0 && (ch->resp.flags & UST_IPC_F_SPANS))
 			spans_copy(ch, m, sent, false);
 		if (rc >= 0) {
@@ -706,7 +759,7 @@ rx_cmsgs(struct msghdr *m, const struct ust_ipc_resp *p)
 ssize_t
 ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 {
-	bool nonblock = atomic_load(&ps->nonblock) || (flags & MSG_DONTWAIT);
+	bool nonblock = nonblocking(ps) || (flags & MSG_DONTWAIT);
 	/* ustack keeps no error queue (IP_RECVERR is only remembered): it is
 	 * always empty, which Linux reports as EAGAIN. */
 	if (flags & MSG_ERRQUEUE)
@@ -718,7 +771,7 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 		return nonblock && !(ust_chan_events(ps) & UST_IPC_EV_IN) ? -EAGAIN : -EFAULT;
 	size_t total = iov_total(m);
 	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) && ps->type == SOCK_STREAM;
-	int64_t dl = deadline(ps->rcvtimeo_ns);
+	int64_t dl = deadline(timeo(ps, true));
 	size_t got = 0;
 	int wait_err = 0; /* the wait ended so: the last look returns this if empty */
 	m->msg_flags = 0;
@@ -737,9 +790,11 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 		ssize_t rc = ust_chan_call(ch);
 		if (rc >= 0) {
 			size_t n = ch->resp.len < room ? ch->resp.len : room;
-			if (rc > 0 && (ch->resp.flags & UST_IPC_F_SPANS))
+			if (rc > 0 && (ch->resp.flags & UST_IPC_F_SPANS)) {
 				spans_copy(ch, m, got, true);
-			else
+				/* ustackd moved the buffers here (ipc.h). */
+				atomic_store_explicit(&ps->copy, false, memory_order_relaxed);
+			} else
 				iov_copy(m, got, ch->data, n, true);
 			if (ps->type != SOCK_STREAM) {
 				m->msg_flags = (int)ch->resp.flags;
@@ -824,8 +879,9 @@ ust_p_name(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, bool peer)
 	return 0;
 }
 
+/* The socket's timeout is the socket's in every process holding it. */
 static int
-timeo_set(int64_t *out, const void *v, socklen_t len)
+timeo_set(struct ust_psock *ps, enum ust_ipc_fset what, const void *v, socklen_t len)
 {
 	struct timeval tv;
 	if (len < sizeof(tv))
@@ -833,8 +889,8 @@ timeo_set(int64_t *out, const void *v, socklen_t len)
 	memcpy(&tv, v, sizeof(tv));
 	if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
 		return -EDOM;
-	*out = tv.tv_sec < 0 ? 0 : (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000;
-	return 0;
+	return fset(ps, what,
+		    tv.tv_sec < 0 ? 0 : (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000);
 }
 
 static int
@@ -855,9 +911,9 @@ ust_p_setsockopt(struct ust_psock *ps, int level, int name, const void *v, sockl
 	if (v == NULL && len > 0)
 		return -EFAULT;
 	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
-		return timeo_set(&ps->rcvtimeo_ns, v, len);
+		return timeo_set(ps, UST_IPC_FSET_RCVTIMEO, v, len);
 	if (level == SOL_SOCKET && name == SO_SNDTIMEO)
-		return timeo_set(&ps->sndtimeo_ns, v, len);
+		return timeo_set(ps, UST_IPC_FSET_SNDTIMEO, v, len);
 	if (len > UST_IPC_DATA_BYTES)
 		return -EINVAL;
 	int err;
@@ -885,9 +941,9 @@ ust_p_getsockopt(struct ust_psock *ps, int level, int name, void *v, socklen_t *
 	if (v == NULL && *len > 0)
 		return -EFAULT;
 	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
-		return timeo_get(ps->rcvtimeo_ns, v, len);
+		return timeo_get(timeo(ps, true), v, len);
 	if (level == SOL_SOCKET && name == SO_SNDTIMEO)
-		return timeo_get(ps->sndtimeo_ns, v, len);
+		return timeo_get(timeo(ps, false), v, len);
 	int err;
 	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_GETOPT, &err);
 	if (ch == NULL)
@@ -983,7 +1039,7 @@ ust_p_splice_in(int out_fd, struct ust_psock *ps, int pipe_fd, size_t len, unsig
 	/* What is taken from the pipe cannot be put back: wait for room before
 	 * reading it (EAGAIN if a non-blocking socket has none), then queue
 	 * all of it. */
-	bool nonblock = atomic_load(&ps->nonblock);
+	bool nonblock = nonblocking(ps);
 	if (nonblock && !(ust_chan_events(ps) & (UST_IPC_EV_OUT | UST_IPC_EV_ERR | UST_IPC_EV_HUP)))
 		return -EAGAIN;
 	if (flags & SPLICE_F_NONBLOCK) {
