@@ -9,6 +9,7 @@ pkgs=(
 	iproute2 iputils-ping tcpdump tshark python3 python3-scapy
 	socat netcat-openbsd curl wget iperf3 procps util-linux dnsmasq-base dnsutils
 	redis-server redis-tools memcached libmemcached-tools lighttpd
+	openssh-server openssh-client openssh-sftp-server nginx wrk
 )
 
 if [ "$(id -u)" -ne 0 ]; then
