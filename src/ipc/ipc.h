@@ -35,7 +35,8 @@
  * calls FUTEX_WAKE only when `sleeping` is set.
  *
  * Doorbell: an idle ustackd sleeps in poll() on the control sockets, the
- * port's receive interrupt and its next timer. Before it sleeps it sets
+ * sockets' ends (a last close), the port's receive interrupt and its next
+ * timer. Before it sleeps it sets
  * daemon_sleeping in every region and looks at every channel once more;
  * an application that published a request and then finds daemon_sleeping
  * set takes it (exchange to 0) and sends UST_IPC_MSG_DOORBELL on its

@@ -11,8 +11,8 @@
  * fork: the child keeps the region mapped, and with it every socket and
  * handle. It drops its copies of the parent's control connection and
  * eventfds (they are the parent's: ustackd must see the parent's end when
- * the parent goes) and, on its first call, opens a connection of its own
- * and joins the region by sending the memfd. The control connection, the
+ * the parent goes) and, in the fork, opens a connection of its own, joins
+ * the region by sending the memfd and takes a channel for its thread. The control connection, the
  * memfd and the eventfds sit at high fd numbers, so the program's own fds
  * are numbered as without the library, and its close() loops, close_range
  * and closefrom pass them by.
