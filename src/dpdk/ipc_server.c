@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -135,12 +136,39 @@ struct ust_ipc_server {
 /* ustackd's own calls (the built-in services) have every right. */
 static const struct ust_sock_cred ustackd_cred = {.net_admin = true, .net_raw = true};
 
+/* Each ustack socket holds one of ustackd's fds (its end of the pair), so
+ * ustackd may need as many as all its programs together: take what the
+ * system allows (fs.nr_open), or at least the hard limit. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t hard = rl.rlim_max;
+	unsigned long nr_open = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (nr_open > hard) {
+		rl.rlim_cur = rl.rlim_max = nr_open;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max = hard;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 struct ust_ipc_server *
 ust_ipc_server_create(struct ust_stack *st)
 {
 	struct ust_ipc_server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return NULL;
+	raise_nofile();
 	srv->st = st;
 	srv->cpu = -1;
 	srv->ep = epoll_create1(EPOLL_CLOEXEC);

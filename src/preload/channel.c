@@ -616,8 +616,11 @@ ring_doorbell(void)
 	if (atomic_load(&proc.r->daemon_sleeping) == 0)
 		return false;
 	if (atomic_exchange(&proc.r->daemon_sleeping, 0) != 0) {
+		/* write(), not send(): a seccomp sandbox (sshd's) allows it, and
+		 * a SOCK_SEQPACKET socket raises no SIGPIPE. */
 		struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_DOORBELL};
-		ust_libc.sendto(proc.ctl_fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+		if (ust_libc.write(proc.ctl_fd, &m, sizeof(m)) < 0 && errno == EPIPE)
+			atomic_store(&proc.dead, true);
 	}
 	return true;
 }
