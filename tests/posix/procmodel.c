@@ -18,7 +18,8 @@ static void run_helper(const char *mode, int fd, int extra)
     snprintf(a, sizeof a, "%d", fd);
     snprintf(b, sizeof b, "%d", extra);
     fflush(stdout);
-    pid_t pid = fork();
+    /* extra != 0: start it the way shells and posix_spawn do. */
+    pid_t pid = extra != 0 ? vfork() : fork();
     if (pid < 0)
         FATAL("fork");
     if (pid == 0) {
@@ -202,6 +203,11 @@ static void exec_inherit(int lfd, uint16_t port)
     run_helper("use", cli, 0);
     char buf[32] = {0};
     CHECK("reply from exec'd helper", recv_all(srv, buf, 11));
+    SHOW("reply", "%s", buf);
+    send_all(srv, "to-helper", 9);
+    run_helper("use", cli, 1);
+    memset(buf, 0, sizeof buf);
+    CHECK("reply from vfork+exec'd helper", recv_all(srv, buf, 11));
     SHOW("reply", "%s", buf);
     CHECK("parent still sends", send(cli, "!", 1, 0));
     CHECK("peer receives", recv(srv, buf, 1, 0));
