@@ -481,10 +481,15 @@ unlend(struct usock *u)
 /* The last fd of the socket is closed everywhere: close it as Linux's
  * close would (FIN, or RST with unread data or SO_LINGER 0); `abort`
  * resets it instead (ustackd stops). */
+static bool settle(struct region *g, unsigned i, bool force);
+
 static void
 usock_close(struct usock *u, bool abort)
 {
-	unlend(u);
+	/* Bytes the program finished copying in before its last close() go
+	 * out before the FIN; a copy left unfinished is dropped. */
+	if (u->busy_reg != NULL && !settle(u->busy_reg, u->busy_ch, false))
+		unlend(u);
 	struct ust_sock *s = u->s;
 	/* The socket may outlive every region (FIN_WAIT, TIME_WAIT, lingering
 	 * bytes): its buffers move to malloc first. */
