@@ -351,6 +351,12 @@ ust_chan_ready(void)
 	return rc;
 }
 
+pid_t
+ust_chan_pid(void)
+{
+	return proc.pid;
+}
+
 uint32_t
 ust_chan_gen(void)
 {

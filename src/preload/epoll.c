@@ -65,6 +65,8 @@ struct ust_ep {
 	pthread_mutex_t lock;     /* what follows */
 	int slot;                 /* in the region's ep[]; -1 before the first ustack member */
 	uint32_t gen;             /* the registration the slot belongs to (ust_chan_gen) */
+	pid_t owner;              /* the process that took the slot: a forked child shares the
+				   * region, and must leave the slot and its watch bits alone */
 	int bell;                 /* doorbell eventfd; -1 likewise */
 	_Atomic int sleepers;     /* threads in the kernel's epoll_wait on this set */
 	bool watched;             /* watched from outside: keep the doorbell true */
@@ -383,7 +385,7 @@ free_set_locked(struct ust_ep *ep)
 			ep->bucket[b] = it->hnext;
 			free(it);
 		}
-	if (live(ep))
+	if (live(ep) && ep->owner == ust_chan_pid())
 		/* ustackd clears the slot's watch bits as it frees it. */
 		ust_chan_epoll_close(ep->slot);
 	if (ep->bell >= 0)
@@ -461,7 +463,8 @@ ust_ep_closed(int fd, struct ust_psock *last)
 			ep->rtail = NULL;
 			for (struct interest *it = ep->rhead; it != NULL; it = it->rnext)
 				ep->rtail = it;
-			watch_update(ep, last->handle);
+			if (ep->owner == ust_chan_pid())
+				watch_update(ep, last->handle);
 			bell_sync(ep);
 		}
 		pthread_mutex_unlock(&ep->lock);
@@ -515,6 +518,7 @@ ensure_slot(struct ust_ep *ep, int epfd)
 	ep->bell = bell;
 	ep->slot = slot;
 	ep->gen = ust_chan_gen();
+	ep->owner = ust_chan_pid();
 	return 0;
 }
 

@@ -135,6 +135,8 @@ UST_HIDDEN bool ust_chan_probe_dead(void);
 /* Which region this process maps: it changes only when a forked child
  * finds its parent's region gone and gets a new one. */
 UST_HIDDEN uint32_t ust_chan_gen(void);
+/* This process, as of its registration (a forked child's own after it joins). */
+UST_HIDDEN pid_t ust_chan_pid(void);
 /* This process has its own control connection (a forked child gets one
  * on its first call). */
 UST_HIDDEN bool ust_chan_joined(void);
