@@ -81,7 +81,7 @@ struct ust_ep {
 };
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER; /* tab, sets, refs, nested */
-static _Atomic(struct ust_ep *) *tab; /* by epoll fd */
+static _Atomic(struct ust_ep *) *_Atomic tab; /* by epoll fd; published once by ensure_tab() */
 static struct ust_ep *sets;
 
 static struct ust_ep *
