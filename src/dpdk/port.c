@@ -1,10 +1,14 @@
 /*
  * DPDK port as a netif: rte_eth_rx_burst/tx_burst with zero-copy wrapping of
  * rte_mbuf in struct ust_pkt (mbuf private area), and the mempool behind it.
- * Software checksums for now: the stack sets no TX offload flags, and RX
- * checksum flags are mapped when the PMD reports them. The receive
- * interrupt is configured where the driver has one (net_tap, net_memif),
- * so an idle ustackd can sleep until a frame comes.
+ * Frames up to a jumbo frame are received whatever our own MTU (a peer with a
+ * larger one is served, as Linux serves it), in one mbuf each; scatter is
+ * asked for where the port has it, so a longer frame reaches the stack as a
+ * chain it counts and drops instead of a silent rx error. The port's receive
+ * checksum verdicts are asked for where it has them (the stack trusts good
+ * and drops bad); transmit checksums are software. The receive interrupt is
+ * configured where the driver has one (net_tap, net_memif), so an idle
+ * ustackd can sleep until a frame comes.
  */
 #include "port.h"
 
@@ -21,6 +25,11 @@
 #define RX_DESC 1024
 #define TX_DESC 1024
 #define MBUF_CACHE 256
+/* The largest frame received in one mbuf: a 9000-byte MTU with a VLAN tag
+ * and the CRC, whatever MTU we send with ourselves. */
+#define RX_FRAME_MAX (9000 + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN)
+#define RX_CSUM_OFFLOADS                                                                             \
+	(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
 
 struct ust_port {
 	struct ust_netif nif;     /* what the stack drives */
@@ -185,12 +194,9 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu
 	p->port_id = port_id;
 	char name[32];
 	snprintf(name, sizeof(name), "ust_mbuf_%u", port_id);
-	/* A frame of the MTU fits one mbuf, so the stack never sees chains
-	 * it would have to parse across. */
-	uint32_t frame = (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 4;
-	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
-	if (mtu != 0 && frame > room)
-		room = RTE_ALIGN(frame, 1024);
+	/* A frame up to RX_FRAME_MAX (--mtu is at most 9000) fits one mbuf,
+	 * so the stack never sees chains it would have to parse across. */
+	uint32_t room = RTE_ALIGN((uint32_t)RTE_PKTMBUF_HEADROOM + RX_FRAME_MAX, 1024);
 	p->pool = rte_pktmbuf_pool_create(name, mbufs, MBUF_CACHE, PRIV_SIZE, (uint16_t)room, (int)socket_id);
 	if (p->pool == NULL) {
 		fprintf(stderr, "ustackd: cannot create a pool of %u mbufs: %s — lower --mbufs or "
@@ -204,6 +210,7 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu
 	conf.intr_conf.rxq = 1;
 	if (mtu != 0)
 		conf.rxmode.mtu = mtu;
+	conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_SCATTER | RX_CSUM_OFFLOADS);
 	int rc = rte_eth_dev_configure(port_id, 1, 1, &conf);
 	if (rc != 0) {
 		conf.intr_conf.rxq = 0;
@@ -242,8 +249,17 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu
 	uint16_t now_mtu = 1500;
 	rte_eth_dev_get_mtu(port_id, &now_mtu);
 	p->nif.mtu = now_mtu;
+	if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+		p->nif.caps |= UST_NETIF_CAP_RX_IP_CSUM;
+	if ((conf.rxmode.offloads & (RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM)) ==
+	    (RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM))
+		p->nif.caps |= UST_NETIF_CAP_RX_L4_CSUM;
 	p->nif.ops = &port_ops;
 	p->nif.priv = p;
+	printf("ustackd: port %u (%s): MTU %u (at most %u), receives frames up to %u bytes%s%s\n",
+	       port_id, info.driver_name, now_mtu, max_mtu, (unsigned)RX_FRAME_MAX,
+	       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) ? " (longer ones chained)" : "",
+	       (p->nif.caps & UST_NETIF_CAP_RX_L4_CSUM) ? ", rx checksums verified by the port" : "");
 	return p;
 }
 
