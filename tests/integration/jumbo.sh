@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A kernel peer whose MTU (9000) is larger than ustack's (the most DPDK
 # 22.11's net_tap sends with is 1504) is still served: its 9000-byte frames
-# arrive whole (no rx errors), UDP and TCP keep their bytes both ways. With
-# the port verifying receive checksums, a frame with a bad IPv4, UDP or TCP
-# checksum is still dropped and counted.
+# arrive whole (no rx errors), UDP and TCP keep their bytes both ways, and
+# every frame ustack sent carries right checksums. With the port verifying
+# receive checksums, a frame with a bad IPv4, UDP or TCP checksum is still
+# dropped and counted.
 . "$(dirname "$0")/lib.sh"
 
 if "$UST_BIN" --lock "$WORK/x.lock" --ctl "$WORK/x.sock" --vdev "net_tap0,iface=${IF}x" \
@@ -88,6 +89,13 @@ cap_stop
 big=$(tshark -r "$WORK/cap.pcap" -Y "ip.src == $PEER_IP && frame.len >= 9000" 2>/dev/null | wc -l)
 [ "$big" -ge 1 ] || fail "no frame of 9000 bytes or more from the peer in the capture"
 echo "capture: $big frames of 9000+ bytes from the peer"
+checks="-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE"
+# shellcheck disable=SC2086
+bad=$(tshark -r "$WORK/cap.pcap" $checks -Y "ip.src == $UST_IP && (ip.checksum.status == \"Bad\" || udp.checksum.status == \"Bad\" || tcp.checksum.status == \"Bad\")" 2>/dev/null | wc -l)
+# shellcheck disable=SC2086
+good=$(tshark -r "$WORK/cap.pcap" $checks -Y "ip.src == $UST_IP && ip.checksum.status == \"Good\" && (udp.checksum.status == \"Good\" || tcp.checksum.status == \"Good\")" 2>/dev/null | wc -l)
+[ "$bad" -eq 0 ] && [ "$good" -ge 1000 ] || fail "checksums of ustack's frames: $good good, $bad bad"
+echo "capture: $good frames from ustack with right IPv4 and TCP/UDP checksums, none wrong"
 
 ust_stop
 [ "$(counter 'drop: bad IPv4 header checksum')" -eq 1 ] || fail "bad IPv4 checksum counter: $(counter 'drop: bad IPv4 header checksum')"
