@@ -49,6 +49,8 @@ options(const uint8_t *p, size_t off, size_t end, struct ust_ipv6_view *out)
 enum ust_drop
 ust_ipv6_parse(const uint8_t *p, size_t len, struct ust_ipv6_view *out)
 {
+	/* Even a refused packet's view is defined: the caller reads `pp`. */
+	memset(out, 0, sizeof(*out));
 	if (len < UST_IPV6_HLEN)
 		return UST_DROP_IP6_SHORT;
 	if ((p[0] >> 4) != 6)
@@ -57,7 +59,6 @@ ust_ipv6_parse(const uint8_t *p, size_t len, struct ust_ipv6_view *out)
 	/* A zero length belongs to a jumbogram (RFC 2675), which we do not take. */
 	if (plen == 0 || (size_t)plen + UST_IPV6_HLEN > len)
 		return UST_DROP_IP6_LEN;
-	memset(out, 0, sizeof(*out));
 	uint32_t w = ust_get32(p);
 	out->tclass = (uint8_t)(w >> 20);
 	out->flow = w & 0xfffff;
