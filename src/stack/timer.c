@@ -90,6 +90,18 @@ ust_timer_run(struct ust_timer_wheel *w, uint64_t now_ns, void *ctx)
 		from = target - UST_TIMER_SLOTS + 1;
 	for (uint64_t tick = from; tick <= target; tick++) {
 		unsigned s = (unsigned)(tick % UST_TIMER_SLOTS);
+		/* Empty slots go by a bitmap word at a time: after a long sleep
+		 * (a daemon idle for a second, a simulation jumping to the next
+		 * deadline) the walk costs words, not ticks. */
+		uint64_t word = w->busy[s / 64] >> (s % 64);
+		if (word == 0) {
+			tick += 63 - s % 64;
+			continue;
+		}
+		if ((word & 1) == 0) {
+			tick += (unsigned)__builtin_ctzll(word) - 1;
+			continue;
+		}
 		struct ust_timer **pp = &w->slot[s];
 		while (*pp != 0) {
 			struct ust_timer *t = *pp;
