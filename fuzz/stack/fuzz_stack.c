@@ -14,12 +14,11 @@
  * and bit 3 the checksum of an ICMPv6, UDP or TCP header right after it. With UST_FUZZ_CALLS a mode
  * with bit 7 set is instead a call [op:1][a:1][b:1] (see do_call).
  *
- * Speed: the two stacks and the listener are built once per process; each
- * input gets a fresh connection, and afterwards both ends are aborted and
- * the listener replaced, which frees everything the input made. The world
- * is rebuilt from scratch only when that cheap reset cannot restore it (a
- * handshake fails, say after a forged ARP reply, or buffers stay in use);
- * then, as at exit, every packet buffer must have come back.
+ * Speed: the two stacks, the listener and the connection are built once per
+ * process, and the heap is snapshotted then (snapshot.c); after each input
+ * the heap and this file's state are copied back, so every input starts
+ * from the same bytes without a handshake or a teardown (the code those run
+ * would also be coverage libFuzzer has to sift through on every input).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include "stack/tcp/tcp_var.h"
 #include "stack/wire/bytes.h"
 #include "stack/wire/csum.h"
+#include "snapshot.h"
 
 #define IP_A 0xc6120001u
 #define IP_B 0xc6120002u
@@ -52,7 +52,7 @@ struct world {
 	uint64_t now;             /* virtual time */
 };
 
-static struct world w;
+static struct world w, w0; /* w0: as at the snapshot */
 static int built;
 
 static void
@@ -90,9 +90,37 @@ listener(void)
 	return l;
 }
 
+/* The connection the inputs attack: A's port CLIENT_PORT to B:80, with a
+ * request delivered. */
+static void
+connect_pair(void)
+{
+	int one = 1;
+	if (ust_sock_open(w.a, UST_AF_INET, UST_SOCK_STREAM, &w.c) != 0)
+		abort();
+	ust_sock_setopt(w.c, UST_SOL_SOCKET, UST_SO_REUSEADDR, &one, sizeof(one));
+	struct ust_sockaddr ca = {.family = UST_AF_INET, .port = CLIENT_PORT};
+	struct ust_sockaddr to = {.family = UST_AF_INET, .addr4 = IP_B, .port = 80};
+	ust_sock_bind(w.c, &ca);
+	ust_sock_connect(w.c, &to);
+	run(5 * UST_NS_PER_MS);
+	if (ust_sock_accept(w.l, &w.v, NULL) != 0)
+		abort();
+	ust_sock_send(w.c, "GET / HTTP/1.0\r\n\r\n", 18, 0);
+	run(5 * UST_NS_PER_MS);
+	/* Answered, so both ends' rings exist in the snapshot rather than
+	 * being allocated anew by most inputs. */
+	char buf[64];
+	ust_sock_recv(w.v, buf, sizeof(buf), 0);
+	ust_sock_send(w.v, "ok\n", 3, 0);
+	run(5 * UST_NS_PER_MS);
+	ust_sock_recv(w.c, buf, sizeof(buf), 0);
+}
+
 static void
 build(void)
 {
+	snapshot_track();
 	memset(&w, 0, sizeof(w));
 	w.now = UST_NS_PER_S;
 	w.link = ust_memlink_create(FRAMES, 7);
@@ -104,8 +132,7 @@ build(void)
 	memcpy(cb.ip6_addr, B6, 16);
 	w.a = ust_stack_create(&ca, ust_memlink_netif(w.link, 0), w.now);
 	w.b = ust_stack_create(&cb, ust_memlink_netif(w.link, 1), w.now);
-	/* 16 KiB rings: fresh memory for 256 KiB ones each input would cost
-	 * more than the input, and full windows come sooner. */
+	/* 16 KiB rings: full windows come sooner. */
 	for (int i = 0; i < 2; i++) {
 		struct ust_sysctl *sc = i == 0 ? &w.a->sysctl : &w.b->sysctl;
 		ust_sysctl_set(sc, "net.ipv4.tcp_rmem", "4096 8192 6291456");
@@ -114,84 +141,12 @@ build(void)
 	/* Past duplicate address detection, so B's IPv6 address is its own. */
 	run(1100 * UST_NS_PER_MS);
 	w.l = listener();
+	connect_pair();
+	/* Quiet before the snapshot: nothing on the wire, the ACK sent. */
+	run(100 * UST_NS_PER_MS);
+	snapshot_take((size_t)FRAMES * UST_PKT_BUF_SIZE);
+	w0 = w;
 	built = 1;
-}
-
-static void
-destroy(void)
-{
-	ust_stack_destroy(w.a);
-	ust_stack_destroy(w.b);
-	ust_memlink_set_time(w.link, UINT64_MAX - 1);
-	struct ust_pkt *p[32];
-	for (unsigned e = 0; e < 2; e++) {
-		struct ust_netif *nif = ust_memlink_netif(w.link, e);
-		uint16_t k;
-		while ((k = nif->ops->rx_burst(nif, p, 32)) > 0)
-			ust_pkt_free_bulk(p, k);
-	}
-	if (ust_memlink_in_use(w.link, 0) != 0 || ust_memlink_in_use(w.link, 1) != 0)
-		abort(); /* a leaked packet buffer */
-	ust_memlink_destroy(w.link);
-	built = 0;
-}
-
-/* A fresh connection on the standing stacks; false if the world is broken. */
-static int
-connect_pair(void)
-{
-	int one = 1;
-	/* The same choices each input, whatever came before. */
-	w.a->rng = 0x1234;
-	w.b->rng = 0x5678;
-	if (ust_sock_open(w.a, UST_AF_INET, UST_SOCK_STREAM, &w.c) != 0)
-		return 0;
-	ust_sock_setopt(w.c, UST_SOL_SOCKET, UST_SO_REUSEADDR, &one, sizeof(one));
-	struct ust_sockaddr ca = {.family = UST_AF_INET, .port = CLIENT_PORT};
-	struct ust_sockaddr to = {.family = UST_AF_INET, .addr4 = IP_B, .port = 80};
-	ust_sock_bind(w.c, &ca);
-	ust_sock_connect(w.c, &to);
-	run(5 * UST_NS_PER_MS);
-	if (ust_sock_accept(w.l, &w.v, NULL) != 0)
-		return 0;
-	ust_sock_send(w.c, "GET / HTTP/1.0\r\n\r\n", 18, 0);
-	run(5 * UST_NS_PER_MS);
-	return 1;
-}
-
-static void
-abort_sock(struct ust_sock **s)
-{
-	if (*s == NULL)
-		return;
-	int lin[2] = {1, 0};
-	ust_sock_setopt(*s, UST_SOL_SOCKET, UST_SO_LINGER, lin, sizeof(lin));
-	ust_sock_close(*s);
-	*s = NULL;
-}
-
-/* Abort what the input made, free what has no owner, and replace the
- * listener; false if buffers are still held (queued for ARP, reassembly),
- * which only a rebuild clears. */
-static int
-reset(void)
-{
-	abort_sock(&w.c);
-	abort_sock(&w.v);
-	for (int i = 0; i < 4; i++)
-		abort_sock(&w.extra[i]);
-	ust_sock_close(w.l);
-	run(UST_NS_PER_MS);
-	/* Orphans and TIME_WAIT have no owner to abort them. */
-	while (w.a->tcp->all != NULL)
-		tcp_free(w.a, w.a->tcp->all);
-	while (w.b->tcp->all != NULL)
-		tcp_free(w.b, w.b->tcp->all);
-	run(UST_NS_PER_MS);
-	if (ust_memlink_in_use(w.link, 0) != 0 || ust_memlink_in_use(w.link, 1) != 0)
-		return 0;
-	w.l = listener();
-	return 1;
 }
 
 static void
@@ -328,15 +283,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (!built)
 		build();
-	if (!connect_pair()) {
-		/* The standing world is broken (a forged ARP reply, say): the
-		 * input starts on a new one. */
-		abort_sock(&w.c);
-		destroy();
-		build();
-		if (!connect_pair())
-			abort();
-	}
 	size_t off = 0;
 	while (off + 3 <= len) {
 		uint8_t mode = data[off];
@@ -366,9 +312,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	/* Let the timers the input armed run a while, as a peer would wait. */
 	run(3 * UST_NS_PER_S);
-	if (!reset()) {
-		destroy();
-		build();
-	}
+	snapshot_restore();
+	w = w0;
 	return 0;
 }
