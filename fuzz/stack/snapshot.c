@@ -25,6 +25,7 @@
  * buffers, whose free bytes are no state) are not saved at all.
  */
 #include <sanitizer/asan_interface.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,6 +62,7 @@ struct block {
 static struct block *live;
 static size_t nlive, caplive;
 static bool tracking, taken;
+static pthread_t owner; /* the thread that runs the stacks; libFuzzer's others are not ours */
 /* The snapshot: blocks sorted by address, and their bytes. */
 static struct block *snap;
 static size_t nsnap;
@@ -116,10 +118,16 @@ snap_find(const void *p)
 	return NULL;
 }
 
+static bool
+ours(void)
+{
+	return tracking && pthread_equal(pthread_self(), owner);
+}
+
 static void *
 track(void *q, size_t size)
 {
-	if (q != NULL && tracking)
+	if (q != NULL && ours())
 		live_add(q, size);
 	return q;
 }
@@ -133,7 +141,7 @@ page_round(size_t n)
 void *
 __wrap_malloc(size_t n)
 {
-	if (!tracking || n < SNAP_PAGED)
+	if (!ours() || n < SNAP_PAGED)
 		return track(__real_malloc(n), n);
 	uint8_t *p = aligned_alloc(page, page_round(n));
 	if (p != NULL)
@@ -146,7 +154,7 @@ __wrap_calloc(size_t k, size_t n)
 {
 	if (n != 0 && k > SIZE_MAX / n)
 		return NULL;
-	if (!tracking || k * n < SNAP_PAGED)
+	if (!ours() || k * n < SNAP_PAGED)
 		return track(__real_calloc(k, n), k * n);
 	void *p = __wrap_malloc(k * n);
 	if (p != NULL)
@@ -171,7 +179,7 @@ __wrap_free(void *p)
 {
 	if (p == NULL)
 		return;
-	if (tracking) {
+	if (ours()) {
 		size_t i = live_find(p);
 		if (i < nlive) {
 			live[i] = live[--nlive];
@@ -191,7 +199,7 @@ __wrap_realloc(void *p, size_t n)
 {
 	if (p == NULL)
 		return __wrap_malloc(n);
-	if (!tracking)
+	if (!ours())
 		return __real_realloc(p, n);
 	struct block *b = taken ? snap_find(p) : NULL;
 	if (b != NULL) {
@@ -213,6 +221,7 @@ void
 snapshot_track(void)
 {
 	page = (size_t)sysconf(_SC_PAGESIZE);
+	owner = pthread_self();
 	tracking = true;
 }
 
