@@ -45,6 +45,8 @@ stack.update({
     "ip6_ns": rec(0x09, ip6_frame(58, struct.pack("!BBHI", 135, 0, 0, 0) + B6 + b"\x01\x01\x02\x00\x00\x00\x00\x01", 255, SN_B6)),
     "ip6_frags": rec(0x03, ip6_frame(44, frag(0, 1, struct.pack("!HHHH", 1, 7, 24, 0) + b"a" * 8))) + rec(0x03, ip6_frame(44, frag(16, 0, b"b" * 8))),
     "ip6_chain": rec(0x03, ip6_frame(0, bytes([60, 0, 1, 4, 0, 0, 0, 0, 43, 0, 0x9e, 2, 0, 0, 1, 0, 17, 0, 0, 0, 0, 0, 0, 0]) + struct.pack("!HHHH", 1, 7, 8, 0))),
+    # Shorter than the fixed header: the refusal's view was read unset.
+    "regress-ip6-short": rec(0x01, ip6_frame(58, b"")[:14 + 20]),
 })
 wire = {
     "tcp_syn": tcp_frame(SYN, b"", bytes([2, 4, 5, 0xb4, 4, 2, 8, 10]) + bytes(8) + bytes([1, 3, 3, 7]))[14:],
