@@ -121,6 +121,12 @@ unreach_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_icmp_view
 	inner.payload = ic->body + hl;
 	inner.payload_len = (uint16_t)(ic->body_len - hl);
 	ust_stat_inc(st, UST_STAT_ICMP_UNREACH_IN);
+	/* RFC 1191: only a lower path MTU matters (TCP's MSS follows it down);
+	 * a fragmentation needed that lowers nothing is not passed on. */
+	if (ic->code == UST_ICMP_UNREACH_NEEDFRAG && !ust_ipv4_pmtu_update(st, inner.dst, ic->mtu)) {
+		ust_pkt_free(pkt);
+		return;
+	}
 	int err = unreach_errno(ic->code);
 	struct ust_ip_info info;
 	ust_ipv4_info(st, &inner, &info);

@@ -64,7 +64,13 @@ ust_ip_mtu_payload(struct ust_stack *st, const uint8_t dst[16])
 {
 	if (!ust_ip_is_v4(dst))
 		return (uint16_t)(ust_ipv6_pmtu(st, dst) - UST_IPV6_HLEN);
-	return ust_ipv4_mtu_payload(st);
+	return (uint16_t)(ust_ipv4_pmtu(st, ust_ip_v4(dst)) - UST_IPV4_HLEN);
+}
+
+uint16_t
+ust_ip_pmtu(struct ust_stack *st, const uint8_t dst[16])
+{
+	return ust_ip_is_v4(dst) ? ust_ipv4_pmtu(st, ust_ip_v4(dst)) : ust_ipv6_pmtu(st, dst);
 }
 
 uint32_t

@@ -107,6 +107,8 @@ bool ust_ip_loopback_pending(const struct ust_stack *st);
 int ust_ip_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_tx *tx);
 /* Bytes of L4 that fit one unfragmented datagram to dst (path MTU aware). */
 uint16_t ust_ip_mtu_payload(struct ust_stack *st, const uint8_t dst[16]);
+/* The path MTU to dst (IP_MTU, IPV6_MTU, tcpi_pmtu). */
+uint16_t ust_ip_pmtu(struct ust_stack *st, const uint8_t dst[16]);
 /* TCP/UDP pseudo-header sum (RFC 768, RFC 8200 8.1) for either family. */
 uint32_t ust_ip_pseudo(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint32_t len);
 /* True if dst is one of ours (delivered on the stack's loopback path). */

@@ -16,6 +16,7 @@
 #include "arp.h"
 #include "icmp.h"
 #include "ipv6.h"
+#include "pmtu.h"
 #include "raw.h"
 #include "tcp/tcp.h"
 #include "udp.h"
@@ -26,6 +27,7 @@
 /* Datagrams looped back per poll at most, so a busy local pair cannot
  * starve the port. */
 #define LOOPBACK_BUDGET 256
+#define IPV4_MIN_PMTU 552 /* Linux: net.ipv4.route.min_pmtu */
 
 struct ust_ipv4 {
 	uint16_t ident;           /* next IP identification */
@@ -63,6 +65,27 @@ uint16_t
 ust_ipv4_mtu_payload(const struct ust_stack *st)
 {
 	return (uint16_t)(st->nif->mtu - UST_IPV4_HLEN);
+}
+
+uint16_t
+ust_ipv4_pmtu(const struct ust_stack *st, uint32_t dst)
+{
+	uint8_t a[16];
+	ust_ip_set_v4(a, dst);
+	return ust_pmtu_get(st, a, st->nif->mtu);
+}
+
+bool
+ust_ipv4_pmtu_update(struct ust_stack *st, uint32_t dst, uint32_t mtu)
+{
+	/* Linux's net.ipv4.route.min_pmtu: a smaller figure (an old router's
+	 * 0 included) is taken as 552, so a forged error cannot make us send
+	 * tiny datagrams. */
+	if (mtu < IPV4_MIN_PMTU)
+		mtu = IPV4_MIN_PMTU;
+	uint8_t a[16];
+	ust_ip_set_v4(a, dst);
+	return ust_pmtu_lower(st, a, mtu, st->nif->mtu);
 }
 
 void
@@ -219,9 +242,9 @@ put_header(struct ust_stack *st, uint8_t *h, const struct ust_ipv4_tx *tx, uint3
  * (RFC 791 3.2), each built in a fresh packet. Consumes pkt. */
 static int
 fragment(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_tx *tx, uint32_t src,
-	 uint32_t nexthop, bool local)
+	 uint32_t nexthop, bool local, uint16_t room)
 {
-	uint32_t chunk = (uint32_t)(ust_ipv4_mtu_payload(st) & ~7u);
+	uint32_t chunk = room & ~7u;
 	uint32_t total = pkt->pkt_len;
 	uint16_t id = st->ip4->ident++;
 	int rc = 0;
@@ -306,7 +329,7 @@ ust_ipv4_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4
 		/* The loopback "link" has the port's MTU, so big datagrams are
 		 * fragmented and reassembled like on the wire. */
 		if (len > ust_ipv4_mtu_payload(st) || pkt->next != NULL)
-			return fragment(st, pkt, tx, src, 0, true);
+			return fragment(st, pkt, tx, src, 0, true, ust_ipv4_mtu_payload(st));
 		uint8_t *h = ust_pkt_prepend(pkt, UST_IPV4_HLEN);
 		if (h == NULL) {
 			ust_drop(st, pkt, UST_DROP_NO_BUFFER);
@@ -324,12 +347,15 @@ ust_ipv4_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4
 		ust_drop(st, pkt, UST_DROP_IP_NO_ROUTE);
 		return rc;
 	}
-	if (len > ust_ipv4_mtu_payload(st)) {
+	/* RFC 1191: what leaves fits the path MTU, which is the port's until
+	 * a router said less. */
+	uint16_t room = (uint16_t)(ust_ipv4_pmtu(st, tx->dst) - UST_IPV4_HLEN);
+	if (len > room) {
 		if (tx->df) {
 			ust_drop(st, pkt, UST_DROP_IP_MTU);
 			return -EMSGSIZE;
 		}
-		return fragment(st, pkt, tx, src, nexthop, false);
+		return fragment(st, pkt, tx, src, nexthop, false, room);
 	}
 	uint8_t *h = ust_pkt_prepend(pkt, UST_IPV4_HLEN);
 	if (h == NULL) {

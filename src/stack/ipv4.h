@@ -47,6 +47,12 @@ void ust_ipv4_info(const struct ust_stack *st, const struct ust_ipv4_view *ip,
 		   struct ust_ip_info *out);
 /* Payload room for L4 over IPv4 on this netif (MTU - 20). */
 uint16_t ust_ipv4_mtu_payload(const struct ust_stack *st);
+/* Path MTU to dst (RFC 1191): the port's MTU until a fragmentation needed
+ * lowered it. */
+uint16_t ust_ipv4_pmtu(const struct ust_stack *st, uint32_t dst);
+/* A fragmentation needed said `mtu` for dst: remember it (never below 552)
+ * for 10 minutes. Returns true if the path MTU went down. */
+bool ust_ipv4_pmtu_update(struct ust_stack *st, uint32_t dst, uint32_t mtu);
 
 
 /* Reassembly (ipv4_frag.c). Takes pkt (data at the IP header, view ip);

@@ -19,43 +19,24 @@
 #include "icmp6.h"
 #include "ipv4.h"
 #include "nd6.h"
+#include "pmtu.h"
 #include "raw.h"
 #include "tcp/tcp.h"
 #include "udp.h"
 #include "wire/icmp6.h"
-
-#define PMTU_ENTRIES 64
-#define PMTU_EXPIRE_NS (600 * UST_NS_PER_S) /* RFC 8201 5.3: ten minutes */
-
-struct pmtu_entry {
-	uint8_t dst[16];   /* destination */
-	uint16_t mtu;      /* what a packet too big said, at least 1280 */
-	uint64_t until_ns; /* forgotten after; 0 = unused */
-};
-
-struct ust_ipv6 {
-	struct pmtu_entry pmtu[PMTU_ENTRIES]; /* path MTUs below the link MTU */
-};
 
 static const uint8_t loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 
 int
 ust_ipv6_init(struct ust_stack *st)
 {
-	st->ip6 = calloc(1, sizeof(*st->ip6));
-	if (st->ip6 == NULL)
-		return -ENOMEM;
 	return ust_ipv6_frag_init(st);
 }
 
 void
 ust_ipv6_fini(struct ust_stack *st)
 {
-	if (st->ip6 == NULL)
-		return;
 	ust_ipv6_frag_fini(st);
-	free(st->ip6);
-	st->ip6 = NULL;
 }
 
 bool
@@ -83,23 +64,10 @@ ust_ipv6_source(const struct ust_stack *st, const uint8_t dst[16], uint8_t out[1
 	memcpy(out, pick != NULL ? pick : ust_ip_any6, 16);
 }
 
-static struct pmtu_entry *
-pmtu_find(const struct ust_stack *st, const uint8_t dst[16])
-{
-	for (unsigned i = 0; i < PMTU_ENTRIES; i++) {
-		const struct pmtu_entry *e = &st->ip6->pmtu[i];
-		if (e->until_ns > st->now_ns && ust_ip_eq(e->dst, dst))
-			return (struct pmtu_entry *)e;
-	}
-	return NULL;
-}
-
 uint16_t
 ust_ipv6_pmtu(const struct ust_stack *st, const uint8_t dst[16])
 {
-	uint16_t link = ust_nd6_link_mtu(st);
-	const struct pmtu_entry *e = pmtu_find(st, dst);
-	return e != NULL && e->mtu < link ? e->mtu : link;
+	return ust_pmtu_get(st, dst, ust_nd6_link_mtu(st));
 }
 
 bool
@@ -108,25 +76,7 @@ ust_ipv6_pmtu_update(struct ust_stack *st, const uint8_t dst[16], uint32_t mtu)
 	/* RFC 8201 4: below the minimum link MTU is taken as the minimum. */
 	if (mtu < UST_IPV6_MIN_MTU)
 		mtu = UST_IPV6_MIN_MTU;
-	if (mtu >= ust_ipv6_pmtu(st, dst))
-		return false;
-	struct pmtu_entry *e = pmtu_find(st, dst);
-	for (unsigned i = 0; i < PMTU_ENTRIES && e == NULL; i++) {
-		struct pmtu_entry *c = &st->ip6->pmtu[i];
-		if (c->until_ns <= st->now_ns)
-			e = c;
-	}
-	if (e == NULL) {
-		/* Full: the entry closest to expiry makes room. */
-		e = &st->ip6->pmtu[0];
-		for (unsigned i = 1; i < PMTU_ENTRIES; i++)
-			if (st->ip6->pmtu[i].until_ns < e->until_ns)
-				e = &st->ip6->pmtu[i];
-	}
-	memcpy(e->dst, dst, 16);
-	e->mtu = (uint16_t)mtu;
-	e->until_ns = st->now_ns + PMTU_EXPIRE_NS;
-	return true;
+	return ust_pmtu_lower(st, dst, mtu, ust_nd6_link_mtu(st));
 }
 
 void

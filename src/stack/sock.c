@@ -356,10 +356,9 @@ ip_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
 	case UST_IP_MTU_DISCOVER:
 		return ust_sockopt_put_int(val, len, s->ip_pmtudisc);
 	case UST_IP_MTU:
-		/* The path MTU is the port's: nothing smaller is routed. */
 		if (!s->connected)
 			return -ENOTCONN;
-		return ust_sockopt_put_int(val, len, s->stack->nif->mtu);
+		return ust_sockopt_put_int(val, len, ust_ip_pmtu(s->stack, s->remote.addr6));
 	case UST_IP_RECVERR:
 		return ust_sockopt_put_int(val, len, s->recverr);
 	default:

@@ -16,6 +16,7 @@
 #include "ipv4.h"
 #include "ipv6.h"
 #include "nd6.h"
+#include "pmtu.h"
 #include "raw.h"
 #include "tcp/tcp.h"
 #include "udp.h"
@@ -39,7 +40,7 @@ ust_stack_create(const struct ust_stack_config *cfg, struct ust_netif *nif, uint
 	st->rng = cfg->seed ^ 0x9e3779b97f4a7c15ull;
 	st->caller = (struct ust_sock_cred){.net_admin = true, .net_raw = true};
 	ust_timer_wheel_init(&st->timers, now_ns);
-	if (ust_arp_init(st) < 0 || ust_ipv4_init(st) < 0 || ust_icmp_init(st) < 0 ||
+	if (ust_pmtu_init(st) < 0 || ust_arp_init(st) < 0 || ust_ipv4_init(st) < 0 || ust_icmp_init(st) < 0 ||
 	    ust_nd6_init(st) < 0 || ust_ipv6_init(st) < 0 || ust_icmp6_init(st) < 0 ||
 	    ust_raw_init(st) < 0 || ust_udp_init(st) < 0 || ust_tcp_init(st) < 0) {
 		ust_stack_destroy(st);
@@ -69,6 +70,7 @@ ust_stack_destroy(struct ust_stack *st)
 	ust_nd6_fini(st);
 	ust_ipv4_fini(st);
 	ust_arp_fini(st);
+	ust_pmtu_fini(st);
 	ust_pkt_free_bulk(st->txq, st->txq_n);
 	st->txq_n = 0;
 	free(st);

@@ -47,7 +47,7 @@ struct ust_ipv4_frag;
 struct ust_udp;
 struct ust_tcp;
 struct ust_icmp;
-struct ust_ipv6;
+struct ust_pmtu;
 struct ust_ipv6_frag;
 struct ust_nd6;
 struct ust_icmp6;
@@ -65,7 +65,7 @@ struct ust_stack {
 	struct ust_ipv4 *ip4;        /* IPv4 ident and loopback queue */
 	struct ust_ipv4_frag *ip4_frag; /* IPv4 reassembly */
 	struct ust_icmp *icmp;       /* ICMP rate limiting */
-	struct ust_ipv6 *ip6;        /* IPv6 path MTUs */
+	struct ust_pmtu *pmtu;       /* path MTUs per destination, both families */
 	struct ust_ipv6_frag *ip6_frag; /* IPv6 reassembly */
 	struct ust_nd6 *nd6;         /* neighbor cache, our IPv6 addresses, routers */
 	struct ust_icmp6 *icmp6;     /* ICMPv6 rate limiting */

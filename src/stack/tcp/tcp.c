@@ -330,10 +330,9 @@ ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const 
 	if (SEQ_LT(seq, tp->snd_una) || SEQ_GEQ(seq, tp->snd_max))
 		return;
 	if (err == EMSGSIZE) {
-		/* RFC 8201: ipv6.c now knows the smaller path MTU; the MSS
-		 * follows it, and what was lost on the way goes again, cut to
-		 * it, at the next retransmission. (IPv4 keeps no path MTU:
-		 * its MSS stays the port's.) */
+		/* RFC 1191, RFC 8201: the IP layer now knows the smaller path
+		 * MTU; the MSS follows it, and what was lost on the way goes
+		 * again, cut to it, at the next retransmission. */
 		struct ust_tcp_opts o = {.has_mss = true, .mss = tp->peer_mss};
 		tcp_mss_init(st, tp, &o);
 		return;

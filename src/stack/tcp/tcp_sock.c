@@ -729,7 +729,7 @@ tcp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 		ti.tcpi_rcv_mss = tp->rcv_mss;
 		ti.tcpi_unacked = tp->mss != 0 ? (tp->snd_max - tp->snd_una + tp->mss - 1) / tp->mss : 0;
 		ti.tcpi_sacked = tp->mss != 0 ? tcp_sacked_bytes(tp) / tp->mss : 0;
-		ti.tcpi_pmtu = s->stack->nif->mtu;
+		ti.tcpi_pmtu = ust_ip_pmtu(s->stack, s->remote.addr6);
 		ti.tcpi_rtt = (uint32_t)(tp->srtt_ns / UST_NS_PER_US);
 		ti.tcpi_rttvar = (uint32_t)(tp->rttvar_ns / UST_NS_PER_US);
 		ti.tcpi_snd_ssthresh = tp->ssthresh == UINT32_MAX || tp->mss == 0 ? 0x7fffffff : tp->ssthresh / tp->mss;

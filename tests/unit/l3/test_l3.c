@@ -497,6 +497,100 @@ test_loopback_to_own_address_and_127(void **state)
 	fx_free(f);
 }
 
+static int
+sockopt(struct ust_sock *s, int level, int name)
+{
+	int v = -1;
+	size_t l = sizeof(v);
+	assert_int_equal(ust_sock_getopt(s, level, name, &v, &l), 0);
+	return v;
+}
+
+/* A router's fragmentation needed about captured frame i, saying `mtu`. */
+static void
+inject_frag_needed(struct fx *f, int i, uint16_t mtu)
+{
+	uint8_t m[8 + 60], ip[128];
+	memcpy(m + 8, f->cap[i] + UST_ETH_HLEN, 60);
+	ust_icmp_build(m, UST_ICMP_UNREACH, UST_ICMP_UNREACH_NEEDFRAG, mtu, 60);
+	uint32_t n = fx_build_ip(ip, IP_B, IP_A, UST_IPPROTO_ICMP, 7, 0, 0, m, sizeof(m));
+	fx_inject_ip(f, ip, n);
+}
+
+static void
+test_frag_needed_lowers_path_mtu_and_mss(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(9);
+	struct ust_sock *l, *c, *srv;
+	assert_int_equal(ust_sock_open(f->a, UST_AF_INET, UST_SOCK_STREAM, &l), 0);
+	struct ust_sockaddr any = sa(0, 80), to = sa(IP_A, 80);
+	assert_int_equal(ust_sock_bind(l, &any), 0);
+	assert_int_equal(ust_sock_listen(l, 4), 0);
+	assert_int_equal(ust_sock_open(f->b, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+	assert_int_equal(ust_sock_connect(c, &to), -EINPROGRESS);
+	fx_run(f, 10 * UST_NS_PER_MS);
+	assert_int_equal(ust_sock_accept(l, &srv, NULL), 0);
+	assert_int_equal(sockopt(srv, UST_SOL_TCP, UST_TCP_MAXSEG), 1500 - 20 - 20 - 12);
+	assert_int_equal(sockopt(srv, UST_SOL_IP, UST_IP_MTU), 1500);
+	static uint8_t data[30000], got[30000];
+	for (size_t k = 0; k < sizeof(data); k++)
+		data[k] = (uint8_t)(k * 7);
+	f->ncap = 0;
+	assert_int_equal(ust_sock_send(srv, data, sizeof(data), 0), (ssize_t)sizeof(data));
+	ust_stack_poll(f->a, f->now);
+	int i = -1;
+	for (unsigned k = 0; k < f->ncap && i < 0; k++)
+		if (ust_get16(f->cap[k] + 12) == UST_ETHERTYPE_IPV4 && f->cap_len[k] > 1300)
+			i = (int)k;
+	assert_true(i >= 0);
+	/* A higher MTU than the path's changes nothing (RFC 1191 6.3). */
+	inject_frag_needed(f, i, 1500);
+	ust_stack_poll(f->a, f->now);
+	assert_int_equal(sockopt(srv, UST_SOL_IP, UST_IP_MTU), 1500);
+	/* A hop of 1200 bytes: the path MTU and the MSS follow it. */
+	inject_frag_needed(f, i, 1200);
+	f->ncap = 0;
+	fx_run(f, 5 * UST_NS_PER_S);
+	assert_int_equal(sockopt(srv, UST_SOL_IP, UST_IP_MTU), 1200);
+	assert_int_equal(sockopt(srv, UST_SOL_TCP, UST_TCP_MAXSEG), 1200 - 20 - 20 - 12);
+	size_t have = 0;
+	ssize_t r;
+	while ((r = ust_sock_recv(c, got + have, sizeof(got) - have, 0)) > 0)
+		have += (size_t)r;
+	assert_int_equal(have, sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	for (unsigned k = 0; k < f->ncap; k++)
+		assert_true(f->cap_len[k] <= UST_ETH_HLEN + 1200);
+	/* Below Linux's min_pmtu (an old router's 0 too) is taken as 552. */
+	assert_int_equal(ust_sock_send(srv, data, 4000, 0), 4000);
+	f->ncap = 0;
+	ust_stack_poll(f->a, f->now);
+	assert_true(f->ncap > 0);
+	inject_frag_needed(f, 0, 0);
+	fx_run(f, 5 * UST_NS_PER_S);
+	assert_int_equal(sockopt(srv, UST_SOL_IP, UST_IP_MTU), 552);
+	assert_int_equal(sockopt(srv, UST_SOL_TCP, UST_TCP_MAXSEG), 552 - 20 - 20 - 12);
+	/* Another destination keeps the port's MTU; an unconnected socket has
+	 * none to report (ENOTCONN, as Linux). */
+	struct ust_sock *u = udp_bound(f->a, 0, 5006);
+	int v;
+	size_t vl = sizeof(v);
+	assert_int_equal(ust_sock_getopt(u, UST_SOL_IP, UST_IP_MTU, &v, &vl), -ENOTCONN);
+	struct ust_sockaddr other = sa(0xc6120009u, 9);
+	assert_int_equal(ust_sock_connect(u, &other), 0);
+	assert_int_equal(sockopt(u, UST_SOL_IP, UST_IP_MTU), 1500);
+	/* Ten minutes on, the entry is forgotten (RFC 1191 6.3). */
+	fx_run(f, 601 * UST_NS_PER_S);
+	assert_int_equal(sockopt(srv, UST_SOL_IP, UST_IP_MTU), 1500);
+	ust_sock_close(u);
+	ust_sock_close(c);
+	ust_sock_close(srv);
+	ust_sock_close(l);
+	fx_run(f, 200 * UST_NS_PER_S);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -520,6 +614,7 @@ main(void)
 		cmocka_unit_test(test_reassembly_memory_cap),
 		cmocka_unit_test(test_ipv4_malformed_are_counted_not_crashing),
 		cmocka_unit_test(test_loopback_to_own_address_and_127),
+		cmocka_unit_test(test_frag_needed_lowers_path_mtu_and_mss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
