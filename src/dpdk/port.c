@@ -2,8 +2,11 @@
  * DPDK port as a netif: rte_eth_rx_burst/tx_burst with zero-copy wrapping of
  * rte_mbuf in struct ust_pkt (mbuf private area), and the mempool behind it.
  * Frames up to a jumbo frame are received whatever our own MTU (a peer with a
- * larger one is served, as Linux serves it), in one mbuf each; scatter is
- * asked for where the port has it, so a longer frame reaches the stack as a
+ * larger one is served, as Linux serves it): scatter is asked for where the
+ * port has it, and a frame that came chained is copied into one buffer of a
+ * small jumbo pool, so the stack sees it whole while every other packet keeps
+ * a buffer of the MTU's size (a socket's receive buffer is charged by buffer
+ * size, as Linux charges truesize). A longer frame reaches the stack as a
  * chain it counts and drops instead of a silent rx error. The port's receive
  * checksum verdicts are asked for where it has them (the stack trusts good
  * and drops bad). Transmit checksums stay the stack's: net_tap's "offload"
@@ -28,6 +31,7 @@
 #define RX_DESC 1024
 #define TX_DESC 1024
 #define MBUF_CACHE 256
+#define JUMBO_MBUFS 255 /* frames above the MTU received at once, at most */
 /* The largest frame received in one mbuf: a 9000-byte MTU with a VLAN tag
  * and the CRC, whatever MTU we send with ourselves. */
 #define RX_FRAME_MAX (9000 + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN)
@@ -37,6 +41,7 @@
 struct ust_port {
 	struct ust_netif nif;     /* what the stack drives */
 	struct rte_mempool *pool; /* mbufs with a struct ust_pkt in their private area */
+	struct rte_mempool *jumbo; /* mbufs of RX_FRAME_MAX, for frames that came chained */
 	uint16_t port_id;         /* ethdev port */
 	int rx_intr_fd;           /* readable on a frame while armed, -1 = none */
 	bool rx_intr_counter;     /* the fd is an eventfd to read after a wake-up */
@@ -123,6 +128,30 @@ unwrap(struct ust_pkt *p)
 	return head;
 }
 
+/* A chained frame copied into one jumbo mbuf; the chain itself when none is
+ * free or it does not fit (the stack counts and drops it). */
+static struct rte_mbuf *
+unchain(struct ust_port *p, struct rte_mbuf *m)
+{
+	struct rte_mbuf *j = rte_pktmbuf_alloc(p->jumbo);
+	if (j == NULL)
+		return m;
+	char *d = rte_pktmbuf_append(j, (uint16_t)m->pkt_len);
+	if (m->pkt_len > UINT16_MAX || d == NULL) {
+		rte_pktmbuf_free(j);
+		return m;
+	}
+	for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
+		memcpy(d, rte_pktmbuf_mtod(s, char *), s->data_len);
+		d += s->data_len;
+	}
+	j->ol_flags = m->ol_flags;
+	j->packet_type = m->packet_type;
+	j->port = m->port;
+	rte_pktmbuf_free(m);
+	return j;
+}
+
 static uint16_t
 port_rx(struct ust_netif *nif, struct ust_pkt **pkts, uint16_t n)
 {
@@ -133,7 +162,7 @@ port_rx(struct ust_netif *nif, struct ust_pkt **pkts, uint16_t n)
 	uint16_t got = rte_eth_rx_burst(p->port_id, 0, m, n);
 	p->rx_bursts += got != 0;
 	for (uint16_t i = 0; i < got; i++)
-		pkts[i] = wrap(m[i]);
+		pkts[i] = wrap(m[i]->nb_segs > 1 ? unchain(p, m[i]) : m[i]);
 	return got;
 }
 
@@ -201,14 +230,22 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu
 	p->port_id = port_id;
 	char name[32];
 	snprintf(name, sizeof(name), "ust_mbuf_%u", port_id);
-	/* A frame up to RX_FRAME_MAX (--mtu is at most 9000) fits one mbuf,
-	 * so the stack never sees chains it would have to parse across. */
-	uint32_t room = RTE_ALIGN((uint32_t)RTE_PKTMBUF_HEADROOM + RX_FRAME_MAX, 1024);
+	/* A frame of the MTU fits one mbuf; a longer one comes chained. */
+	uint32_t frame = (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 4;
+	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	if (mtu != 0 && frame > room)
+		room = RTE_ALIGN(frame, 1024);
 	p->pool = rte_pktmbuf_pool_create(name, mbufs, MBUF_CACHE, PRIV_SIZE, (uint16_t)room, (int)socket_id);
-	if (p->pool == NULL) {
+	snprintf(name, sizeof(name), "ust_jumbo_%u", port_id);
+	p->jumbo = rte_pktmbuf_pool_create(name, JUMBO_MBUFS, 0, PRIV_SIZE,
+					   (uint16_t)RTE_ALIGN(RTE_PKTMBUF_HEADROOM + RX_FRAME_MAX, 1024),
+					   (int)socket_id);
+	if (p->pool == NULL || p->jumbo == NULL) {
 		fprintf(stderr, "ustackd: cannot create a pool of %u mbufs: %s — lower --mbufs or "
 				"give EAL more memory (-m)\n",
 			mbufs, rte_strerror(rte_errno));
+		rte_mempool_free(p->pool);
+		rte_mempool_free(p->jumbo);
 		free(p);
 		return NULL;
 	}
@@ -223,8 +260,14 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu
 		conf.intr_conf.rxq = 0;
 		rc = rte_eth_dev_configure(port_id, 1, 1, &conf);
 	}
+	/* net_tap has no ring: its descriptors are the buffers one readv()
+	 * fills, so a jumbo frame's worth, not a ring's (each readv would pass
+	 * them all to the kernel). */
+	uint16_t rx_desc = RX_DESC;
+	if (strcmp(info.driver_name, "net_tap") == 0)
+		rx_desc = (uint16_t)(RX_FRAME_MAX / (room - RTE_PKTMBUF_HEADROOM) + 1);
 	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port_id, 0, RX_DESC, socket_id, NULL, p->pool);
+		rc = rte_eth_rx_queue_setup(port_id, 0, rx_desc, socket_id, NULL, p->pool);
 	if (rc == 0)
 		rc = rte_eth_tx_queue_setup(port_id, 0, TX_DESC, socket_id, NULL);
 	if (rc == 0 && mtu != 0)
@@ -235,6 +278,7 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu
 		fprintf(stderr, "ustackd: port %u: cannot configure and start: %s\n", port_id,
 			rte_strerror(-rc));
 		rte_mempool_free(p->pool);
+		rte_mempool_free(p->jumbo);
 		free(p);
 		return NULL;
 	}
@@ -264,8 +308,9 @@ ust_port_open(uint16_t port_id, unsigned mbufs, unsigned socket_id, uint16_t mtu
 	p->nif.ops = &port_ops;
 	p->nif.priv = p;
 	printf("ustackd: port %u (%s): MTU %u (at most %u), receives frames up to %u bytes%s%s\n",
-	       port_id, info.driver_name, now_mtu, max_mtu, (unsigned)RX_FRAME_MAX,
-	       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) ? " (longer ones chained)" : "",
+	       port_id, info.driver_name, now_mtu, max_mtu,
+	       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) ? (unsigned)RX_FRAME_MAX : room - RTE_PKTMBUF_HEADROOM,
+	       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) ? " (in pieces the port chains)" : "",
 	       (p->nif.caps & UST_NETIF_CAP_RX_L4_CSUM) ? ", rx checksums verified by the port" : "");
 	return p;
 }
@@ -278,6 +323,7 @@ ust_port_close(struct ust_port *p)
 	rte_eth_dev_stop(p->port_id);
 	rte_eth_dev_close(p->port_id);
 	rte_mempool_free(p->pool);
+	rte_mempool_free(p->jumbo);
 	free(p);
 }
 
