@@ -22,6 +22,7 @@ struct pmtu_entry {
 
 struct ust_pmtu {
 	struct pmtu_entry e[PMTU_ENTRIES]; /* path MTUs below the link MTU */
+	uint64_t live_until_ns;            /* no entry lives past this */
 };
 
 int
@@ -52,6 +53,9 @@ find(const struct ust_stack *st, const uint8_t dst[16])
 uint16_t
 ust_pmtu_get(const struct ust_stack *st, const uint8_t dst[16], uint16_t link_mtu)
 {
+	/* Every datagram asks: without a live entry, no search. */
+	if (st->pmtu->live_until_ns <= st->now_ns)
+		return link_mtu;
 	const struct pmtu_entry *e = find(st, dst);
 	return e != NULL && e->mtu < link_mtu ? e->mtu : link_mtu;
 }
@@ -76,5 +80,6 @@ ust_pmtu_lower(struct ust_stack *st, const uint8_t dst[16], uint32_t mtu, uint16
 	memcpy(e->dst, dst, 16);
 	e->mtu = (uint16_t)mtu;
 	e->until_ns = st->now_ns + PMTU_EXPIRE_NS;
+	st->pmtu->live_until_ns = e->until_ns;
 	return true;
 }
