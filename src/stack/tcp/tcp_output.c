@@ -117,9 +117,15 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 	ust_tcp_build(h, &v, hlen + len, ps, false);
 	if (flags & UST_TCP_ACK) {
 		tp->last_ack_sent = tp->rcv_nxt;
-		if (!(flags & UST_TCP_SYN))
-			tp->rcv_adv = tp->rcv_nxt + ((uint32_t)v.win << tp->rcv_wscale);
-		else
+		if (!(flags & UST_TCP_SYN)) {
+			/* The scaled field rounds the window down, which can put
+			 * its edge short of one offered before: the sender may
+			 * have sent up to that one, and it fits the buffer, so
+			 * the edge never moves back (Linux never shrinks it). */
+			uint32_t edge = tp->rcv_nxt + ((uint32_t)v.win << tp->rcv_wscale);
+			if (SEQ_GT(edge, tp->rcv_adv))
+				tp->rcv_adv = edge;
+		} else
 			tp->rcv_adv = tp->rcv_nxt + win;
 		tp->delack_at = 0;
 		tp->ack_now = false;
