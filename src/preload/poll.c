@@ -44,7 +44,11 @@ scan_ours(struct pollfd *fds, nfds_t n, struct ust_psock **ps, bool arm, bool de
 		if (ps[i] == NULL)
 			continue;
 		if (dead) {
-			fds[i].revents = (short)(POLLERR | POLLHUP | (fds[i].events & POLLIN));
+			/* ustackd is gone: ERR|HUP in one wait, then quiet, so a
+			 * program that keeps the socket sleeps instead of spinning. */
+			fds[i].revents = atomic_load(&ps[i]->dead_told)
+						 ? 0
+						 : (short)(POLLERR | POLLHUP | (fds[i].events & POLLIN));
 		} else {
 			if (arm)
 				ust_chan_arm(ps[i]);
@@ -157,7 +161,9 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 		goto out;
 	}
 	k[n] = (struct pollfd){.fd = ust_chan_wake_fd(), .events = POLLIN};
-	k[n + 1] = (struct pollfd){.fd = ust_chan_ctl_fd(), .events = 0};
+	/* The control connection's HUP says ustackd died; once that is known
+	 * it would only end every sleep at once. */
+	k[n + 1] = (struct pollfd){.fd = ust_chan_dead() ? -1 : ust_chan_ctl_fd(), .events = 0};
 	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
 	/* Without room for two more fds (nfds above RLIMIT_NOFILE: sshd's
 	 * sandboxed child), the kernel is asked for the program's fds only,
@@ -195,6 +201,9 @@ ust_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 			prepare_sets(fds, n);
 		}
 		if (ready > 0 || (end >= 0 && ts_left(end) == 0)) {
+			for (nfds_t i = 0; dead && i < n; i++)
+				if (ps[i] != NULL && fds[i].revents != 0)
+					atomic_store(&ps[i]->dead_told, true);
 			rc = ready;
 			break;
 		}

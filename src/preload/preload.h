@@ -81,6 +81,7 @@ struct ust_psock {
 	int type;                 /* SOCK_STREAM, SOCK_DGRAM or SOCK_RAW */
 	int protocol;             /* socket()'s protocol argument */
 	_Atomic bool copy;        /* its bytes live in another region: send through the channel */
+	_Atomic bool dead_told;   /* ustackd is gone and a wait reported it so (only once) */
 	bool used;                /* bound, connected or sent: too late to hand to the kernel */
 	uint8_t nopts;            /* entries in opts */
 	struct {

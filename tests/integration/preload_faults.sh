@@ -84,6 +84,38 @@ except OSError as e:
 APP=$!
 for _ in $(seq 100); do [ -f "$WORK/flowing" ] && break; sleep 0.1; done
 [ -f "$WORK/flowing" ] || fail "the transfer never started: $(cat "$WORK/app.out")"
+# A server that keeps its sockets after ustackd died (nginx's workers,
+# dnsmasq) must sleep in its waits, not spin: epoll and poll each report a
+# dead listener once (IN|ERR|HUP), accept() fails, and the next wait sleeps
+# its whole timeout with nothing to report.
+cat >"$WORK/orphan.py" <<'PY'
+import errno, select, socket, sys
+def listener(port):
+    s = socket.socket()
+    s.bind(("127.0.0.1", port))
+    s.listen()
+    return s
+def names(ev):
+    return "|".join(n for n, b in (("IN", select.POLLIN), ("ERR", select.POLLERR), ("HUP", select.POLLHUP)) if ev & b)
+def accept(s):
+    try:
+        s.accept()
+        return "accepted"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+a, b = listener(5013), listener(5014)
+ep = select.epoll()
+ep.register(a.fileno(), select.EPOLLIN)
+pl = select.poll()
+pl.register(b.fileno(), select.POLLIN)
+open(sys.argv[1], "w").write("waiting")
+print("epoll:", [names(ev) for _, ev in ep.poll(30)], "accept:", accept(a), "again:", ep.poll(0.3))
+print("poll:", [names(ev) for _, ev in pl.poll(0)], "accept:", accept(b), "again:", pl.poll(300))
+PY
+ust_run /usr/bin/python3 "$WORK/orphan.py" "$WORK/orphan-waiting" >"$WORK/orphan.out" 2>&1 &
+ORPHAN=$!
+for _ in $(seq 100); do [ -f "$WORK/orphan-waiting" ] && break; sleep 0.1; done
+[ -f "$WORK/orphan-waiting" ] || fail "the epoll/poll program did not start: $(cat "$WORK/orphan.out")"
 t0=$(/usr/bin/python3 -c 'import time; print(time.monotonic())')
 kill -9 "$UST_PID"
 wait "$UST_PID" 2>/dev/null || true
@@ -95,4 +127,9 @@ case "$err" in ECONNRESET | EPIPE | ENOTCONN) ;; *) fail "after ustackd died the
 late=$(/usr/bin/python3 -c "print(float('$t1') - float('$t0') < 1.0)")
 [ "$late" = True ] || fail "the error came $(/usr/bin/python3 -c "print(float('$t1') - float('$t0'))") s after ustackd died"
 echo "ok: kill -9 of ustackd: the program got $err within a second and exited"
+wait $ORPHAN || fail "the epoll/poll program after ustackd died: $(cat "$WORK/orphan.out")"
+want="epoll: ['IN|ERR|HUP'] accept: ECONNABORTED again: []
+poll: ['IN|ERR|HUP'] accept: ECONNABORTED again: []"
+[ "$(cat "$WORK/orphan.out")" = "$want" ] || fail "after ustackd died, epoll and poll said: $(cat "$WORK/orphan.out")"
+echo "ok: after ustackd died, epoll and poll reported a listener once (IN|ERR|HUP), accept failed, the next waits slept"
 echo PASS
