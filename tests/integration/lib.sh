@@ -141,3 +141,77 @@ ust_bg() {
 	env LD_PRELOAD="$UST_PRELOAD" USTACK_CTL="$WORK/ctl.sock" \
 		ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 "$@" &
 }
+
+# nginx from Debian on this test's ustackd: daemon, master + 2 workers
+# accepting on the master's listener at port 8080 (epoll, sendfile on),
+# serving $WORK/www; NGINX_PID is the master. nginx_kill (for a trap) ends
+# it and its workers.
+NGINX_PID=
+nginx_up() {
+	mkdir -p "$WORK/www" "$WORK/nginx-tmp"
+	cat >"$WORK/nginx.conf" <<-CONF
+	daemon on;
+	master_process on;
+	worker_processes 2;
+	pid $WORK/nginx.pid;
+	error_log $WORK/nginx-error.log notice;
+	events { worker_connections 256; }
+	http {
+		access_log off;
+		sendfile on;
+		client_body_temp_path $WORK/nginx-tmp/body;
+		proxy_temp_path $WORK/nginx-tmp/proxy;
+		fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
+		uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
+		scgi_temp_path $WORK/nginx-tmp/scgi;
+		server {
+			listen 8080;
+			root $WORK/www;
+		}
+	}
+	CONF
+	chmod -R a+rX "$WORK"
+	ust_run nginx -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" ||
+		fail "nginx did not start: $(cat "$WORK/nginx-error.log")"
+	for _ in $(seq 100); do
+		"$UST_CLI" --ctl "$WORK/ctl.sock" stat | grep -q "LISTEN .*:8080 " && break
+		sleep 0.1
+	done
+	NGINX_PID=$(cat "$WORK/nginx.pid")
+	local workers
+	workers=$(pgrep -P "$NGINX_PID" | wc -l)
+	[ "$workers" -eq 2 ] || fail "nginx has $workers workers, not 2"
+}
+
+nginx_kill() {
+	[ -n "$NGINX_PID" ] || return 0
+	pkill -9 -P "$NGINX_PID" 2>/dev/null
+	kill -9 "$NGINX_PID" 2>/dev/null
+	NGINX_PID=
+}
+
+# wrk (2 threads, 8 keep-alive connections) from the kernel side or from
+# ustack at URL, until each thread had N answers, every body compared with
+# FILE by tests/integration/wrk_verify.lua; the report is in $WORK/wrk.log,
+# WRK_GOOD the answers checked. Nothing may fail. (wrk counts an answer
+# later than --timeout as an error: 1 MiB to each of 8 connections on a
+# busy 2-core machine can take seconds, and is still no error.)
+wrk_count() { # kernel|ustack URL FILE N
+	local marks=$WORK/wrk-marks
+	rm -rf "$marks" && mkdir "$marks"
+	local args=(wrk -t 2 -c 8 -d 900 --timeout 30 -s "$(dirname "$0")/wrk_verify.lua" "$2" -- "$3" "$4" "$marks")
+	if [ "$1" = kernel ]; then ip netns exec "$NS" "${args[@]}" >"$WORK/wrk.log" 2>&1 &
+	else ust_bg "${args[@]}" >"$WORK/wrk.log" 2>&1; fi
+	local pid=$! n=0 bad
+	for _ in $(seq 6000); do
+		n=$(find "$marks" -type f | wc -l)
+		[ "$n" -ge 2 ] || ! kill -0 $pid 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -INT $pid 2>/dev/null
+	wait $pid || fail "$1 wrk of $2: $(cat "$WORK/wrk.log")"
+	[ "$n" -ge 2 ] || fail "$1 wrk of $2: not $((2 * $4)) answers in 10 minutes: $(cat "$WORK/wrk.log")"
+	grep -q "Socket errors\|Non-2xx" "$WORK/wrk.log" && fail "$1 wrk of $2 saw errors: $(cat "$WORK/wrk.log")"
+	read -r WRK_GOOD bad <<<"$(sed -n 's/^verified \([0-9]*\) mismatched \([0-9]*\)$/\1 \2/p' "$WORK/wrk.log")"
+	[ "${WRK_GOOD:-0}" -ge $((2 * $4)) ] && [ "$bad" -eq 0 ] || fail "$1 wrk of $2: $(cat "$WORK/wrk.log")"
+}

@@ -18,77 +18,24 @@ wait_listen() { # port
 	fail "nothing listens on ustack port $1"
 }
 sha() { sha256sum "$1" | cut -c1-64; }
-LUA=$(dirname "$0")/wrk_verify.lua
-# wrk from the kernel side or ustack at a URL of the file FILE (2 threads, 8
-# connections) until each thread had 500 answers, every body compared with
-# the file; its report in $WORK/wrk.log. Nothing may fail. (wrk counts an
-# answer later than --timeout as an error: 1 MiB to each of 8 connections on
-# a busy 2-core machine can take seconds, and is still no error.)
-wrk_1000() { # kernel|ustack URL FILE
-	local marks=$WORK/wrk-marks
-	rm -rf "$marks" && mkdir "$marks"
-	local args=(wrk -t 2 -c 8 -d 300 --timeout 30 -s "$LUA" "$2" -- "$3" 500 "$marks")
-	if [ "$1" = kernel ]; then ip netns exec "$NS" "${args[@]}" >"$WORK/wrk.log" 2>&1 &
-	else ust_bg "${args[@]}" >"$WORK/wrk.log" 2>&1; fi
-	local pid=$! n=0
-	for _ in $(seq 1200); do
-		n=$(find "$marks" -type f | wc -l)
-		[ "$n" -ge 2 ] || ! kill -0 $pid 2>/dev/null && break
-		sleep 0.1
-	done
-	kill -INT $pid 2>/dev/null
-	wait $pid || fail "$1 wrk of $2: $(cat "$WORK/wrk.log")"
-	[ "$n" -ge 2 ] || fail "$1 wrk of $2: not 1000 answers in 2 minutes: $(cat "$WORK/wrk.log")"
-	grep -q "Socket errors\|Non-2xx" "$WORK/wrk.log" && fail "$1 wrk of $2 saw errors: $(cat "$WORK/wrk.log")"
-	read -r good bad <<<"$(sed -n 's/^verified \([0-9]*\) mismatched \([0-9]*\)$/\1 \2/p' "$WORK/wrk.log")"
-	[ "${good:-0}" -ge 1000 ] && [ "$bad" -eq 0 ] || fail "$1 wrk of $2: $(cat "$WORK/wrk.log")"
-}
 
 ust_up
-NGINX_PID=
 SOCAT_PID=
 SSHD_PID=
 cleanup_servers() {
 	set +e
-	[ -n "$NGINX_PID" ] && kill -9 "$NGINX_PID" 2>/dev/null
+	nginx_kill
 	[ -n "$SOCAT_PID" ] && kill "$SOCAT_PID" 2>/dev/null
 	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null
-	pkill -9 -F "$WORK/nginx.pid" 2>/dev/null
 	ust_cleanup
 }
 trap cleanup_servers EXIT
 
 # --- nginx: daemon on, master + 2 workers -------------------------------
-mkdir -p "$WORK/www" "$WORK/nginx-tmp"
+mkdir -p "$WORK/www"
 head -c 1024 /dev/urandom >"$WORK/www/small"
 head -c 1048576 /dev/urandom >"$WORK/www/big"
-cat >"$WORK/nginx.conf" <<EOF
-daemon on;
-master_process on;
-worker_processes 2;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log notice;
-events { worker_connections 256; }
-http {
-	access_log off;
-	sendfile on;
-	client_body_temp_path $WORK/nginx-tmp/body;
-	proxy_temp_path $WORK/nginx-tmp/proxy;
-	fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
-	uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
-	scgi_temp_path $WORK/nginx-tmp/scgi;
-	server {
-		listen 8080;
-		root $WORK/www;
-	}
-}
-EOF
-chmod -R a+rX "$WORK"
-ust_run nginx -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" || fail "nginx did not start: $(cat "$WORK/nginx-error.log")"
-wait_listen 8080
-NGINX_PID=$(cat "$WORK/nginx.pid")
-workers=$(pgrep -P "$NGINX_PID" | wc -l)
-[ "$workers" -eq 2 ] || fail "nginx has $workers workers, not 2"
+nginx_up
 # 1,000 fetches of each file by one curl process (its URL glob, one
 # keep-alive connection) and by wrk (8 connections), from the kernel side
 # and from ustack over 127.0.0.1. curl's bodies arrive concatenated and are
@@ -102,8 +49,8 @@ for f in small big; do
 		ok=$(grep -c '^200$' "$WORK/codes" || true)
 		[ "$ok" -eq 1000 ] || fail "$side curl of $f: $ok of 1000 answered 200: $(sort "$WORK/codes" | uniq -c)"
 		[ "$got" = "$want" ] || fail "$side curl: the 1000 bodies of $f differ from the file"
-		wrk_1000 $side "http://$host:8080/$f" "$WORK/www/$f"
-		echo "ok: nginx (daemon, master + 2 workers, sendfile on) to $side: curl 1000 x $f, hash equal; wrk $good x $f, every body equal, no error"
+		wrk_count $side "http://$host:8080/$f" "$WORK/www/$f" 500
+		echo "ok: nginx (daemon, master + 2 workers, sendfile on) to $side: curl 1000 x $f, hash equal; wrk $WRK_GOOD x $f, every body equal, no error"
 	done
 done
 
@@ -112,7 +59,7 @@ done
 # the run is on a connection of its own and nothing excuses a failure (on
 # a keep-alive connection an old worker closes while leaving, a request
 # crossing its close fails with the kernel's nginx as well).
-in_ns wrk -t 2 -c 8 -d 4 -H 'Connection: close' -s "$LUA" "http://$UST_IP:8080/small" -- "$WORK/www/small" 0 / \
+in_ns wrk -t 2 -c 8 -d 4 -H 'Connection: close' -s "$(dirname "$0")/wrk_verify.lua" "http://$UST_IP:8080/small" -- "$WORK/www/small" 0 / \
 	>"$WORK/wrk2.log" 2>&1 &
 WRK=$!
 sleep 1
