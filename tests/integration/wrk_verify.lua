@@ -3,8 +3,9 @@
 -- a file named by its number in a directory, so that a run can be a number
 -- of requests rather than a duration (wrk itself sleeps for its -d: whoever
 -- sees every thread's file sends it SIGINT, and it reports at once).
---   wrk -t T -c C -d LIMIT -s wrk_verify.lua URL -- FILE REQUESTS_PER_THREAD DIR
--- done() prints "verified N mismatched M".
+--   wrk -t T -c C -d LIMIT -s wrk_verify.lua URL -- FILE REQUESTS_PER_THREAD DIR [STEP]
+-- With STEP, each thread also writes its count so far to DIR/p<number>
+-- every STEP answers. done() prints "verified N mismatched M".
 local threads = {}
 
 function setup(thread)
@@ -18,6 +19,7 @@ function init(args)
 	f:close()
 	limit = tonumber(args[2])
 	marks = args[3]
+	step = tonumber(args[4] or "0")
 	good, bad = 0, 0
 end
 
@@ -26,6 +28,11 @@ function response(status, headers, body)
 		good = good + 1
 	else
 		bad = bad + 1
+	end
+	if step > 0 and (good + bad) % step == 0 then
+		local f = assert(io.open(marks .. "/p" .. id, "w"))
+		f:write(good + bad, "\n")
+		f:close()
 	end
 	if good + bad == limit then
 		assert(io.open(marks .. "/" .. id, "w")):close()
