@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "preload.h"
 
@@ -773,34 +772,6 @@ collect_locked(struct ust_ep *ep, struct epoll_event *out, int max)
 	return n;
 }
 
-/* The last events array this thread found mapped. */
-static _Thread_local uintptr_t mapped_lo, mapped_hi;
-
-/* How many of the max entries at out lie in mapped pages. Linux copies
- * events out with checked stores, so an array the program cannot write
- * gives EFAULT rather than a crash; a wait that reports from memory must
- * know before it stores. The answer for the array last found whole is
- * kept, so only a new array costs system calls. */
-static int
-entries_mapped(struct epoll_event *out, int max)
-{
-	uintptr_t lo = (uintptr_t)out, hi = lo + (size_t)max * sizeof(*out);
-	if (lo >= mapped_lo && hi <= mapped_hi)
-		return max;
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t p = lo & ~(pg - 1);
-	unsigned char in_core;
-	for (; p < hi; p += pg)
-		if (mincore((void *)p, pg, &in_core) != 0) {
-			if (errno != ENOMEM)
-				return max; /* cannot tell: trust the program */
-			return p <= lo ? 0 : (int)((p - lo) / sizeof(*out));
-		}
-	mapped_lo = lo;
-	mapped_hi = hi;
-	return max;
-}
-
 int
 ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t timeout_ns, bool ts,
 	    const sigset_t *mask)
@@ -809,15 +780,6 @@ ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t timeout_ns, bool
 	/* The kernel judges a bad count (EINVAL), as it would. */
 	if (ep == NULL || max <= 0 || max > EP_MAX_EVENTS)
 		return kwait(epfd, out, max, timeout_ns, ts, mask);
-	int room = entries_mapped(out, max);
-	if (room == 0) {
-		/* Nothing can be stored: wait as Linux does, and fail once an
-		 * event would have been. */
-		struct epoll_event one;
-		int rc = ust_ep_wait(epfd, &one, 1, timeout_ns, ts, mask);
-		return rc > 0 ? -EFAULT : rc;
-	}
-	max = room;
 	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
 	if (!live(ep) && ep->nested == NULL) {
 		/* Kernel members only: the kernel's wait, unless epoll_ctl adds a
@@ -835,22 +797,17 @@ ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t timeout_ns, bool
 	if (live(ep))
 		ust_chan_settle();
 	for (;;) {
-		int n = 0;
-		/* After FAIR_EVERY returns without a look at the kernel, its
-		 * members come first: kernel fds are reported even in a set
-		 * whose ustack members are ready all the time. */
-		if ((ep->nkernel > 0 || ep->nested != NULL) && atomic_load(&ep->fast) >= FAIR_EVERY) {
-			atomic_store(&ep->fast, 0);
-			sync_nested(ep);
-			bool rang = false;
-			int k = kwait(epfd, out, max, 0, ts, NULL);
-			if (k > 0)
-				n = filter(ep, epfd, out, k, &rang);
-		}
-		if (n < max)
-			n += collect_locked(ep, out + n, max - n);
+		int n = collect_locked(ep, out, max);
 		if (n > 0) {
-			atomic_fetch_add(&ep->fast, 1);
+			if (n < max && (ep->nkernel > 0 || ep->nested != NULL) &&
+			    atomic_fetch_add(&ep->fast, 1) + 1 >= FAIR_EVERY) {
+				atomic_store(&ep->fast, 0);
+				sync_nested(ep);
+				bool rang = false;
+				int k = kwait(epfd, out + n, max - n, 0, ts, NULL);
+				if (k > 0)
+					n += filter(ep, epfd, out + n, k, &rang);
+			}
 			return n;
 		}
 		int64_t left = end < 0 ? -1 : end - ust_now_ns();
