@@ -33,6 +33,8 @@ struct ust_memlink {
 	uint64_t now_ns;            /* the harness's virtual time */
 	uint64_t rng;               /* splitmix64 state */
 	ust_memlink_tap_fn *tap;    /* observer, or NULL */
+	ust_memlink_filter_fn *filter; /* chooses frames to drop, or NULL */
+	void *filter_arg;           /* its argument */
 	void *tap_arg;              /* its argument */
 };
 
@@ -85,7 +87,7 @@ send_one(struct ust_memlink *l, unsigned from, struct ust_pkt *p)
 		ust_pkt_free(p);
 		return;
 	}
-	if (chance(l, im->loss_pct)) {
+	if (chance(l, im->loss_pct) || (l->filter != NULL && l->filter(l->filter_arg, from, p, l->now_ns))) {
 		d->ctr.lost++;
 		ust_pkt_free(p);
 		return;
@@ -280,4 +282,11 @@ ust_memlink_set_tap(struct ust_memlink *l, ust_memlink_tap_fn *fn, void *arg)
 {
 	l->tap = fn;
 	l->tap_arg = arg;
+}
+
+void
+ust_memlink_set_filter(struct ust_memlink *l, ust_memlink_filter_fn *fn, void *arg)
+{
+	l->filter = fn;
+	l->filter_arg = arg;
 }

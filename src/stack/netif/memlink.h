@@ -60,5 +60,9 @@ int ust_memlink_inject(struct ust_memlink *l, unsigned from, const uint8_t *fram
  * delivery); called with the frame's bytes. */
 typedef void ust_memlink_tap_fn(void *arg, unsigned from, const struct ust_pkt *pkt, uint64_t now_ns);
 void ust_memlink_set_tap(struct ust_memlink *l, ust_memlink_tap_fn *fn, void *arg);
+/* Drop the frames fn returns true for (counted as lost): a test losing
+ * exactly the segments it means to. */
+typedef bool ust_memlink_filter_fn(void *arg, unsigned from, const struct ust_pkt *pkt, uint64_t now_ns);
+void ust_memlink_set_filter(struct ust_memlink *l, ust_memlink_filter_fn *fn, void *arg);
 
 #endif

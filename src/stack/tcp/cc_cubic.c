@@ -147,9 +147,12 @@ cubic_loss(struct tcpcb *tp)
 }
 
 static void
-cubic_rto(struct tcpcb *tp)
+cubic_rto(struct tcpcb *tp, bool reduce_now)
 {
-	reduce(tp);
+	if (reduce_now)
+		reduce(tp);
+	else
+		tp->cubic_epoch_ns = 0;
 	tp->cwnd = tp->mss;
 }
 

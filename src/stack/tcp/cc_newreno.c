@@ -46,9 +46,10 @@ newreno_loss(struct tcpcb *tp)
 }
 
 static void
-newreno_rto(struct tcpcb *tp)
+newreno_rto(struct tcpcb *tp, bool reduce)
 {
-	tp->ssthresh = half_flight(tp);
+	if (reduce)
+		tp->ssthresh = half_flight(tp);
 	tp->cwnd = tp->mss;
 	tp->bytes_acked = 0;
 }

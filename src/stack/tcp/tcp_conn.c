@@ -548,6 +548,7 @@ tcp_free(struct ust_stack *st, struct tcpcb *tp)
 	free(tp->ooo);
 	free(tp->sacked);
 	free(tp->xmarks);
+	free(tp->rxmarks);
 	free(tp);
 }
 
@@ -616,6 +617,7 @@ tcp_disconnect(struct ust_stack *st, struct tcpcb *tp)
 	free(tp->ooo);
 	free(tp->sacked);
 	free(tp->xmarks);
+	free(tp->rxmarks);
 	/* Everything of the connection goes; the socket's own settings, its
 	 * place in the stack's lists and its port stay. */
 	struct tcpcb keep = *tp;

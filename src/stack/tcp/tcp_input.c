@@ -168,12 +168,26 @@ delivered_end(const struct tcpcb *tp, const struct ust_tcp_view *th)
 	return hi;
 }
 
+/* RACK found the first hole's retransmission lost (no new reduction: the
+ * episode's one was made, as Linux's tcp_mark_skb_lost). */
+static void
+rexmit_lost(struct ust_stack *st, struct tcpcb *tp)
+{
+	ust_stat_inc(st, UST_STAT_TCP_LOST_RETRANSMIT);
+	tp->rexmit_lost = true;
+}
+
 void
 tcp_rack_timeout(struct ust_stack *st, struct tcpcb *tp)
 {
-	if (!tp->in_recovery && tp->snd_max != tp->snd_una && tcp_rack_detect(st, tp)) {
+	if (tp->snd_max == tp->snd_una)
+		return;
+	if (!tp->in_recovery && tcp_rack_detect(st, tp)) {
 		ust_stat_inc(st, UST_STAT_TCP_RACK_LOSS);
 		enter_recovery(st, tp);
+		tcp_output(st, tp);
+	} else if (tp->in_recovery && tcp_rack_detect_rexmit(st, tp)) {
+		rexmit_lost(st, tp);
 		tcp_output(st, tp);
 	}
 }
@@ -264,8 +278,15 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 	} else {
 		tcp_sack_update(tp, &th->opts);
 	}
-	if (tp->tlp_high != 0 && SEQ_GEQ(tp->snd_una, tp->tlp_high))
-		tp->tlp_high = 0; /* the probe's episode is over */
+	if (tcp_tlp_ack(tp, th, tp->snd_una == old_una && seg_len == 0 && th->opts.nsack == 0 && !win_changed) &&
+	    !tp->in_recovery) {
+		/* RFC 8985 7.4: the probe repaired a tail loss; the window
+		 * falls as for a loss, without a recovery (Linux's CWR). */
+		ust_stat_inc(st, UST_STAT_TCP_TLP_RECOVERY);
+		tp->cc->loss(tp);
+		if (tp->cwnd > tp->ssthresh)
+			tp->cwnd = tp->ssthresh;
+	}
 	tcp_rack_ack(st, tp, old_una, delivered_end(tp, th));
 	if (tcp_rack_enabled(st, tp)) {
 		/* RFC 8985: a hole is lost when a later-sent segment arrived
@@ -274,6 +295,8 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 		    tcp_rack_detect(st, tp)) {
 			ust_stat_inc(st, UST_STAT_TCP_RACK_LOSS);
 			enter_recovery(st, tp);
+		} else if (tp->in_recovery && tp->snd_max != tp->snd_una && tcp_rack_detect_rexmit(st, tp)) {
+			rexmit_lost(st, tp);
 		}
 	} else if (!tp->in_recovery && tp->snd_max != tp->snd_una && SEQ_GEQ(tp->snd_una, tp->recover)) {
 		/* Without RACK (no SACK, or tcp_recovery 0): three duplicate

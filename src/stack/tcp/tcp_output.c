@@ -233,14 +233,14 @@ unsacked_between(const struct tcpcb *tp, uint32_t a, uint32_t b)
 	return n;
 }
 
-/* RFC 6675 NextSeg rule 1: the first unSACKed byte at or after rexmit_nxt
+/* RFC 6675 NextSeg rule 1: the first unSACKed byte at or after `from`
  * below the highest SACKed one; sets *len to the hole's size (≤ mss). */
 static bool
-next_hole(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
+next_hole(const struct tcpcb *tp, uint32_t from, uint32_t *seq, uint32_t *len)
 {
-	uint32_t s = SEQ_MAX(tp->rexmit_nxt, tp->snd_una);
+	uint32_t s = SEQ_MAX(from, tp->snd_una);
 	uint32_t hi = tp->rto_recovery ? tp->snd_max : tp->sack_ok ? high_sacked(tp) : tp->snd_una + tp->mss;
-	if (!tp->sack_ok && SEQ_GT(tp->rexmit_nxt, tp->snd_una))
+	if (!tp->sack_ok && SEQ_GT(from, tp->snd_una))
 		return false;
 	for (unsigned i = 0; i <= tp->nsacked && SEQ_LT(s, hi); i++) {
 		uint32_t end = i < tp->nsacked ? tp->sacked[i].start : hi;
@@ -391,12 +391,15 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 							 tp->rto_recovery ? tp->snd_max : high_sacked(tp));
 			/* RFC 6675 5 step 4.3, RFC 5681 3.2 step 2: the fast
 			 * retransmission itself does not wait for the pipe. */
-			if (pipe >= tp->cwnd && !tp->rexmit_first)
+			if (pipe >= tp->cwnd && !tp->rexmit_first && !tp->rexmit_lost)
 				break;
 			uint32_t seq, len;
 			bool first = tp->rexmit_first;
-			tp->rexmit_first = false;
-			if (next_hole(tp, &seq, &len)) {
+			/* RACK found the first hole's retransmission lost: it goes
+			 * again, alone (the holes after it are not known lost). */
+			bool again = tp->rexmit_lost;
+			tp->rexmit_first = tp->rexmit_lost = false;
+			if (next_hole(tp, again ? tp->snd_una : tp->rexmit_nxt, &seq, &len)) {
 				/* The FIN has a sequence number but no byte in the ring:
 				 * a hole reaching it is resent as data up to the end,
 				 * then the FIN flag. */
@@ -409,7 +412,10 @@ tcp_output(struct ust_stack *st, struct tcpcb *tp)
 					flags |= UST_TCP_FIN;
 				}
 				tcp_send_segment(st, tp, seq, len, flags);
-				tp->rexmit_nxt = seq + len + ((flags & UST_TCP_FIN) ? 1 : 0);
+				uint32_t end = seq + len + ((flags & UST_TCP_FIN) ? 1 : 0);
+				tcp_rack_resent(st, tp, seq, end);
+				if (!again || SEQ_GT(end, tp->rexmit_nxt))
+					tp->rexmit_nxt = end;
 				continue;
 			}
 			if (first && pipe >= tp->cwnd)

@@ -141,9 +141,12 @@ on_rexmt(struct ust_stack *st, struct tcpcb *tp)
 		tp->retrans_stamp_ns = st->now_ns;
 	/* RFC 5681 3.1 eqn. 4 and RFC 6298 5.5-5.7: shrink to one segment,
 	 * back off, and go back to the first unacknowledged byte. Karn: the
-	 * retransmitted segment is not timed. */
+	 * retransmitted segment is not timed. ssthresh falls once per loss
+	 * episode, as Linux's tcp_enter_loss: a timeout during recovery or
+	 * after another timeout keeps the threshold already lowered (at 10 %
+	 * loss, lowering it again per timeout left CUBIC at two segments). */
 	if (tp->snd_max != tp->snd_una)
-		tp->cc->rto(tp);
+		tp->cc->rto(tp, !tp->in_recovery && tp->rxtshift == 1);
 	tp->dupacks = 0;
 	tp->rtt_start_ns = 0;
 	tp->rexmit_nxt = tp->snd_una;

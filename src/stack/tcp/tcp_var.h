@@ -77,12 +77,28 @@ struct tcp_xmit_mark {
 
 #define TCP_XMIT_MARKS 64 /* runs of first transmissions kept per connection */
 
+/* [start, end) was last retransmitted at `ns`. */
+struct tcp_rexmit_mark {
+	uint32_t start; /* first sequence number */
+	uint32_t end;   /* sequence number after the last */
+	uint64_t ns;    /* when it went out again */
+};
+
+#define TCP_REXMIT_MARKS 32 /* retransmissions timed per connection (the lowest holes) */
+#define TCP_MINRTT_WIN_NS (300ull * UST_NS_PER_S) /* Linux tcp_min_rtt_wlen */
+
+/* One sample of the windowed minimum RTT filter. */
+struct tcp_rtt_sample {
+	uint64_t rtt_ns; /* the RTT */
+	uint64_t at_ns;  /* when it was measured */
+};
+
 struct tcp_cc {
 	const char *name;                                  /* TCP_CONGESTION name */
 	void (*init)(struct tcpcb *tp);                    /* at connection start */
 	void (*ack)(struct tcpcb *tp, uint32_t acked);     /* new data acked outside recovery */
 	void (*loss)(struct tcpcb *tp);                    /* entering fast recovery: set ssthresh */
-	void (*rto)(struct tcpcb *tp);                     /* retransmission timeout */
+	void (*rto)(struct tcpcb *tp, bool reduce);        /* retransmission timeout; reduce: the first of a loss episode */
 };
 
 extern const struct tcp_cc tcp_cc_newreno;
@@ -124,6 +140,7 @@ struct tcpcb {
 	bool in_recovery;             /* fast recovery (RFC 6675 / 6582) */
 	bool rto_recovery;            /* recovering after a timeout: every unSACKed byte is lost */
 	bool rexmit_first;            /* fast retransmit due: the first hole goes out whatever the pipe */
+	bool rexmit_lost;             /* the first hole's retransmission was lost: resend it whatever the pipe */
 	bool linger_on;               /* SO_LINGER l_onoff */
 	bool ooo_fin;                 /* a FIN arrived out of order at ooo_fin_seq */
 	bool addr_auto;               /* connect() chose the local address */
@@ -199,7 +216,11 @@ struct tcpcb {
 	uint32_t rack_fack;           /* end of the highest byte delivered (ACKed or SACKed) */
 	uint64_t rack_xmit_ns;        /* RACK.xmit_ts: when the latest delivered segment was sent */
 	uint64_t rack_rtt_ns;         /* RACK.rtt */
-	uint64_t rtt_min_ns;          /* smallest RTT measured */
+	uint64_t rtt_min_ns;          /* smallest RTT of the last TCP_MINRTT_WIN_NS */
+	struct tcp_rtt_sample rtt_min_best[3]; /* the windowed minimum's best, second, third */
+	struct tcp_rexmit_mark *rxmarks; /* retransmission times, TCP_REXMIT_MARKS, lazily */
+	unsigned nrxmarks;            /* used entries, sorted by start */
+	bool tlp_retrans;             /* the outstanding probe resent old data (RFC 8985 7.4) */
 	bool reord_seen;              /* reordering observed: reo_wnd is never 0 */
 	uint32_t tlp_high;            /* snd_max when a probe went out, 0 = none outstanding */
 	/* SACK scoreboard: what the peer holds above snd_una, sorted */
@@ -364,6 +385,14 @@ bool tcp_rack_enabled(const struct ust_stack *st, const struct tcpcb *tp);
 /* New data up to `end` left now. */
 void tcp_rack_sent(struct ust_stack *st, struct tcpcb *tp, uint32_t end);
 void tcp_rack_rtt_sample(struct tcpcb *tp, uint64_t rtt_ns);
+/* [seq, end) was retransmitted now. */
+void tcp_rack_resent(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t end);
+/* In recovery: whether the retransmission of the first hole is lost too. */
+bool tcp_rack_detect_rexmit(struct ust_stack *st, struct tcpcb *tp);
+/* An ACK (pure_dup: a duplicate that moved and SACKed nothing): whether
+ * the outstanding probe repaired a loss (RFC 8985 7.4), so the caller
+ * reduces cwnd. */
+bool tcp_tlp_ack(struct tcpcb *tp, const struct ust_tcp_view *th, bool pure_dup);
 /* After an ACK moved snd_una from old_una and delivered bytes up to
  * delivered_hi (cumulatively or by SACK). */
 void tcp_rack_ack(struct ust_stack *st, struct tcpcb *tp, uint32_t old_una, uint32_t delivered_hi);
