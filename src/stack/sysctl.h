@@ -33,6 +33,8 @@ struct ust_sysctl {
 	uint32_t tcp_notsent_lowat;       /* default TCP_NOTSENT_LOWAT, UINT32_MAX = none */
 	int32_t tcp_syncookies;           /* 0 never, 1 when the SYN queue is full, 2 always */
 	int32_t tcp_max_syn_backlog;      /* embryonic connections per listener at most */
+	int32_t tcp_max_orphans;          /* closed-by-owner connections kept at most */
+	int32_t tcp_moderate_rcvbuf;      /* receive buffer autotuning */
 	int32_t somaxconn;                /* listen() backlog cap */
 	int32_t rmem_max;                 /* SO_RCVBUF cap */
 	int32_t wmem_max;                 /* SO_SNDBUF cap */

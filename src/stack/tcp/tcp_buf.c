@@ -46,6 +46,25 @@ tcp_ring_reserve(const struct ust_sock *s, struct tcp_ring *r, uint32_t cap)
 	return 0;
 }
 
+int
+tcp_ring_grow(const struct ust_sock *s, struct tcp_ring *r, uint32_t cap)
+{
+	if (r->buf == NULL || cap <= r->cap)
+		return 0;
+	uint8_t *nb = tcp_ring_alloc(s->mem, cap);
+	if (nb == NULL)
+		return -ENOMEM;
+	/* The whole old ring from its head: offsets past len (out-of-order
+	 * bytes) stay where they were relative to the head. */
+	memcpy(nb, r->buf + r->head, r->cap - r->head);
+	memcpy(nb + (r->cap - r->head), r->buf, r->head);
+	ring_mem_free(s, r);
+	r->buf = nb;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+
 void
 tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r)
 {

@@ -137,9 +137,11 @@ tcp_init(struct ust_stack *st, struct tcpcb *tp, int family)
 {
 	const struct ust_sysctl *sc = &st->sysctl;
 	ust_sock_init(&tp->s, st, &ust_tcp_proto, family, UST_SOCK_STREAM);
-	/* No autotuning: the rings start where Linux's autotuning gets within
-	 * a few round trips (twice tcp_rmem's default, 16 times tcp_wmem's). */
-	tp->s.rcvbuf_bytes = 2u * (uint32_t)sc->tcp_rmem[1];
+	/* The receive buffer starts at tcp_rmem's default and grows with what
+	 * the program reads (tcp_tune.c). The send ring has no autotuning: it
+	 * starts where Linux's gets within a few round trips (16 times
+	 * tcp_wmem's default). */
+	tp->s.rcvbuf_bytes = (uint32_t)sc->tcp_rmem[1];
 	tp->s.sndbuf_bytes = 16u * (uint32_t)sc->tcp_wmem[1];
 	tp->state = TCPS_CLOSED;
 	tp->rto_ns = TCP_RTO_INIT_NS;

@@ -401,6 +401,7 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 			tp->rcv.len += len;
 			tp->rcv_nxt += len;
 			tcp_ooo_pull(tp);
+			tcp_rcv_arrived(st, tp, th, len);
 			tp->segs_unacked++;
 			if (had_ooo || tp->quickacks > 0 || tp->segs_unacked >= 2 || (th->flags & UST_TCP_PSH && tp->nodelay)) {
 				tp->ack_now = true;

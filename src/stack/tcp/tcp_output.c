@@ -16,9 +16,17 @@
 #include "tcp_var.h"
 
 static uint32_t
-window_to_advertise(struct tcpcb *tp)
+window_to_advertise(struct ust_stack *st, struct tcpcb *tp)
 {
+	/* Linux __tcp_select_window: the free space, no more than the window
+	 * has grown to (rcv_ssthresh) or TCP_WINDOW_CLAMP allows. */
+	if (tp->rcv_ssthresh == 0)
+		tp->rcv_ssthresh = tcp_syn_window(st, tp);
 	uint32_t space = tcp_rcv_space(tp);
+	if (space > tp->rcv_ssthresh)
+		space = tp->rcv_ssthresh;
+	if (tp->window_clamp != 0 && space > tp->window_clamp)
+		space = tp->window_clamp;
 	uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
 	/* Never shrink the window we offered (RFC 9293 3.8.6.2.2); grow it only
 	 * by a worthwhile amount (receiver SWS avoidance, RFC 1122 4.2.3.3). */
@@ -102,7 +110,7 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 	memcpy(h + UST_TCP_HLEN, opt, olen);
 	if (len > 0)
 		tcp_ring_read(&tp->snd, seq - tp->snd_una, h + hlen, len);
-	uint32_t win = (flags & UST_TCP_SYN) ? tcp_syn_window(st, tp) : window_to_advertise(tp);
+	uint32_t win = (flags & UST_TCP_SYN) ? tcp_syn_window(st, tp) : window_to_advertise(st, tp);
 	struct ust_tcp_view v = {
 		.sport = tp->s.local.port,
 		.dport = tp->s.remote.port,
@@ -160,6 +168,7 @@ tcp_send_syn(struct ust_stack *st, struct tcpcb *tp)
 {
 	uint8_t flags = UST_TCP_SYN | (tp->state == TCPS_SYN_RECEIVED ? UST_TCP_ACK : 0);
 	tcp_send_segment(st, tp, tp->iss, 0, flags);
+	tp->rcv_ssthresh = tcp_syn_window(st, tp);
 	if (SEQ_GT(tp->iss + 1, tp->snd_max))
 		tp->snd_max = tp->iss + 1;
 	tp->snd_nxt = tp->iss + 1;

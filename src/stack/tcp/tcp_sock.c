@@ -276,16 +276,25 @@ recv_empty(struct tcpcb *tp)
 	return -EAGAIN;
 }
 
+/* The window the free space allows, as far as the window has grown. */
+static uint32_t
+offerable(const struct tcpcb *tp)
+{
+	uint32_t space = tcp_rcv_space(tp);
+	return tp->rcv_ssthresh != 0 && space > tp->rcv_ssthresh ? tp->rcv_ssthresh : space;
+}
+
 static void
 recv_consume(struct tcpcb *tp, uint32_t n)
 {
 	struct ust_stack *st = tp->s.stack;
-	uint32_t before = tcp_rcv_space(tp);
+	uint32_t before = offerable(tp);
 	tcp_ring_consume(&tp->rcv, n);
+	tcp_rcv_space_adjust(st, tp);
 	/* Tell the sender once the window has opened by a useful amount
 	 * (RFC 9293 3.8.6.2.2, receiver SWS avoidance). */
 	uint32_t adv = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
-	uint32_t now_space = tcp_rcv_space(tp);
+	uint32_t now_space = offerable(tp);
 	uint32_t step = tp->rcv.cap / 2 < tp->rcv_mss ? tp->rcv.cap / 2 : tp->rcv_mss;
 	if (now_space - adv >= step && before - adv < step &&
 	    (tp->state == TCPS_ESTABLISHED || tp->state == TCPS_FIN_WAIT_1 ||

@@ -10,6 +10,7 @@
  *   tcp_conn.c   connection blocks, hash tables, ports, ISNs, teardown
  *   tcp_sock.c   the struct ust_sock_proto the socket API dispatches to
  *   tcp_buf.c    send/receive byte rings and the out-of-order map
+ *   tcp_tune.c   receive window growth and receive buffer autotuning
  *   cc_newreno.c cc_cubic.c  congestion control behind struct tcp_cc
  *   syncookie.c  RFC 4987 cookies when the SYN queue is full
  */
@@ -173,7 +174,16 @@ struct tcpcb {
 	uint16_t peer_mss;            /* MSS the peer announced */
 	uint16_t user_mss;            /* TCP_MAXSEG, 0 = none */
 	uint32_t window_clamp;        /* TCP_WINDOW_CLAMP, 0 = none */
-	bool rcvbuf_locked;           /* SO_RCVBUF set: the window scale follows it */
+	bool rcvbuf_locked;           /* SO_RCVBUF set: the window scale follows it, no autotuning */
+	/* receive window growth and buffer autotuning (Linux tcp_grow_window,
+	 * tcp_rcv_space_adjust) */
+	uint32_t rcv_ssthresh;        /* the window offered grows to this, 0 = not yet set */
+	uint32_t rcvq_space;          /* bytes the program read in the last measured RTT */
+	uint32_t rcvq_seq;            /* copied sequence when that measure started */
+	uint64_t rcvq_ns;             /* ... and when, 0 = not started */
+	uint64_t rcv_rtt_ns;          /* the receiver's RTT estimate, 0 = none */
+	uint32_t rcv_rtt_seq;         /* without timestamps: the window's end being timed */
+	uint64_t rcv_rtt_start_ns;    /* ... since when, 0 = none */
 	/* timestamps (RFC 7323) */
 	uint32_t ts_recent;           /* latest tsval to echo */
 	uint64_t ts_recent_ns;        /* when ts_recent was set (24-day PAWS rule) */
@@ -351,12 +361,23 @@ uint32_t tcp_ring_read(const struct tcp_ring *r, uint32_t off, void *dst, uint32
 void tcp_ring_consume(struct tcp_ring *r, uint32_t len);
 /* Receive window we may advertise now (bytes). */
 uint32_t tcp_rcv_space(const struct tcpcb *tp);
+/* Grow the ring to cap bytes, out-of-order bytes kept at their offsets;
+ * 0, or -ENOMEM (the ring stays as it was). */
+int tcp_ring_grow(const struct ust_sock *s, struct tcp_ring *r, uint32_t cap);
 /* Out-of-order map: record [seq, seq+len); returns false when it has no room. */
 bool tcp_ooo_add(struct tcpcb *tp, uint32_t seq, uint32_t len);
 /* After rcv_nxt advanced: bytes of the map now in order (they are already in the ring). */
 uint32_t tcp_ooo_pull(struct tcpcb *tp);
 void tcp_sack_update(struct tcpcb *tp, const struct ust_tcp_opts *o);
 uint32_t tcp_sacked_bytes(const struct tcpcb *tp);
+
+/* tcp_tune.c */
+/* In-order data arrived: the window may grow (Linux tcp_grow_window), and
+ * the receiver's RTT is measured (tcp_rcv_rtt_measure[_ts]). */
+void tcp_rcv_arrived(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *th, uint32_t len);
+/* The program took bytes: once per RTT, grow the buffer to twice what it
+ * read in that RTT (Linux tcp_rcv_space_adjust). */
+void tcp_rcv_space_adjust(struct ust_stack *st, struct tcpcb *tp);
 
 /* tcp_output.c */
 void tcp_output(struct ust_stack *st, struct tcpcb *tp);
