@@ -4,7 +4,9 @@
  * NewReno and CUBIC and several seeds. Received bytes must hash equal to the
  * sent ones, and the transfer must finish within a virtual-time bound: a
  * stack whose congestion control crawls fails here. Prints one SIM line per
- * run with the measured virtual time.
+ * run with the measured virtual time. The last test holds CUBIC to its
+ * promise (RFC 9438: never slower than Reno): at each loss rate its median
+ * time over the seeds is at most NewReno's.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -29,10 +31,11 @@ struct bulk_case {
 	double reorder_pct;    /* each direction */
 	uint64_t seed;         /* memlink and stacks */
 	uint64_t bound_s;      /* virtual seconds allowed */
+	double vtime_s;        /* measured, 0 = not run or failed */
 };
 
 static void
-run_bulk(const struct bulk_case *bc)
+run_bulk(struct bulk_case *bc)
 {
 	struct ust_memlink_impair im = {
 		.loss_pct = bc->loss_pct,
@@ -104,6 +107,7 @@ run_bulk(const struct bulk_case *bc)
 	assert_int_equal(x.rcvd[1], x.total);
 	assert_true(x.h_rcvd[0] == x.h_sent[0]);
 	assert_true(x.h_rcvd[1] == x.h_sent[1]);
+	bc->vtime_s = vt;
 	ust_sock_close(c);
 	ust_sock_close(srv);
 	ust_sock_close(l);
@@ -127,13 +131,50 @@ test_bulk(void **state)
 		{cc, 1, 2, 5, 4, 30}, {cc, 0, 5, 10, 5, 30}
 
 static struct bulk_case cases[] = {CASES("cubic"), CASES("reno")};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+/* Median virtual time of one cc at one loss rate (no dup, no reorder). */
+static double
+median_s(const char *cc, double loss)
+{
+	double v[8];
+	unsigned n = 0;
+	for (size_t i = 0; i < NCASES && n < 8; i++)
+		if (strcmp(cases[i].cc, cc) == 0 && cases[i].loss_pct == loss && cases[i].dup_pct == 0 &&
+		    cases[i].reorder_pct == 0)
+			v[n++] = cases[i].vtime_s;
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && v[j] < v[j - 1]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	assert_true(n > 0);
+	for (unsigned i = 0; i < n; i++)
+		if (v[i] == 0)
+			fail_msg("cc %s loss %.0f%%: a run failed, no median", cc, loss);
+	return v[n / 2];
+}
+
+static void
+test_cubic_not_slower_than_reno(void **state)
+{
+	(void)state;
+	static const double losses[] = {0, 1, 5, 10};
+	for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
+		double c = median_s("cubic", losses[i]), r = median_s("reno", losses[i]);
+		printf("SIM median loss=%.0f%% cubic=%.2fs reno=%.2fs\n", losses[i], c, r);
+		if (c > r)
+			fail_msg("loss %.0f%%: CUBIC's median %.2f s is slower than NewReno's %.2f s", losses[i], c, r);
+	}
+}
 
 int
 main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0])];
-	static char names[sizeof(cases) / sizeof(cases[0])][96];
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	struct CMUnitTest tests[NCASES + 1];
+	static char names[NCASES][96];
+	for (size_t i = 0; i < NCASES; i++) {
 		snprintf(names[i], sizeof(names[i]), "bulk_%s_loss%.0f_dup%.0f_reorder%.0f_seed%llu",
 			 cases[i].cc, cases[i].loss_pct, cases[i].dup_pct, cases[i].reorder_pct,
 			 (unsigned long long)cases[i].seed);
@@ -141,5 +182,6 @@ main(void)
 		t.name = names[i];
 		tests[i] = t;
 	}
+	tests[NCASES] = (struct CMUnitTest)cmocka_unit_test(test_cubic_not_slower_than_reno);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
