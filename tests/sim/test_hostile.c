@@ -610,6 +610,52 @@ test_hostile_flags_listen_and_time_wait(void **state)
 	sim_free(s);
 }
 
+/* A thousand connections held at a zero window with data queued, then
+ * closed by their owner: past tcp_max_orphans each new orphan is reset at
+ * once (Linux tcp_close's tcp_check_oom), and as the probes back off the
+ * kept ones go too (tcp_out_of_resources), so what the stack holds is
+ * bounded by the cap, not by the peer. */
+static void
+test_hostile_zero_window_orphans_capped(void **state)
+{
+	(void)state;
+	struct sim *s = hostile_sim(66);
+	s->b->sysctl.tcp_max_orphans = 100;
+	struct ust_sock *l = sim_listen(s->b, 80, 1024);
+	enum { N = 1000 };
+	static struct ust_sock *v[N];
+	static char data[8192];
+	for (int k = 0; k < N; k++) {
+		v[k] = peer_connect(s, l, (uint16_t)(20000 + k), 9000, NULL, 0);
+		peer_send(s, (uint16_t)(20000 + k), 9001, tcb(v[k])->snd_una, UST_TCP_ACK, 0, NULL, 0, NULL, 0);
+	}
+	sim_run_for(s, UST_NS_PER_MS);
+	for (int k = 0; k < N; k++) {
+		assert_int_equal(tcb(v[k])->snd_wnd, 0);
+		assert_int_equal(ust_sock_send(v[k], data, sizeof(data), 0), (ssize_t)sizeof(data));
+	}
+	uint64_t rst0 = s->b->stats.stat[UST_STAT_TCP_RST_OUT];
+	for (int k = 0; k < N; k++)
+		ust_sock_close(v[k]);
+	assert_int_equal(s->b->tcp->orphans, 100);
+	assert_int_equal(s->b->tcp->count, 1 + 100);
+	assert_int_equal(s->b->stats.stat[UST_STAT_TCP_ABORT_ORPHANS], N - 100);
+	assert_int_equal(s->b->stats.stat[UST_STAT_TCP_RST_OUT] - rst0, N - 100);
+	/* The peer keeps answering the probes with a zero window: the kept
+	 * orphans are reset as their probes back off past the cap. */
+	for (int round = 0; round < 600 && s->b->tcp->count > 1; round++) {
+		for (struct tcpcb *t = s->b->tcp->all; t != NULL; t = t->all_next)
+			if (t->state != TCPS_LISTEN)
+				peer_send(s, t->s.remote.port, 9001, t->snd_una, UST_TCP_ACK, 0, NULL, 0, NULL, 0);
+		sim_run_for(s, 500 * UST_NS_PER_MS);
+	}
+	assert_int_equal(s->b->tcp->count, 1);
+	assert_int_equal(s->b->tcp->orphans, 0);
+	ust_sock_close(l);
+	sim_run_for(s, 130 * UST_NS_PER_S);
+	sim_free(s);
+}
+
 int
 main(void)
 {
@@ -624,6 +670,7 @@ main(void)
 		cmocka_unit_test(test_hostile_option_abuse),
 		cmocka_unit_test(test_hostile_syn_data_and_data_after_fin),
 		cmocka_unit_test(test_hostile_flags_listen_and_time_wait),
+		cmocka_unit_test(test_hostile_zero_window_orphans_capped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

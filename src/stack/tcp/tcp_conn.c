@@ -494,8 +494,8 @@ tcp_update_events(struct tcpcb *tp)
 void
 tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state)
 {
-	(void)st;
 	tp->state = state;
+	tcp_orphan_check(st, tp);
 	if (state == TCPS_ESTABLISHED)
 		tp->was_established = true;
 	tp->s.connected = state >= TCPS_ESTABLISHED || state == TCPS_SYN_RECEIVED;
@@ -503,6 +503,22 @@ tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state)
 }
 
 static void unlink_from_parent(struct tcpcb *tp);
+
+bool
+tcp_orphan_check(struct ust_stack *st, struct tcpcb *tp)
+{
+	/* Linux counts an orphan until it is closed or becomes a TIME_WAIT
+	 * mini-socket (tcp_orphan_count). */
+	bool counts = tp->orphan && tp->state != TCPS_CLOSED && tp->state != TCPS_TIME_WAIT;
+	if (counts != tp->orphan_counted) {
+		tp->orphan_counted = counts;
+		if (counts)
+			st->tcp->orphans++;
+		else
+			st->tcp->orphans--;
+	}
+	return st->tcp->orphans > (unsigned)st->sysctl.tcp_max_orphans;
+}
 
 void
 tcp_drop_children(struct ust_stack *st, struct tcpcb *l)
@@ -531,6 +547,8 @@ void
 tcp_free(struct ust_stack *st, struct tcpcb *tp)
 {
 	struct ust_tcp *t = st->tcp;
+	tp->orphan = false;
+	tcp_orphan_check(st, tp);
 	ust_timer_cancel(&st->timers, &tp->timer);
 	tcp_hash_remove(st, tp);
 	tcp_listen_remove(st, tp);

@@ -432,6 +432,15 @@ tcp_close(struct ust_sock *s)
 	}
 	if (!tp->fin_queued)
 		tcp_shutdown(s, UST_SHUT_WR);
+	/* Linux tcp_close: past tcp_max_orphans the new orphan is reset at
+	 * once instead of being kept (tcp_check_oom, "too many orphaned
+	 * sockets"). */
+	if (tcp_orphan_check(st, tp)) {
+		ust_stat_inc(st, UST_STAT_TCP_ABORT_ORPHANS);
+		tcp_send_rst_for(st, tp);
+		tcp_free(st, tp);
+		return;
+	}
 	if (tp->state == TCPS_FIN_WAIT_2 && tp->keep_at == 0) {
 		tp->keep_at = st->now_ns + tcp_fin_timeout_ns(st, tp);
 		tcp_timer_update(st, tp);

@@ -97,6 +97,23 @@ model_timeout_ns(unsigned n, uint64_t base)
 	return ((2ull << thresh) - 1) * base + (uint64_t)(n - thresh) * TCP_RTO_MAX_NS;
 }
 
+/* Linux tcp_out_of_resources: an orphan whose timer fires while the
+ * orphans, doubled per backoff, pass tcp_max_orphans is reset and freed,
+ * so the longest-stuck go first. Returns true when it was. */
+static bool
+orphan_out_of_resources(struct ust_stack *st, struct tcpcb *tp, unsigned shift)
+{
+	if (!tp->orphan || tp->state == TCPS_TIME_WAIT)
+		return false;
+	uint64_t n = (uint64_t)st->tcp->orphans << (shift < 31 ? shift : 31);
+	if (n <= (uint64_t)st->sysctl.tcp_max_orphans)
+		return false;
+	ust_stat_inc(st, UST_STAT_TCP_ABORT_ORPHANS);
+	tcp_send_rst_for(st, tp);
+	tcp_free(st, tp);
+	return true;
+}
+
 /* Returns true when the connection was closed (and may be freed). */
 static bool
 on_rexmt(struct ust_stack *st, struct tcpcb *tp)
@@ -137,6 +154,8 @@ on_rexmt(struct ust_stack *st, struct tcpcb *tp)
 		tcp_write_err(st, tp, ETIMEDOUT);
 		return true;
 	}
+	if (orphan_out_of_resources(st, tp, tp->rxtshift))
+		return true;
 	if (tp->retrans_stamp_ns == 0)
 		tp->retrans_stamp_ns = st->now_ns;
 	/* RFC 5681 3.1 eqn. 4 and RFC 6298 5.5-5.7: shrink to one segment,
@@ -190,6 +209,8 @@ on_persist(struct ust_stack *st, struct tcpcb *tp)
 		tcp_write_err(st, tp, ETIMEDOUT);
 		return true;
 	}
+	if (orphan_out_of_resources(st, tp, tp->persist_shift))
+		return true;
 	if (tp->persist_start_ns == 0)
 		tp->persist_start_ns = st->now_ns;
 	tp->persist_probes++;

@@ -118,6 +118,7 @@ struct tcpcb {
 	bool hashed;                  /* in the 4-tuple table */
 	bool bhashed;                 /* in the bind table */
 	bool orphan;                  /* closed by the owner; freed when done */
+	bool orphan_counted;          /* counted in ust_tcp.orphans */
 	bool accepted;                /* handed out by accept() */
 	bool nodelay;                 /* TCP_NODELAY */
 	bool cork;                    /* TCP_CORK: hold partial segments */
@@ -279,6 +280,7 @@ struct ust_tcp {
 	struct tcpcb *bound[TCP_BIND_BUCKETS]; /* every bound socket, by local port */
 	struct tcpcb *all;            /* every connection */
 	unsigned count;               /* connections */
+	unsigned orphans;             /* closed by their owner, not yet CLOSED or TIME_WAIT */
 	uint8_t secret[16];           /* RFC 6528 / syncookie key */
 	uint32_t port_offset_seq;     /* RFC 6056 algorithm 3 counter */
 	uint64_t challenge_ts_ns;     /* challenge ACK bucket refill time */
@@ -326,6 +328,9 @@ void tcp_drop(struct ust_stack *st, struct tcpcb *tp, int err);
 void tcp_write_err(struct ust_stack *st, struct tcpcb *tp, int err);
 void tcp_free(struct ust_stack *st, struct tcpcb *tp);
 void tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state);
+/* Recount tp among the orphans (after its owner closed it or its state
+ * changed); then whether there are more than tcp_max_orphans. */
+bool tcp_orphan_check(struct ust_stack *st, struct tcpcb *tp);
 /* Reset and free a listener's queued and embryonic connections. */
 void tcp_drop_children(struct ust_stack *st, struct tcpcb *l);
 void tcp_update_events(struct tcpcb *tp);
