@@ -792,6 +792,22 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 	return n;
 }
 
+/* TCP_INQ: a stream read that returned n (lent: its bytes are still in the
+ * buffer) tells the bytes left after it, or 1 once the peer's FIN or an
+ * error ends the stream and none are (Linux tcp_inq_hint). */
+static int64_t
+inq_hint(struct ust_sock *s, struct ust_ipc_resp *p, int64_t n, bool lent)
+{
+	if (n < 0 || s->type != UST_SOCK_STREAM || !(s->rx_cmsgs & UST_SOCK_RX_INQ))
+		return n;
+	size_t left = ust_sock_nread(s) - (lent ? (size_t)n : 0);
+	if (left == 0 && (ust_sock_events(s) & (UST_EV_RDHUP | UST_EV_HUP | UST_EV_ERR)))
+		left = 1;
+	p->rx_cmsgs |= UST_IPC_RX_INQ;
+	p->rx_inq = left > INT32_MAX ? INT32_MAX : (uint32_t)left;
+	return n;
+}
+
 static int64_t
 serve_one(struct region *g, unsigned i, uint32_t seq)
 {
@@ -853,9 +869,9 @@ serve_one(struct region *g, unsigned i, uint32_t seq)
 			if (q.b != 0 && below_lowat(s, q.len))
 				return -EAGAIN;
 			if (in_place(g, u))
-				return lend_spans(g, i, seq, &q, u, LEND_RECV);
+				return inq_hint(s, p, lend_spans(g, i, seq, &q, u, LEND_RECV), true);
 		}
-		return op_recv(ch, &q, s);
+		return inq_hint(s, p, op_recv(ch, &q, s), false);
 	case UST_IPC_OP_SEND_ROOM:
 		if (s->type != UST_SOCK_STREAM)
 			return -EOPNOTSUPP;

@@ -185,7 +185,7 @@ struct ust_ipc_resp {
 	uint32_t handle;          /* OPEN, ACCEPT: the new socket */
 	uint32_t len;             /* bytes in data[] (RECV, GETOPT) */
 	uint32_t flags;           /* RECV: MSG_TRUNC when the datagram was longer; UST_IPC_F_SPANS */
-	uint32_t pad;
+	uint32_t rx_inq;          /* RECV of a stream with UST_IPC_RX_INQ: bytes left to read (TCP_INQ) */
 	struct ust_ipc_addr addr; /* ACCEPT, RECV, GETNAME, GETPEER */
 	uint64_t span_off[2];     /* F_SPANS: the bytes, as offsets from the region's start */
 	uint32_t span_len[2];     /* ... and lengths (the second 0 unless the ring wrapped) */
@@ -204,6 +204,7 @@ struct ust_ipc_resp {
 #define UST_IPC_RX_TOS 0x4u
 #define UST_IPC_RX_TIMESTAMP 0x8u
 #define UST_IPC_RX_TIMESTAMPNS 0x10u
+#define UST_IPC_RX_INQ 0x20u /* a stream's read: rx_inq is valid */
 
 struct ust_ipc_channel {
 	_Atomic uint32_t req_seq;  /* bumped by the application per request */

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -774,6 +775,7 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 	int64_t dl = deadline(timeo(ps, true));
 	size_t got = 0;
 	int wait_err = 0; /* the wait ended so: the last look returns this if empty */
+	int64_t inq = -1; /* TCP_INQ's hint after the last read, -1 = not asked */
 	m->msg_flags = 0;
 	for (;;) {
 		int err;
@@ -804,6 +806,8 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 				return rc;
 			}
 			got += n;
+			if (ch->resp.rx_cmsgs & UST_IPC_RX_INQ)
+				inq = ch->resp.rx_inq;
 			if (rc == 0 || !waitall || got == total)
 				break;
 			continue;
@@ -824,7 +828,12 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 	}
 	if (m->msg_name != NULL)
 		m->msg_namelen = 0;
-	m->msg_controllen = 0;
+	size_t used = 0;
+	if (inq >= 0) {
+		int v = (int)inq;
+		put_cmsg(m, &used, SOL_TCP, TCP_CM_INQ, &v, sizeof(v));
+	}
+	m->msg_controllen = used;
 	return (ssize_t)got;
 }
 

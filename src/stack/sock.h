@@ -136,6 +136,7 @@ struct ust_sock_cred {
 #define UST_SOCK_RX_TOS 0x4         /* IP_RECVTOS */
 #define UST_SOCK_RX_TIMESTAMP 0x8   /* SO_TIMESTAMP */
 #define UST_SOCK_RX_TIMESTAMPNS 0x10 /* SO_TIMESTAMPNS */
+#define UST_SOCK_RX_INQ 0x20         /* TCP_INQ: bytes left after a stream read */
 
 /* What recvmsg()'s control messages say about a received datagram. */
 struct ust_sock_rxinfo {

@@ -618,7 +618,7 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 	case UST_TCP_INQ:
 		if (v < 0 || v > 1)
 			return -EINVAL;
-		tp->inq = v != 0;
+		s->rx_cmsgs = (uint8_t)(v != 0 ? s->rx_cmsgs | UST_SOCK_RX_INQ : s->rx_cmsgs & ~UST_SOCK_RX_INQ);
 		return 0;
 	case UST_TCP_KEEPIDLE:
 	case UST_TCP_KEEPINTVL:
@@ -712,7 +712,7 @@ tcp_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 	case UST_TCP_NOTSENT_LOWAT:
 		return ust_sockopt_put_int(val, len, (int)tp->notsent_lowat);
 	case UST_TCP_INQ:
-		return ust_sockopt_put_int(val, len, tp->inq);
+		return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_INQ) != 0);
 	case UST_TCP_CC_INFO:
 		/* Neither CUBIC nor Reno has information to give (Linux's
 		 * get_info is NULL for both): an empty answer. */

@@ -124,7 +124,6 @@ struct tcpcb {
 	bool cork;                    /* TCP_CORK: hold partial segments */
 	bool more;                    /* the last send had MSG_MORE: hold like TCP_CORK */
 	bool push;                    /* send what is queued now, partial or not (TCP_NODELAY, probe) */
-	bool inq;                     /* TCP_INQ */
 	bool defer_acked;             /* TCP_DEFER_ACCEPT: the handshake's bare ACK came and waits for data */
 	uint8_t defer_accept;         /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions */
 	uint32_t notsent_lowat;       /* TCP_NOTSENT_LOWAT, 0 = tcp_notsent_lowat */
