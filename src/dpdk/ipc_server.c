@@ -760,10 +760,42 @@ below_lowat(struct ust_sock *s, uint32_t room)
 	       !(ust_sock_events(s) & (UST_EV_RDHUP | UST_EV_ERR | UST_EV_HUP));
 }
 
+/* recvmsg(MSG_ERRQUEUE): the oldest queued error, never waiting. */
+static int64_t
+op_recv_err(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock *s)
+{
+	struct ust_ipc_resp *p = &ch->resp;
+	struct ust_ipc_err h = {0};
+	size_t room = q->len < UST_IPC_DATA_BYTES - sizeof(h) ? q->len : UST_IPC_DATA_BYTES - sizeof(h);
+	struct ust_sock_ee ee;
+	bool trunc;
+	ssize_t n = ust_sock_recv_err(s, ch->data + sizeof(h), room, &ee, &trunc);
+	if (n < 0)
+		return n;
+	h.err = ee.err;
+	h.origin = ee.origin;
+	h.type = ee.type;
+	h.code = ee.code;
+	h.info = ee.info;
+	memcpy(h.offender, ee.offender, 16);
+	memcpy(ch->data, &h, sizeof(h));
+	p->len = (uint32_t)(sizeof(h) + (size_t)n);
+	p->addr.family = s->family;
+	p->addr.port = ee.port;
+	memcpy(p->addr.addr6, ee.dst, 16);
+	if (s->family == UST_AF_INET)
+		p->addr.addr4 = (uint32_t)ee.dst[12] << 24 | (uint32_t)ee.dst[13] << 16 |
+				(uint32_t)ee.dst[14] << 8 | ee.dst[15];
+	p->flags = MSG_ERRQUEUE | (trunc ? MSG_TRUNC : 0);
+	return n;
+}
+
 static int64_t
 op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock *s)
 {
 	struct ust_ipc_resp *p = &ch->resp;
+	if (q->a & MSG_ERRQUEUE)
+		return op_recv_err(ch, q, s);
 	size_t room = q->len < UST_IPC_DATA_BYTES ? q->len : UST_IPC_DATA_BYTES;
 	/* For a datagram the next one's size tells whether it gets cut. */
 	size_t next = s->type != UST_SOCK_STREAM ? ust_sock_nread(s) : 0;

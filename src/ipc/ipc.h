@@ -95,7 +95,7 @@
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 6u
+#define UST_IPC_VERSION 7u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS (1u << 20)   /* ustack sockets per process; RLIMIT_NOFILE binds first */
@@ -129,7 +129,10 @@ enum ust_ipc_op {
 			       * c < 0: the application found the address bad (errno) */
 	UST_IPC_OP_RECV,      /* handle, a = flags, len = room -> data, resp.addr = from;
 			       * b != 0: a blocking stream receive, -EAGAIN until
-			       * SO_RCVLOWAT's bytes (or len) are readable */
+			       * SO_RCVLOWAT's bytes (or len) are readable;
+			       * a & MSG_ERRQUEUE: the oldest queued error, data =
+			       * struct ust_ipc_err then the bytes it quotes,
+			       * resp.addr = the failed datagram's destination */
 	UST_IPC_OP_SHUTDOWN,  /* handle, a = how */
 	UST_IPC_OP_SETOPT,    /* handle, a = level, b = name, len bytes of value */
 	UST_IPC_OP_GETOPT,    /* handle, a = level, b = name, len = room -> value */
@@ -196,6 +199,19 @@ struct ust_ipc_resp {
 	uint8_t rx_tos;           /* ... its TOS (IP_RECVTOS) */
 	uint16_t rx_pad;
 	int64_t rx_stamp_ns;      /* ... its arrival, CLOCK_REALTIME (SO_TIMESTAMP, SO_TIMESTAMPNS) */
+};
+
+/* RECV with MSG_ERRQUEUE: the head of data[], struct sock_extended_err's
+ * fields and the offender (the ICMP error's sender). */
+struct ust_ipc_err {
+	uint32_t err;         /* ee_errno */
+	uint8_t origin;       /* ee_origin: SO_EE_ORIGIN_* */
+	uint8_t type;         /* ee_type */
+	uint8_t code;         /* ee_code */
+	uint8_t pad;
+	uint32_t info;        /* ee_info */
+	uint32_t pad2;
+	uint8_t offender[16]; /* wire order, IPv4 mapped; all zero for a local error */
 };
 
 /* resp.rx_cmsgs: the control messages recvmsg() gives with a datagram. */
@@ -344,6 +360,7 @@ ust_ipc_fd_take(struct msghdr *mh)
 _Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
 _Static_assert(sizeof(struct ust_ipc_req) == 64, "ust_ipc_req layout");
 _Static_assert(sizeof(struct ust_ipc_resp) == 96, "ust_ipc_resp layout");
+_Static_assert(sizeof(struct ust_ipc_err) == 32, "ust_ipc_err layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
 _Static_assert(sizeof(struct ust_ipc_sockstate) == 40 + UST_IPC_EPOLLS / 4, "sockstate layout");
 _Static_assert(offsetof(struct ust_ipc_region, chan) == 128, "region header layout");

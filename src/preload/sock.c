@@ -33,6 +33,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <linux/errqueue.h>
+
 #include "preload.h"
 
 #define MAX_ADDRLEN 128 /* sizeof(struct sockaddr_storage): Linux's limit */
@@ -757,14 +759,71 @@ rx_cmsgs(struct msghdr *m, const struct ust_ipc_resp *p)
 	m->msg_controllen = used;
 }
 
+/* recvmsg(MSG_ERRQUEUE), as ip_recv_error and ipv6_recv_error: the quoted
+ * bytes as data, the failed datagram's destination as the name, struct
+ * sock_extended_err and the offender's address as IP_RECVERR's (or
+ * IPV6_RECVERR's) control message. An empty queue is EAGAIN at once. */
+static ssize_t
+recv_err(struct ust_psock *ps, struct msghdr *m)
+{
+	if (iov_bad(m))
+		return -EFAULT;
+	int err;
+	struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_RECV, &err);
+	if (ch == NULL)
+		return dead_errno(err, -EAGAIN);
+	size_t total = iov_total(m);
+	ch->req.a = MSG_ERRQUEUE;
+	ch->req.b = 0;
+	ch->req.len = total < UINT32_MAX ? (uint32_t)total : UINT32_MAX;
+	ssize_t rc = ust_chan_call(ch);
+	if (rc < 0)
+		return rc;
+	struct ust_ipc_err h;
+	memcpy(&h, ch->data, sizeof(h));
+	iov_copy(m, 0, ch->data + sizeof(h), (size_t)rc, true);
+	m->msg_flags = (int)ch->resp.flags;
+	if (m->msg_name != NULL)
+		addr_out(&ch->resp.addr, m->msg_name, &m->msg_namelen);
+	struct {
+		struct sock_extended_err ee;
+		union {
+			struct sockaddr_in v4;
+			struct sockaddr_in6 v6;
+		} off;
+	} e;
+	memset(&e, 0, sizeof(e));
+	e.ee.ee_errno = h.err;
+	e.ee.ee_origin = h.origin;
+	e.ee.ee_type = h.type;
+	e.ee.ee_code = h.code;
+	e.ee.ee_info = h.info;
+	/* A local error names no offender. */
+	bool named = h.origin != SO_EE_ORIGIN_LOCAL;
+	size_t used = 0;
+	if (ps->family == AF_INET6) {
+		if (named) {
+			e.off.v6.sin6_family = AF_INET6;
+			memcpy(&e.off.v6.sin6_addr, h.offender, 16);
+		}
+		put_cmsg(m, &used, IPPROTO_IPV6, IPV6_RECVERR, &e, sizeof(e.ee) + sizeof(e.off.v6));
+	} else {
+		if (named) {
+			e.off.v4.sin_family = AF_INET;
+			memcpy(&e.off.v4.sin_addr, h.offender + 12, 4);
+		}
+		put_cmsg(m, &used, IPPROTO_IP, IP_RECVERR, &e, sizeof(e.ee) + sizeof(e.off.v4));
+	}
+	m->msg_controllen = used;
+	return rc;
+}
+
 ssize_t
 ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 {
 	bool nonblock = nonblocking(ps) || (flags & MSG_DONTWAIT);
-	/* ustack keeps no error queue (IP_RECVERR is only remembered): it is
-	 * always empty, which Linux reports as EAGAIN. */
 	if (flags & MSG_ERRQUEUE)
-		return -EAGAIN;
+		return recv_err(ps, m);
 	/* No urgent data is kept apart: there is never any to read (tcp_recv_urg). */
 	if (flags & MSG_OOB)
 		return ps->type == SOCK_STREAM ? -EINVAL : -EOPNOTSUPP;

@@ -82,27 +82,35 @@ echo_reply(struct ust_stack *st, struct ust_pkt *req, const struct ust_ipv4_view
 	ust_ipv4_output(st, req, &tx);
 }
 
+/* icmp_err_convert: the errno of each unreachable code and whether it is
+ * "fatal" (a connected socket hears of it without IP_RECVERR). */
 static int
-unreach_errno(uint8_t code)
+unreach_errno(uint8_t code, bool *hard)
 {
-	switch (code) {
-	case UST_ICMP_UNREACH_NET:
-		return ENETUNREACH;
-	case UST_ICMP_UNREACH_HOST:
-		return EHOSTUNREACH;
-	case UST_ICMP_UNREACH_PROTO:
-		return ENOPROTOOPT;
-	case UST_ICMP_UNREACH_PORT:
-		return ECONNREFUSED;
-	case UST_ICMP_UNREACH_NEEDFRAG:
-		return EMSGSIZE;
-	default:
+	static const struct {
+		uint8_t err;
+		bool hard;
+	} conv[] = {
+		{ENETUNREACH, false}, {EHOSTUNREACH, false}, {ENOPROTOOPT, true},
+		{ECONNREFUSED, true}, {EMSGSIZE, false},     {EOPNOTSUPP, false},
+		{ENETUNREACH, true},  {EHOSTDOWN, true},     {ENONET, true},
+		{ENETUNREACH, true},  {EHOSTUNREACH, true},  {ENETUNREACH, false},
+		{EHOSTUNREACH, false}, {EHOSTUNREACH, true}, {EHOSTUNREACH, true},
+		{EHOSTUNREACH, true},
+	};
+	if (code >= sizeof(conv) / sizeof(conv[0])) {
+		*hard = false;
 		return EHOSTUNREACH;
 	}
+	*hard = conv[code].hard;
+	return conv[code].err;
 }
 
+/* Unreachable, time exceeded or parameter problem about a datagram we
+ * sent: to its UDP or TCP socket and to the raw sockets that want it. */
 static void
-unreach_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_icmp_view *ic)
+error_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_view *ip,
+	 const struct ust_icmp_view *ic)
 {
 	struct ust_ipv4_view inner;
 	/* The quote is a header plus at least 8 bytes; the datagram was cut, so
@@ -120,20 +128,39 @@ unreach_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_icmp_view
 	inner.dst = ust_get32(ic->body + 16);
 	inner.payload = ic->body + hl;
 	inner.payload_len = (uint16_t)(ic->body_len - hl);
-	ust_stat_inc(st, UST_STAT_ICMP_UNREACH_IN);
-	/* RFC 1191: only a lower path MTU matters (TCP's MSS follows it down);
-	 * a fragmentation needed that lowers nothing is not passed on. */
-	if (ic->code == UST_ICMP_UNREACH_NEEDFRAG && !ust_ipv4_pmtu_update(st, inner.dst, ic->mtu)) {
-		ust_pkt_free(pkt);
-		return;
-	}
-	int err = unreach_errno(ic->code);
 	struct ust_ip_info info;
 	ust_ipv4_info(st, &inner, &info);
+	struct ust_ip_err e = {.ee = {.origin = UST_EE_ORIGIN_ICMP, .type = ic->type, .code = ic->code},
+			       .quote = ic->body, .len = ic->body_len, .l4_off = hl};
+	ust_ip_set_v4(e.ee.offender, ip->src);
+	memcpy(e.ee.dst, info.dst, 16);
+	bool tcp = inner.proto == UST_IPPROTO_TCP && ic->type == UST_ICMP_UNREACH;
+	switch (ic->type) {
+	case UST_ICMP_UNREACH:
+		ust_stat_inc(st, UST_STAT_ICMP_UNREACH_IN);
+		e.ee.err = (uint32_t)unreach_errno(ic->code, &e.hard);
+		if (ic->code == UST_ICMP_UNREACH_NEEDFRAG) {
+			e.ee.info = ic->mtu;
+			/* RFC 1191: only a lower path MTU matters to TCP (its
+			 * MSS follows it down). */
+			tcp = ust_ipv4_pmtu_update(st, inner.dst, ic->mtu) && tcp;
+		}
+		break;
+	case UST_ICMP_PARAM_PROB:
+		e.ee.err = EPROTO;
+		e.hard = true;
+		e.ee.info = ic->id >> 8; /* the pointer */
+		break;
+	default:
+		e.ee.err = EHOSTUNREACH;
+		break;
+	}
+	if (ust_raw_any(st))
+		ust_raw_icmp_error(st, &info, &e);
 	if (inner.proto == UST_IPPROTO_UDP)
-		ust_udp_icmp_error(st, &info, inner.payload, err);
-	else if (inner.proto == UST_IPPROTO_TCP)
-		ust_tcp_icmp_error(st, &info, inner.payload, err);
+		ust_udp_icmp_error(st, &info, &e);
+	else if (tcp)
+		ust_tcp_icmp_error(st, &info, inner.payload, (int)e.ee.err);
 	ust_pkt_free(pkt);
 }
 
@@ -152,7 +179,9 @@ ust_icmp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_
 		echo_reply(st, pkt, ip, &ic);
 		return;
 	case UST_ICMP_UNREACH:
-		unreach_in(st, pkt, &ic);
+	case UST_ICMP_TIME_EXCEEDED:
+	case UST_ICMP_PARAM_PROB:
+		error_in(st, pkt, ip, &ic);
 		return;
 	case UST_ICMP_ECHO_REPLY: {
 		struct ust_ip_info info;

@@ -81,19 +81,26 @@ echo_reply(struct ust_stack *st, struct ust_pkt *req, const struct ust_ipv6_view
 	ust_ipv6_output(st, req, &tx);
 }
 
+/* icmpv6_err_convert: the errno of an error and whether it is "fatal" (a
+ * connected socket hears of it without IPV6_RECVERR). */
 static int
-error_errno(uint8_t type, uint8_t code)
+error_errno(uint8_t type, uint8_t code, bool *hard)
 {
+	*hard = true;
 	switch (type) {
 	case UST_ICMP6_UNREACH:
 		switch (code) {
 		case UST_ICMP6_UNREACH_NOROUTE:
+			*hard = false;
 			return ENETUNREACH;
 		case UST_ICMP6_UNREACH_ADMIN:
+		case UST_ICMP6_UNREACH_POLICY:
+		case UST_ICMP6_UNREACH_REJECT:
 			return EACCES;
 		case UST_ICMP6_UNREACH_PORT:
 			return ECONNREFUSED;
 		default:
+			*hard = false;
 			return EHOSTUNREACH;
 		}
 	case UST_ICMP6_PKT_TOO_BIG:
@@ -101,6 +108,7 @@ error_errno(uint8_t type, uint8_t code)
 	case UST_ICMP6_PARAM_PROB:
 		return EPROTO;
 	default:
+		*hard = false;
 		return EHOSTUNREACH;
 	}
 }
@@ -108,7 +116,8 @@ error_errno(uint8_t type, uint8_t code)
 /* An error about a datagram we sent: the quote is its IPv6 header, any
  * extension headers, and at least 8 bytes of its L4 header. */
 static void
-error_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_icmp6_view *ic)
+error_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv6_view *ip,
+	 const struct ust_icmp6_view *ic)
 {
 	const uint8_t *q = ic->body;
 	size_t n = ic->body_len;
@@ -130,7 +139,8 @@ error_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_icmp6_view 
 			break;
 		}
 	}
-	if (off + 8 > n || (next != UST_IPPROTO_UDP && next != UST_IPPROTO_TCP)) {
+	if (off + 8 > n || next == UST_IPPROTO_FRAGMENT || next == UST_IPPROTO_HOPOPTS ||
+	    next == UST_IPPROTO_DSTOPTS || next == UST_IPPROTO_ROUTING) {
 		ust_drop(st, pkt, UST_DROP_ICMP6_ERR_BAD);
 		return;
 	}
@@ -138,19 +148,25 @@ error_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_icmp6_view 
 	struct ust_ip_info inner = {.family = UST_AF_INET6, .proto = next};
 	memcpy(inner.src, q + 8, 16);
 	memcpy(inner.dst, q + 24, 16);
+	struct ust_ip_err e = {.ee = {.origin = UST_EE_ORIGIN_ICMP6, .type = ic->type, .code = ic->code},
+			       .quote = q, .len = n, .l4_off = off};
+	e.ee.err = (uint32_t)error_errno(ic->type, ic->code, &e.hard);
+	memcpy(e.ee.offender, ip->src, 16);
+	memcpy(e.ee.dst, inner.dst, 16);
+	bool tcp = next == UST_IPPROTO_TCP;
+	if (ic->type == UST_ICMP6_PKT_TOO_BIG || ic->type == UST_ICMP6_PARAM_PROB)
+		e.ee.info = ic->rest; /* the MTU, the pointer */
 	if (ic->type == UST_ICMP6_PKT_TOO_BIG) {
 		ust_stat_inc(st, UST_STAT_ICMP6_PTB_IN);
 		/* Only a lower MTU matters to TCP: its MSS follows it down. */
-		if (!ust_ipv6_pmtu_update(st, inner.dst, ic->rest)) {
-			ust_pkt_free(pkt);
-			return;
-		}
+		tcp = ust_ipv6_pmtu_update(st, inner.dst, ic->rest) && tcp;
 	}
-	int err = error_errno(ic->type, ic->code);
+	if (ust_raw_any(st))
+		ust_raw_icmp_error(st, &inner, &e);
 	if (next == UST_IPPROTO_UDP)
-		ust_udp_icmp_error(st, &inner, q + off, err);
-	else
-		ust_tcp_icmp_error(st, &inner, q + off, err);
+		ust_udp_icmp_error(st, &inner, &e);
+	else if (tcp)
+		ust_tcp_icmp_error(st, &inner, q + off, (int)e.ee.err);
 	ust_pkt_free(pkt);
 }
 
@@ -182,7 +198,7 @@ ust_icmp6_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv6
 	case UST_ICMP6_PKT_TOO_BIG:
 	case UST_ICMP6_TIME_EXCEEDED:
 	case UST_ICMP6_PARAM_PROB:
-		error_in(st, pkt, &ic);
+		error_in(st, pkt, ip, &ic);
 		return;
 	case UST_ICMP6_MLD_QUERY:
 	case UST_ND_RS:

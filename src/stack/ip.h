@@ -38,6 +38,16 @@ struct ust_ip_info {
 	const struct ust_ipv6_view *v6; /* the IPv6 header, or NULL */
 };
 
+/* An ICMP or ICMPv6 error about a datagram we sent, for L4 (icmp.c and
+ * icmp6.c fill it; the quote's framing is checked, its lengths are not). */
+struct ust_ip_err {
+	struct ust_sock_ee ee; /* errno, origin, type, code, info, offender, dst (port: L4's) */
+	bool hard;             /* icmp_err_convert's "fatal": a connected socket is told */
+	const uint8_t *quote;  /* the quoted datagram from its IP header on */
+	size_t len;            /* bytes quoted */
+	size_t l4_off;         /* where its L4 header starts (at least 8 bytes of it quoted) */
+};
+
 /* How L4 asks for a datagram to be sent. */
 struct ust_ip_tx {
 	uint8_t src[16];    /* source; an unspecified address picks one for dst */

@@ -67,6 +67,7 @@ raw_close(struct ust_sock *s)
 		p->qnext = NULL;
 		ust_pkt_free(p);
 	}
+	ust_sock_err_purge(s);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -99,8 +100,7 @@ update_events(struct raw_sock *r)
 	uint32_t ev = UST_EV_OUT;
 	if (r->q_head != NULL)
 		ev |= UST_EV_IN;
-	if (r->s.so_error != 0)
-		ev |= UST_EV_ERR;
+	ev |= ust_sock_err_events(&r->s);
 	ust_sock_notify(&r->s, ev);
 }
 
@@ -170,6 +170,37 @@ ust_raw_ping_input(struct ust_stack *st, const struct ust_pkt *pkt, const struct
 		return true;
 	}
 	return false;
+}
+
+void
+ust_raw_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const struct ust_ip_err *e)
+{
+	/* The quoted datagram went from inner->src to inner->dst: a socket
+	 * matches it as it would the reply (raw_v4_match). */
+	struct ust_ip_info back = {.family = inner->family, .proto = inner->proto};
+	memcpy(back.src, inner->dst, 16);
+	memcpy(back.dst, inner->src, 16);
+	const uint8_t *l4 = e->quote + e->l4_off;
+	uint8_t echo = inner->family == UST_AF_INET ? UST_ICMP_ECHO : UST_ICMP6_ECHO;
+	bool is_echo = (inner->proto == UST_IPPROTO_ICMP || inner->proto == UST_IPPROTO_ICMPV6) &&
+		       l4[0] == echo;
+	for (struct raw_sock *r = st->raw->all; r != NULL; r = r->next) {
+		if ((r->s.family == UST_AF_INET) != (inner->family == UST_AF_INET) ||
+		    r->protocol != inner->proto || !addr_ok(r, &back))
+			continue;
+		if (r->ping && (!is_echo || ust_get16(l4 + 4) != r->s.local.port))
+			continue;
+		bool hard = e->hard;
+		if (e->ee.err == EMSGSIZE)
+			hard = (inner->family == UST_AF_INET ? r->s.ip_pmtudisc : r->s.ip6_pmtudisc) !=
+			       UST_IP_PMTUDISC_DONT;
+		/* A ping socket reads the quote from its ICMP header, a raw
+		 * one after the IP header (IPv4 with IP_HDRINCL: from it). */
+		size_t from = r->hdrincl ? 0 : e->l4_off;
+		ust_sock_icmp_error(&r->s, &e->ee, hard, e->quote + from, e->len - from);
+		if (r->ping)
+			return;
+	}
 }
 
 static int
@@ -255,6 +286,13 @@ raw_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		return rc;
 	if (len > 65535 - (s->family == UST_AF_INET ? UST_IPV4_HLEN : 0))
 		return -EMSGSIZE;
+	/* A pending error fails the send that finds it (sock_alloc_send_skb). */
+	if (s->so_error != 0) {
+		rc = -s->so_error;
+		s->so_error = 0;
+		update_events(r);
+		return rc;
+	}
 	if (r->ping) {
 		if (!s->bound) {
 			struct ust_sockaddr any = ust_sockaddr_any(s->family);
@@ -315,15 +353,15 @@ raw_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 {
 	struct raw_sock *r = (struct raw_sock *)s;
 	struct ust_pkt *p = r->q_head;
-	if (p == NULL) {
-		if (s->so_error != 0) {
-			int e = s->so_error;
-			s->so_error = 0;
-			update_events(r);
-			return -e;
-		}
-		return -EAGAIN;
+	/* A pending error comes before any datagram (__skb_try_recv_datagram). */
+	if (s->so_error != 0) {
+		int e = s->so_error;
+		s->so_error = 0;
+		update_events(r);
+		return -e;
 	}
+	if (p == NULL)
+		return -EAGAIN;
 	uint32_t skip = p->l4_off, avail = p->pkt_len - skip;
 	uint32_t n = avail < len ? avail : (uint32_t)len;
 	ust_pkt_read(p, skip, buf, n);

@@ -38,6 +38,10 @@ bool ust_raw_input(struct ust_stack *st, const struct ust_pkt *pkt, const struct
  * for a ping socket: true if one took a copy. */
 bool ust_raw_ping_input(struct ust_stack *st, const struct ust_pkt *pkt,
 			const struct ust_ip_info *ip, uint16_t id);
+/* An ICMP error about a datagram we sent, for the raw sockets of its
+ * protocol (raw_icmp_error) and the ping socket of its echo identifier. */
+void ust_raw_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner,
+			const struct ust_ip_err *e);
 /* Whether any raw or ping socket exists (input skips the walk if not). */
 bool ust_raw_any(const struct ust_stack *st);
 

@@ -6,6 +6,7 @@
 #include "sock.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ip.h"
@@ -31,6 +32,7 @@ ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_pr
 	s->rcvlowat = 1;
 	s->uid = st->caller.uid;
 	s->ip_pmtudisc = UST_IP_PMTUDISC_WANT;
+	s->ip6_pmtudisc = UST_IP_PMTUDISC_WANT;
 	ust_sockaddr_canon(&s->local);
 	ust_sockaddr_canon(&s->remote);
 }
@@ -317,7 +319,10 @@ ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 		s->ip_ttl = (uint8_t)v;
 		return 0;
 	case UST_IP_RECVERR:
+		/* Turning it off empties the queue (ip_setsockopt). */
 		s->recverr = v != 0;
+		if (!s->recverr)
+			ust_sock_err_purge(s);
 		return 0;
 	case UST_IP_TOS:
 		/* A stream keeps its ECN bits: TCP owns them (RFC 3168). */
@@ -383,10 +388,20 @@ ip6_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 		s->v6only = v != 0;
 		return 0;
 	case UST_IPV6_RECVERR:
-		s->recverr = v != 0;
+		s->recverr6 = v != 0;
+		if (!s->recverr6)
+			ust_sock_err_purge(s);
 		return 0;
 	case UST_IPV6_RECVHOPLIMIT:
 		s->recvhoplimit = v != 0;
+		return 0;
+	case UST_IPV6_2292HOPLIMIT:
+		s->recvhoplimit2292 = v != 0;
+		return 0;
+	case UST_IPV6_MTU_DISCOVER:
+		if (v < UST_IP_PMTUDISC_DONT || v > UST_IP_PMTUDISC_OMIT)
+			return -EINVAL;
+		s->ip6_pmtudisc = (uint8_t)v;
 		return 0;
 	case UST_IPV6_UNICAST_HOPS:
 		if (v < -1 || v > 255)
@@ -420,9 +435,19 @@ ip6_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
 	case UST_IPV6_TCLASS:
 		return ust_sockopt_put_int(val, len, s->ip_tos);
 	case UST_IPV6_RECVERR:
-		return ust_sockopt_put_int(val, len, s->recverr);
+		return ust_sockopt_put_int(val, len, s->recverr6);
 	case UST_IPV6_RECVHOPLIMIT:
 		return ust_sockopt_put_int(val, len, s->recvhoplimit);
+	case UST_IPV6_2292HOPLIMIT:
+		return ust_sockopt_put_int(val, len, s->recvhoplimit2292);
+	case UST_IPV6_MTU_DISCOVER:
+		return ust_sockopt_put_int(val, len, s->ip6_pmtudisc);
+	case UST_IPV6_MTU:
+		if (!s->connected)
+			return -ENOTCONN;
+		return ust_sockopt_put_int(val, len, ust_ip_mtu_payload(s->stack, s->remote.addr6) +
+							     (ust_ip_is_v4(s->remote.addr6) ? UST_IPV4_HLEN
+											    : UST_IPV6_HLEN));
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -558,8 +583,9 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 		case UST_SO_ERROR: {
 			int e = s->so_error;
 			s->so_error = 0;
-			/* EPOLLERR comes from the pending error alone. */
-			ust_sock_notify(s, s->events & ~(uint32_t)UST_EV_ERR);
+			/* EPOLLERR stays while the error queue holds something. */
+			ust_sock_notify(s, (s->events & ~(uint32_t)UST_EV_ERR) |
+						   (s->errq != NULL ? UST_EV_ERR : 0));
 			return ust_sockopt_put_int(val, len, e);
 		}
 		case UST_SO_REUSEADDR:
@@ -720,6 +746,120 @@ void
 ust_sock_arrived(struct ust_sock *s)
 {
 	s->arrival = true;
+}
+
+struct ust_sock_errq {
+	struct ust_sock_errq *next; /* the next newer entry */
+	struct ust_sock_ee ee;      /* what recvmsg's control message says */
+	uint32_t len;               /* bytes of data[] */
+	uint8_t data[];             /* the quoted datagram from its payload on */
+};
+
+uint32_t
+ust_sock_err_events(const struct ust_sock *s)
+{
+	return s->so_error != 0 || s->errq != NULL ? UST_EV_ERR : 0;
+}
+
+/* The error bit follows so_error and the queue; the rest is the protocol's. */
+static void
+err_notify(struct ust_sock *s)
+{
+	ust_sock_notify(s, (s->events & ~(uint32_t)UST_EV_ERR) | ust_sock_err_events(s));
+}
+
+static bool
+wants_err(const struct ust_sock *s, const uint8_t dst[16])
+{
+	return ust_ip_is_v4(dst) ? s->recverr : s->recverr6;
+}
+
+static void
+err_queue(struct ust_sock *s, const struct ust_sock_ee *ee, const uint8_t *quote, size_t len)
+{
+	size_t bytes = sizeof(struct ust_sock_errq) + len;
+	/* sock_queue_err_skb: the queue shares the receive buffer's limit. */
+	if (s->errq_bytes + bytes > s->rcvbuf_bytes)
+		return;
+	struct ust_sock_errq *q = malloc(bytes);
+	if (q == NULL)
+		return;
+	q->next = NULL;
+	q->ee = *ee;
+	q->len = (uint32_t)len;
+	if (len > 0)
+		memcpy(q->data, quote, len);
+	if (s->errq_tail != NULL)
+		s->errq_tail->next = q;
+	else
+		s->errq = q;
+	s->errq_tail = q;
+	s->errq_bytes += (uint32_t)bytes;
+}
+
+void
+ust_sock_icmp_error(struct ust_sock *s, const struct ust_sock_ee *ee, bool hard,
+		    const uint8_t *quote, size_t len)
+{
+	if (wants_err(s, ee->dst))
+		err_queue(s, ee, quote, len);
+	else if (!hard || !s->connected)
+		return;
+	s->so_error = (int)ee->err;
+	ust_sock_arrived(s);
+	err_notify(s);
+}
+
+void
+ust_sock_local_error(struct ust_sock *s, int err, const uint8_t dst[16], uint16_t port,
+		     uint32_t info)
+{
+	if (!wants_err(s, dst))
+		return;
+	struct ust_sock_ee ee = {.err = (uint32_t)err, .origin = UST_EE_ORIGIN_LOCAL, .info = info,
+				 .port = port};
+	memcpy(ee.dst, dst, 16);
+	err_queue(s, &ee, NULL, 0);
+	ust_sock_arrived(s);
+	err_notify(s);
+}
+
+ssize_t
+ust_sock_recv_err(struct ust_sock *s, void *buf, size_t len, struct ust_sock_ee *ee, bool *trunc)
+{
+	struct ust_sock_errq *q = s->errq;
+	if (q == NULL)
+		return -EAGAIN;
+	s->errq = q->next;
+	if (s->errq == NULL)
+		s->errq_tail = NULL;
+	s->errq_bytes -= (uint32_t)(sizeof(*q) + q->len);
+	size_t n = q->len < len ? q->len : len;
+	memcpy(buf, q->data, n);
+	*ee = q->ee;
+	*trunc = n < q->len;
+	/* sock_dequeue_err_skb: so_error becomes the next ICMP error's, or
+	 * nothing once an ICMP error leaves with none behind it. */
+	bool icmp = q->ee.origin != UST_EE_ORIGIN_LOCAL;
+	if (s->errq != NULL && s->errq->ee.origin != UST_EE_ORIGIN_LOCAL)
+		s->so_error = (int)s->errq->ee.err;
+	else if (icmp)
+		s->so_error = 0;
+	free(q);
+	err_notify(s);
+	return (ssize_t)n;
+}
+
+void
+ust_sock_err_purge(struct ust_sock *s)
+{
+	while (s->errq != NULL) {
+		struct ust_sock_errq *q = s->errq;
+		s->errq = q->next;
+		free(q);
+	}
+	s->errq_tail = NULL;
+	s->errq_bytes = 0;
 }
 
 void

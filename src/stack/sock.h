@@ -77,9 +77,13 @@ struct ust_sock;
 #define UST_IP_PMTUDISC_OMIT 5
 #define UST_IP_HDRINCL 3
 #define UST_IP_RECVERR 11
+#define UST_IP_PMTUDISC_PROBE 3
 #define UST_SOL_IPV6 41
 #define UST_IPV6_CHECKSUM 7
 #define UST_IPV6_UNICAST_HOPS 16
+#define UST_IPV6_2292HOPLIMIT 8
+#define UST_IPV6_MTU_DISCOVER 23
+#define UST_IPV6_MTU 24
 #define UST_IPV6_RECVERR 25
 #define UST_IPV6_V6ONLY 26
 #define UST_IPV6_RECVHOPLIMIT 51
@@ -154,6 +158,26 @@ struct ust_sock_txinfo {
 	int16_t tos;    /* IP_TOS, -1 = the socket's */
 };
 
+/* Where a queued error came from: Linux's SO_EE_ORIGIN_*. */
+#define UST_EE_ORIGIN_LOCAL 1
+#define UST_EE_ORIGIN_ICMP 2
+#define UST_EE_ORIGIN_ICMP6 3
+
+/* One entry of a socket's error queue (IP_RECVERR): struct
+ * sock_extended_err and the addresses Linux's recvmsg(MSG_ERRQUEUE) tells. */
+struct ust_sock_ee {
+	uint32_t err;         /* errno */
+	uint8_t origin;       /* UST_EE_ORIGIN_* */
+	uint8_t type;         /* ICMP type, 0 for a local error */
+	uint8_t code;         /* ICMP code */
+	uint32_t info;        /* MTU of a frag-needed or packet too big, a parameter problem's pointer */
+	uint8_t offender[16]; /* the ICMP error's sender, IPv4 mapped; :: for a local error */
+	uint8_t dst[16];      /* the failed datagram's destination, IPv4 mapped */
+	uint16_t port;        /* its destination port (0: raw and ping sockets) */
+};
+
+struct ust_sock_errq; /* a queued struct ust_sock_ee and the bytes it quotes */
+
 typedef void ust_sock_event_fn(struct ust_sock *s, uint32_t events, void *arg);
 
 /* Where a socket's byte buffers live. The IPC server puts a program's in
@@ -225,12 +249,18 @@ struct ust_sock {
 	uint8_t rx_cmsgs;                   /* UST_SOCK_RX_*: what recvmsg() tells about a datagram */
 	const struct ust_sock_txinfo *tx;   /* during ust_sock_sendmsg: that call's control messages */
 	bool v6only;                        /* IPV6_V6ONLY: an AF_INET6 socket takes no IPv4 */
-	bool recverr;                       /* IP_RECVERR / IPV6_RECVERR (no error queue is kept) */
+	bool recverr;                       /* IP_RECVERR: IPv4 errors are queued */
+	bool recverr6;                      /* IPV6_RECVERR: ICMPv6 errors are queued */
 	bool recvhoplimit;                  /* IPV6_RECVHOPLIMIT (no ancillary data is delivered) */
+	bool recvhoplimit2292;              /* IPV6_2292HOPLIMIT (likewise) */
+	uint8_t ip6_pmtudisc;               /* IPV6_MTU_DISCOVER: UST_IP_PMTUDISC_* */
 	uint8_t ip_ttl;                     /* IP_TTL, 0 = the stack's default */
 	uint8_t ip_tos;                     /* IP_TOS */
 	uint8_t ip_pmtudisc;                /* IP_MTU_DISCOVER: UST_IP_PMTUDISC_* */
 	int so_error;                       /* pending error, positive errno */
+	struct ust_sock_errq *errq;         /* error queue, oldest first (IP_RECVERR) */
+	struct ust_sock_errq *errq_tail;    /* ... newest */
+	uint32_t errq_bytes;                /* its bytes, charged to rcvbuf as Linux does */
 	uint32_t events;                    /* current UST_EV_* readiness */
 	bool arrival;                       /* something arrived since the last callback */
 	uint32_t rcvbuf_bytes;              /* SO_RCVBUF */
@@ -269,6 +299,12 @@ int ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *
 int ust_sock_getname(const struct ust_sock *s, struct ust_sockaddr *a);
 int ust_sock_getpeer(const struct ust_sock *s, struct ust_sockaddr *a);
 size_t ust_sock_nread(const struct ust_sock *s);
+/* recvmsg(MSG_ERRQUEUE): the oldest queued error into *ee and up to len of
+ * the bytes it quotes into buf; returns their count (*trunc: there were
+ * more) or -EAGAIN when the queue is empty. so_error follows the queue as
+ * Linux's sock_dequeue_err_skb has it. */
+ssize_t ust_sock_recv_err(struct ust_sock *s, void *buf, size_t len, struct ust_sock_ee *ee,
+			  bool *trunc);
 /* The next datagram's rxinfo: 0, -EAGAIN if none is queued, -EOPNOTSUPP
  * for a stream. */
 int ust_sock_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out);
@@ -340,6 +376,21 @@ bool ust_sock_addrs_overlap(const struct ust_sock *me, const uint8_t addr[16],
 /* For protocols: whether s may send to a: 0, or -ENETUNREACH for IPv4 on an
  * IPV6_V6ONLY socket or a family other than the bound address's. */
 int ust_sock_peer_addr_ok(const struct ust_sock *s, const struct ust_sockaddr *a);
+/* For protocols: an ICMP error about a datagram s sent, as Linux's
+ * datagram sockets take it (__udp4_lib_err, raw_err, ping_err): with
+ * IP_RECVERR (IPV6_RECVERR for ICMPv6) it is queued with `len` bytes of
+ * `quote` and sets so_error; without, only a hard error on a connected
+ * socket sets so_error. Then the protocol's readiness is updated by it. */
+void ust_sock_icmp_error(struct ust_sock *s, const struct ust_sock_ee *ee, bool hard,
+			 const uint8_t *quote, size_t len);
+/* For protocols: queue a local error (ip_local_error: EMSGSIZE with the
+ * MTU) if the socket asked for IP_RECVERR (IPV6_RECVERR to IPv6). */
+void ust_sock_local_error(struct ust_sock *s, int err, const uint8_t dst[16], uint16_t port,
+			  uint32_t info);
+/* For protocols: free the error queue (a closing socket). */
+void ust_sock_err_purge(struct ust_sock *s);
+/* For protocols: UST_EV_ERR while an error is pending or queued. */
+uint32_t ust_sock_err_events(const struct ust_sock *s);
 /* For protocols: fill the common part of a newly allocated socket. */
 void ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_proto *proto,
 		   int family, int type);

@@ -18,6 +18,7 @@
 #include "ipv4.h"
 #include "wire/bytes.h"
 #include "wire/csum.h"
+#include "wire/ipv6.h"
 #include "wire/udp.h"
 
 #define UDP_BUCKETS 1024
@@ -101,6 +102,7 @@ udp_close(struct ust_sock *s)
 	struct ust_udp *t = s->stack->udp;
 	unhash(s->stack, u);
 	queue_purge(u);
+	ust_sock_err_purge(s);
 	if (u->all_prev != NULL)
 		u->all_prev->all_next = u->all_next;
 	else
@@ -128,8 +130,7 @@ update_events(struct udp_sock *u)
 	uint32_t ev = UST_EV_OUT;
 	if (u->q_head != NULL || u->shut_rd)
 		ev |= UST_EV_IN;
-	if (u->s.so_error != 0)
-		ev |= UST_EV_ERR;
+	ev |= ust_sock_err_events(&u->s);
 	if (u->shut_rd && u->shut_wr)
 		ev |= UST_EV_HUP;
 	if (u->shut_rd)
@@ -207,19 +208,29 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_inf
 }
 
 void
-ust_udp_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const uint8_t *l4,
-		   int err)
+ust_udp_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const struct ust_ip_err *e)
 {
+	const uint8_t *l4 = e->quote + e->l4_off;
 	uint16_t sport = ust_get16(l4);
 	uint16_t dport = ust_get16(l4 + 2);
 	/* The quoted datagram is one we sent: its source is our side. */
 	struct udp_sock *u = lookup(st, inner->dst, dport, inner->src, sport);
-	/* Without IP_RECVERR Linux reports errors to connected sockets only. */
-	if (u == NULL || !u->s.connected || !ust_ip_eq(u->s.remote.addr6, inner->dst) ||
-	    u->s.remote.port != dport)
+	if (u == NULL || (u->s.connected && (!ust_ip_eq(u->s.remote.addr6, inner->dst) ||
+					     u->s.remote.port != dport)))
 		return;
-	u->s.so_error = err;
-	update_events(u);
+	struct ust_sock_ee ee = e->ee;
+	ee.port = dport;
+	bool hard = e->hard;
+	if (ee.err == EMSGSIZE) {
+		/* Path MTU news: an error only to a socket that lets no
+		 * datagram be fragmented on the way (IPv4 ignores it then). */
+		bool v4 = ee.origin == UST_EE_ORIGIN_ICMP;
+		uint8_t disc = v4 ? u->s.ip_pmtudisc : u->s.ip6_pmtudisc;
+		if (disc == UST_IP_PMTUDISC_DONT && v4)
+			return;
+		hard = disc != UST_IP_PMTUDISC_DONT;
+	}
+	ust_sock_icmp_error(&u->s, &ee, hard, l4 + UST_UDP_HLEN, e->len - e->l4_off - UST_UDP_HLEN);
 }
 
 static bool
@@ -363,12 +374,6 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	}
 	if (u->shut_wr)
 		return -EPIPE;
-	if (to == NULL && s->so_error != 0 && s->connected) {
-		int e = s->so_error;
-		s->so_error = 0;
-		update_events(u);
-		return -e;
-	}
 	const struct ust_sockaddr *dst = to != NULL ? to : (s->connected ? &s->remote : NULL);
 	if (dst == NULL)
 		return -EDESTADDRREQ;
@@ -379,6 +384,25 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		return -EINVAL;
 	if (v4 && ust_ipv4_is_bcast(st, dst->addr4) && !s->broadcast)
 		return -EACCES;
+	/* IP_PMTUDISC_DO and _PROBE: a datagram the path cannot take whole is
+	 * refused and, with IP_RECVERR, queued as a local error telling the
+	 * MTU (ip_append_data, __ip6_append_data; IPv4 names the connected
+	 * port, IPv6 the destination's). */
+	uint8_t disc = v4 ? s->ip_pmtudisc : s->ip6_pmtudisc;
+	uint16_t room = ust_ip_mtu_payload(st, dst->addr6);
+	if ((disc == UST_IP_PMTUDISC_DO || disc == UST_IP_PMTUDISC_PROBE) &&
+	    len + UST_UDP_HLEN > room) {
+		uint32_t mtu = room + (v4 ? UST_IPV4_HLEN : UST_IPV6_HLEN);
+		ust_sock_local_error(s, EMSGSIZE, dst->addr6, v4 ? s->remote.port : dst->port, mtu);
+		return -EMSGSIZE;
+	}
+	/* A pending error fails the send that finds it (sock_alloc_send_skb). */
+	if (s->so_error != 0) {
+		int e = s->so_error;
+		s->so_error = 0;
+		update_events(u);
+		return -e;
+	}
 	uint8_t src[16];
 	int rc = ust_ip_sock_source(s, dst->addr6, src);
 	if (rc < 0)
@@ -423,15 +447,15 @@ udp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 {
 	struct udp_sock *u = (struct udp_sock *)s;
 	struct ust_pkt *p = u->q_head;
-	if (p == NULL) {
-		if (s->so_error != 0) {
-			int e = s->so_error;
-			s->so_error = 0;
-			update_events(u);
-			return -e;
-		}
-		return u->shut_rd ? 0 : -EAGAIN;
+	/* A pending error comes before any datagram (__skb_recv_udp). */
+	if (s->so_error != 0) {
+		int e = s->so_error;
+		s->so_error = 0;
+		update_events(u);
+		return -e;
 	}
+	if (p == NULL)
+		return u->shut_rd ? 0 : -EAGAIN;
 	uint32_t plen = p->len - UST_UDP_HLEN;
 	uint32_t n = plen < len ? plen : (uint32_t)len;
 	memcpy(buf, ust_pkt_data(p) + UST_UDP_HLEN, n);

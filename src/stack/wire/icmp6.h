@@ -30,6 +30,8 @@
 #define UST_ICMP6_UNREACH_ADMIN 1
 #define UST_ICMP6_UNREACH_ADDR 3
 #define UST_ICMP6_UNREACH_PORT 4
+#define UST_ICMP6_UNREACH_POLICY 5
+#define UST_ICMP6_UNREACH_REJECT 6
 #define UST_ND_MAX_PREFIX 4 /* prefix options kept from one RA */
 
 struct ust_icmp6_view {
