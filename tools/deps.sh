@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 	libdpdk-dev dpdk libpcap-dev libcmocka-dev
-	iproute2 iputils-ping tcpdump tshark python3 python3-scapy
+	iproute2 iputils-ping iputils-tracepath tcpdump tshark python3 python3-scapy
 	socat netcat-openbsd curl wget iperf3 procps util-linux dnsmasq-base dnsutils
 	redis-server redis-tools memcached libmemcached-tools lighttpd
 	openssh-server openssh-client openssh-sftp-server nginx wrk

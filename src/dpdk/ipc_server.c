@@ -776,7 +776,15 @@ op_recv_err(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_
 	h.origin = ee.origin;
 	h.type = ee.type;
 	h.code = ee.code;
+	h.hlim = ee.hlim;
 	h.info = ee.info;
+	/* An ICMP error's own TTL or hop limit, if asked for (ip_cmsg_recv,
+	 * ip6_datagram_recv_specific_ctl); a local error has none. */
+	if (ee.origin == UST_EE_ORIGIN_ICMP)
+		p->rx_cmsgs = s->rx_cmsgs & UST_SOCK_RX_TTL ? UST_IPC_RX_TTL : 0;
+	else if (ee.origin == UST_EE_ORIGIN_ICMP6)
+		p->rx_cmsgs = (s->recvhoplimit ? UST_IPC_RX_HOPLIMIT : 0) |
+			      (s->recvhoplimit2292 ? UST_IPC_RX_2292HOPLIMIT : 0);
 	memcpy(h.offender, ee.offender, 16);
 	memcpy(ch->data, &h, sizeof(h));
 	p->len = (uint32_t)(sizeof(h) + (size_t)n);
@@ -881,6 +889,8 @@ serve_one(struct region *g, unsigned i, uint32_t seq)
 				struct ust_sockaddr any = {.family = s->family};
 				ust_sock_bind(s, &any);
 			}
+			if (q.c == -EMSGSIZE)
+				return ust_sock_send_oversize(s, q.has_addr ? &a : NULL);
 			return q.c;
 		}
 		if (u->busy_reg != NULL)

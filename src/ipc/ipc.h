@@ -126,7 +126,8 @@ enum ust_ipc_op {
 			       * the fd arrives as UST_IPC_MSG_FD */
 	UST_IPC_OP_CONNECT,   /* handle, addr */
 	UST_IPC_OP_SEND,      /* handle, a = flags, len bytes of data, addr if has_addr;
-			       * c < 0: the application found the address bad (errno) */
+			       * c < 0: the application found the address bad (errno),
+			       * or (-EMSGSIZE) the datagram longer than data[] */
 	UST_IPC_OP_RECV,      /* handle, a = flags, len = room -> data, resp.addr = from;
 			       * b != 0: a blocking stream receive, -EAGAIN until
 			       * SO_RCVLOWAT's bytes (or len) are readable;
@@ -208,7 +209,7 @@ struct ust_ipc_err {
 	uint8_t origin;       /* ee_origin: SO_EE_ORIGIN_* */
 	uint8_t type;         /* ee_type */
 	uint8_t code;         /* ee_code */
-	uint8_t pad;
+	uint8_t hlim;         /* the ICMP error's TTL or hop limit (resp.rx_cmsgs says if asked) */
 	uint32_t info;        /* ee_info */
 	uint32_t pad2;
 	uint8_t offender[16]; /* wire order, IPv4 mapped; all zero for a local error */
@@ -221,6 +222,8 @@ struct ust_ipc_err {
 #define UST_IPC_RX_TIMESTAMP 0x8u
 #define UST_IPC_RX_TIMESTAMPNS 0x10u
 #define UST_IPC_RX_INQ 0x20u /* a stream's read: rx_inq is valid */
+#define UST_IPC_RX_HOPLIMIT 0x40u     /* IPV6_RECVHOPLIMIT: an error's IPV6_HOPLIMIT */
+#define UST_IPC_RX_2292HOPLIMIT 0x80u /* IPV6_2292HOPLIMIT: an error's, with that type */
 
 struct ust_ipc_channel {
 	_Atomic uint32_t req_seq;  /* bumped by the application per request */

@@ -639,8 +639,19 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 	if (iov_bad(m))
 		return -EFAULT;
 	size_t total = iov_total(m);
-	if (ps->type != SOCK_STREAM && total > UST_IPC_DATA_BYTES)
-		return -EMSGSIZE;
+	if (ps->type != SOCK_STREAM && total > UST_IPC_DATA_BYTES) {
+		/* Longer than any datagram: refused, but the stack is told,
+		 * for the local error IPv6 queues about it. */
+		int err;
+		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_SEND, &err);
+		if (ch == NULL)
+			return err;
+		ch->req.c = -EMSGSIZE;
+		ch->req.has_addr = has_to;
+		if (has_to)
+			ch->req.addr = to;
+		return ust_chan_call(ch);
+	}
 	struct ust_ipc_req ctl = {0};
 	if (ps->type == SOCK_DGRAM) {
 		int rc = tx_cmsgs(m, &ctl);
@@ -801,6 +812,13 @@ recv_err(struct ust_psock *ps, struct msghdr *m)
 	/* A local error names no offender. */
 	bool named = h.origin != SO_EE_ORIGIN_LOCAL;
 	size_t used = 0;
+	int hlim = h.hlim;
+	if (ch->resp.rx_cmsgs & UST_IPC_RX_TTL)
+		put_cmsg(m, &used, IPPROTO_IP, IP_TTL, &hlim, sizeof(hlim));
+	if (ch->resp.rx_cmsgs & UST_IPC_RX_HOPLIMIT)
+		put_cmsg(m, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &hlim, sizeof(hlim));
+	if (ch->resp.rx_cmsgs & UST_IPC_RX_2292HOPLIMIT)
+		put_cmsg(m, &used, IPPROTO_IPV6, IPV6_2292HOPLIMIT, &hlim, sizeof(hlim));
 	if (ps->family == AF_INET6) {
 		if (named) {
 			e.off.v6.sin6_family = AF_INET6;

@@ -133,6 +133,7 @@ error_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_view *
 	struct ust_ip_err e = {.ee = {.origin = UST_EE_ORIGIN_ICMP, .type = ic->type, .code = ic->code},
 			       .quote = ic->body, .len = ic->body_len, .l4_off = hl};
 	ust_ip_set_v4(e.ee.offender, ip->src);
+	e.ee.hlim = ip->ttl;
 	memcpy(e.ee.dst, info.dst, 16);
 	bool tcp = inner.proto == UST_IPPROTO_TCP && ic->type == UST_ICMP_UNREACH;
 	switch (ic->type) {

@@ -152,6 +152,7 @@ error_in(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv6_view *
 			       .quote = q, .len = n, .l4_off = off};
 	e.ee.err = (uint32_t)error_errno(ic->type, ic->code, &e.hard);
 	memcpy(e.ee.offender, ip->src, 16);
+	e.ee.hlim = ip->hlim;
 	memcpy(e.ee.dst, inner.dst, 16);
 	bool tcp = next == UST_IPPROTO_TCP;
 	if (ic->type == UST_ICMP6_PKT_TOO_BIG || ic->type == UST_ICMP6_PARAM_PROB)

@@ -236,6 +236,23 @@ ust_sock_sendmsg(struct ust_sock *s, const void *buf, size_t len, int flags,
 }
 
 ssize_t
+ust_sock_send_oversize(struct ust_sock *s, const struct ust_sockaddr *to)
+{
+	struct ust_sockaddr c = {0};
+	if (to != NULL) {
+		c = *to;
+		ust_sockaddr_canon(&c);
+	} else if (s->connected) {
+		c = s->remote;
+	}
+	if (s->proto == &ust_udp_proto && c.family == UST_AF_INET6 && c.port != 0 &&
+	    !ust_ip_is_v4(c.addr6))
+		ust_sock_local_error(s, EMSGSIZE, c.addr6, c.port,
+				     ust_ip_mtu_payload(s->stack, c.addr6) + UST_IPV6_HLEN);
+	return -EMSGSIZE;
+}
+
+ssize_t
 ust_sock_recv(struct ust_sock *s, void *buf, size_t len, int flags)
 {
 	return s->proto->recvfrom(s, buf, len, flags, NULL);

@@ -174,6 +174,7 @@ struct ust_sock_ee {
 	uint8_t offender[16]; /* the ICMP error's sender, IPv4 mapped; :: for a local error */
 	uint8_t dst[16];      /* the failed datagram's destination, IPv4 mapped */
 	uint16_t port;        /* its destination port (0: raw and ping sockets) */
+	uint8_t hlim;         /* the ICMP error's TTL or hop limit (IP_RECVTTL, IPV6_RECVHOPLIMIT) */
 };
 
 struct ust_sock_errq; /* a queued struct ust_sock_ee and the bytes it quotes */
@@ -299,6 +300,10 @@ int ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *
 int ust_sock_getname(const struct ust_sock *s, struct ust_sockaddr *a);
 int ust_sock_getpeer(const struct ust_sock *s, struct ust_sockaddr *a);
 size_t ust_sock_nread(const struct ust_sock *s);
+/* A datagram longer than data[] of the IPC holds (longer than any): what
+ * sendto() says, -EMSGSIZE, after the local error an IPv6 UDP socket
+ * queues for it (__ip6_append_data). */
+ssize_t ust_sock_send_oversize(struct ust_sock *s, const struct ust_sockaddr *to);
 /* recvmsg(MSG_ERRQUEUE): the oldest queued error into *ee and up to len of
  * the bytes it quotes into buf; returns their count (*trunc: there were
  * more) or -EAGAIN when the queue is empty. so_error follows the queue as

@@ -378,20 +378,20 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	if (dst == NULL)
 		return -EDESTADDRREQ;
 	bool v4 = ust_ip_is_v4(dst->addr6);
-	if (len > (v4 ? UDP_MAX_PAYLOAD4 : UDP_MAX_PAYLOAD6))
+	if (v4 && len > 0xffff)
 		return -EMSGSIZE;
 	if (dst->port == 0)
 		return -EINVAL;
 	if (v4 && ust_ipv4_is_bcast(st, dst->addr4) && !s->broadcast)
 		return -EACCES;
-	/* IP_PMTUDISC_DO and _PROBE: a datagram the path cannot take whole is
-	 * refused and, with IP_RECVERR, queued as a local error telling the
-	 * MTU (ip_append_data, __ip6_append_data; IPv4 names the connected
+	/* Too big for one datagram, or (IP_PMTUDISC_DO, _PROBE) for the path
+	 * whole: refused and, with IP_RECVERR, queued as a local error telling
+	 * the MTU (ip_append_data, __ip6_append_data; IPv4 names the connected
 	 * port, IPv6 the destination's). */
 	uint8_t disc = v4 ? s->ip_pmtudisc : s->ip6_pmtudisc;
 	uint16_t room = ust_ip_mtu_payload(st, dst->addr6);
-	if ((disc == UST_IP_PMTUDISC_DO || disc == UST_IP_PMTUDISC_PROBE) &&
-	    len + UST_UDP_HLEN > room) {
+	bool df = disc == UST_IP_PMTUDISC_DO || disc == UST_IP_PMTUDISC_PROBE;
+	if (len > (v4 ? UDP_MAX_PAYLOAD4 : UDP_MAX_PAYLOAD6) || (df && len + UST_UDP_HLEN > room)) {
 		uint32_t mtu = room + (v4 ? UST_IPV4_HLEN : UST_IPV6_HLEN);
 		ust_sock_local_error(s, EMSGSIZE, dst->addr6, v4 ? s->remote.port : dst->port, mtu);
 		return -EMSGSIZE;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Unmodified ping (iputils) on ustack: raw ICMP and ICMPv6 sockets under
 # libustack.so, as root, to the kernel peer (198.18.0.1, 2001:2::1) and to
-# ustack's loopback addresses; the kernel sees ustack's echo requests in a
+# ustack's loopback addresses; tracepath -4 and -6 to the peer; the kernel sees ustack's echo requests in a
 # clean capture; an unprivileged user gets EPERM for an IPv6 raw socket
 # (preload_faults.sh checks IPv4).
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +22,19 @@ for dst in "$PEER6" ::1 "$UST6"; do
 	out=$(ust_run ping -6 -c 3 -i 0.2 -W 2 "$dst" 2>&1) || fail "ping -6 $dst on ustack: $out"
 	grep -q "3 packets transmitted, 3 received" <<<"$out" || fail "ping -6 $dst: $out"
 	echo "ping -6 $dst on ustack: $(grep -o '3 packets transmitted, 3 received' <<<"$out")"
+done
+# tracepath (UDP with IP_RECVERR/IPV6_RECVERR and IP_PMTUDISC_PROBE): its
+# first probe, the size of an unknown path, is refused as a local EMSGSIZE
+# error telling the MTU; the next fits and the kernel's port unreachable,
+# read from the error queue, says the peer is reached.
+MTU=$(in_ns cat "/sys/class/net/$IF/mtu")
+for fam in 4 6; do
+	dst=$PEER_IP
+	[ "$fam" = 6 ] && dst=$PEER6
+	out=$(ust_run tracepath -"$fam" -n -m 3 "$dst" 2>&1) || fail "tracepath -$fam $dst on ustack: $out"
+	grep -Eq "^ *1: +$dst +.*reached" <<<"$out" || fail "tracepath -$fam $dst did not reach it: $out"
+	grep -Eq "pmtu $MTU" <<<"$out" || fail "tracepath -$fam $dst: no pmtu $MTU: $out"
+	echo "tracepath -$fam $dst on ustack: $(grep -E 'Resume' <<<"$out" | tr -s ' ')"
 done
 cap_stop
 req=$(tshark -r "$WORK/cap.pcap" -Y "(icmp.type == 8 || icmpv6.type == 128) && eth.src == $UST_MAC" 2>/dev/null | wc -l)
