@@ -11,21 +11,24 @@
 #include <netinet/ip.h>
 #include <sys/epoll.h>
 
-/* A port nobody listens on: bound and closed again. */
+/* A port nobody listens on: one outside the ephemeral range (no other
+ * program is given it by the kernel meanwhile) that binds, closed again. */
 static uint16_t closed_port(int family)
 {
-    int fd = socket(family, SOCK_DGRAM, 0);
-    struct sockaddr_in6 a6 = sin6_of("::1", 0);
-    struct sockaddr_in a4 = sin_lo(0);
-    if (fd < 0 || bind(fd, family == AF_INET ? SA(&a4) : SA(&a6),
-                       family == AF_INET ? sizeof a4 : sizeof a6) != 0)
-        FATAL("bind");
-    struct sockaddr_in6 got;
-    socklen_t l = sizeof got;
-    if (getsockname(fd, SA(&got), &l) != 0)
-        FATAL("getsockname");
-    close(fd);
-    return ntohs(got.sin6_port); /* sin_port sits at the same offset */
+    for (uint16_t port = (uint16_t)(20000 + getpid() % 10000);; port++) {
+        int fd = socket(family, SOCK_DGRAM, 0);
+        struct sockaddr_in6 a6 = sin6_of("::1", port);
+        struct sockaddr_in a4 = sin_lo(port);
+        if (fd < 0)
+            FATAL("socket");
+        int rc = bind(fd, family == AF_INET ? SA(&a4) : SA(&a6),
+                      family == AF_INET ? sizeof a4 : sizeof a6);
+        close(fd);
+        if (rc == 0)
+            return port;
+        if (port >= 32000)
+            FATAL("no free port");
+    }
 }
 
 /* Wait (up to 2 s) for POLLERR; print what poll says then. */

@@ -1,7 +1,8 @@
 /* IPv6 through two stacks on a memlink: DAD and Neighbor Discovery, UDP
  * over IPv6, reassembly (out of order, overlaps, duplicates, timeout,
  * atomic and tiny fragments), ICMPv6 errors with their rules and rate
- * limit, echo, and a packet too big lowering a live connection's MSS. */
+ * limit, echo, a packet too big lowering a live connection's MSS, and
+ * errors reaching a socket's error queue (IPV6_RECVERR). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -336,6 +337,103 @@ test_packet_too_big_lowers_mss(void **state)
 	fx_free(f);
 }
 
+/* An ICMPv6 error from B quoting the last UDP datagram A sent. */
+static void
+inject_error_about_last(struct fx *f, uint8_t type, uint8_t code, uint32_t rest)
+{
+	int i = -1;
+	for (int k = (int)f->ncap - 1; k >= 0 && i < 0; k--)
+		if (ust_get16(f->cap[k] + 12) == UST_ETHERTYPE_IPV6 &&
+		    f->cap[k][UST_ETH_HLEN + 6] == UST_IPPROTO_UDP)
+			i = k;
+	assert_true(i >= 0);
+	uint8_t m[1300], p[1400];
+	uint32_t q = f->cap_len[i] - UST_ETH_HLEN;
+	memcpy(m + 8, f->cap[i] + UST_ETH_HLEN, q);
+	ust_icmp6_build(m, type, code, rest, q, B6, A6);
+	fx_inject_ip6(f, p, build6(p, B6, A6, UST_IPPROTO_ICMPV6, 61, NULL, 0, m, 8 + q));
+	fx_run(f, UST_NS_PER_MS);
+}
+
+static void
+test_errors_reach_the_error_queue(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new6(8, A6, B6);
+	fx_run(f, 2 * UST_NS_PER_S);
+	/* B takes the datagrams: the errors are the ones injected. */
+	struct ust_sock *s = udp6(f->a, 0), *quiet = udp6(f->a, 0), *sink = udp6(f->b, 9999);
+	int one = 1;
+	UST_SOCK_CHECK(ust_sock_setopt(s, UST_SOL_IPV6, UST_IPV6_RECVERR, &one, sizeof(one)));
+	struct ust_sockaddr to = sa6(B6, 9999);
+	uint8_t buf[64];
+	struct ust_sock_ee ee;
+	bool trunc;
+	assert_int_equal(ust_sock_recv_err(s, buf, sizeof(buf), &ee, &trunc), -EAGAIN);
+	/* Time exceeded: soft, but queued with the router as offender. */
+	assert_int_equal(ust_sock_sendto(s, "probe-1", 7, 0, &to), 7);
+	fx_run(f, UST_NS_PER_MS);
+	inject_error_about_last(f, UST_ICMP6_TIME_EXCEEDED, 0, 0);
+	assert_true(ust_sock_events(s) & UST_EV_ERR);
+	assert_int_equal(ust_sock_recv_err(s, buf, sizeof(buf), &ee, &trunc), 7);
+	assert_memory_equal(buf, "probe-1", 7);
+	assert_false(trunc);
+	assert_int_equal(ee.err, EHOSTUNREACH);
+	assert_int_equal(ee.origin, UST_EE_ORIGIN_ICMP6);
+	assert_int_equal(ee.type, UST_ICMP6_TIME_EXCEEDED);
+	assert_int_equal(ee.hlim, 61);
+	assert_int_equal(ee.port, 9999);
+	assert_memory_equal(ee.offender, B6, 16);
+	assert_memory_equal(ee.dst, B6, 16);
+	/* so_error left with the entry it came with. */
+	assert_false(ust_sock_events(s) & UST_EV_ERR);
+	/* Packet too big tells the MTU; parameter problem its pointer; two
+	 * entries queue in order, so_error following the head. */
+	assert_int_equal(ust_sock_sendto(s, "probe-2", 7, 0, &to), 7);
+	fx_run(f, UST_NS_PER_MS);
+	inject_error_about_last(f, UST_ICMP6_PKT_TOO_BIG, 0, 1280);
+	inject_error_about_last(f, UST_ICMP6_PARAM_PROB, 0, 6);
+	assert_int_equal(ust_sock_recv_err(s, buf, 3, &ee, &trunc), 3);
+	assert_true(trunc);
+	assert_int_equal(ee.err, EMSGSIZE);
+	assert_int_equal(ee.info, 1280);
+	int e;
+	size_t el = sizeof(e);
+	UST_SOCK_CHECK(ust_sock_getopt(s, UST_SOL_SOCKET, UST_SO_ERROR, &e, &el));
+	assert_int_equal(e, EPROTO);
+	assert_true(ust_sock_events(s) & UST_EV_ERR); /* the queue still holds one */
+	assert_int_equal(ust_sock_recv_err(s, buf, sizeof(buf), &ee, &trunc), 7);
+	assert_int_equal(ee.err, EPROTO);
+	assert_int_equal(ee.info, 6);
+	assert_false(ust_sock_events(s) & UST_EV_ERR);
+	/* IPV6_MTU_DISCOVER DO: over the (now lower) path MTU is refused with
+	 * a local error naming it. */
+	int v = UST_IP_PMTUDISC_DO;
+	UST_SOCK_CHECK(ust_sock_setopt(s, UST_SOL_IPV6, UST_IPV6_MTU_DISCOVER, &v, sizeof(v)));
+	static uint8_t big[1300];
+	assert_int_equal(ust_sock_sendto(s, big, sizeof(big), 0, &to), -EMSGSIZE);
+	assert_int_equal(ust_sock_recv_err(s, buf, sizeof(buf), &ee, &trunc), 0);
+	assert_int_equal(ee.origin, UST_EE_ORIGIN_LOCAL);
+	assert_int_equal(ee.err, EMSGSIZE);
+	assert_int_equal(ee.info, 1280);
+	assert_int_equal(ust_sock_sendto(s, big, 1280 - 48, 0, &to), 1280 - 48);
+	/* Without IPV6_RECVERR an unconnected socket hears nothing. */
+	assert_int_equal(ust_sock_sendto(quiet, "q", 1, 0, &to), 1);
+	fx_run(f, UST_NS_PER_MS);
+	inject_error_about_last(f, UST_ICMP6_UNREACH, UST_ICMP6_UNREACH_PORT, 0);
+	assert_false(ust_sock_events(quiet) & UST_EV_ERR);
+	assert_int_equal(ust_sock_recv_err(quiet, buf, sizeof(buf), &ee, &trunc), -EAGAIN);
+	/* An error left queued is freed with its socket. */
+	assert_int_equal(ust_sock_sendto(s, "probe-3", 7, 0, &to), 7);
+	fx_run(f, UST_NS_PER_MS);
+	inject_error_about_last(f, UST_ICMP6_UNREACH, UST_ICMP6_UNREACH_PORT, 0);
+	assert_true(ust_sock_events(s) & UST_EV_ERR);
+	ust_sock_close(s);
+	ust_sock_close(quiet);
+	ust_sock_close(sink);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -347,6 +445,7 @@ main(void)
 		cmocka_unit_test(test_icmp6_errors_follow_the_rules),
 		cmocka_unit_test(test_echo_reply),
 		cmocka_unit_test(test_packet_too_big_lowers_mss),
+		cmocka_unit_test(test_errors_reach_the_error_queue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

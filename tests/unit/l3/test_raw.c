@@ -2,7 +2,8 @@
  * gets its copy (IPv4 with the header, IPv6 without), ICMP_FILTER and
  * ICMP6_FILTER, the ICMPv6 checksum filled by the stack, a raw UDP socket
  * beside a UDP one, IP_HDRINCL, an unknown protocol taken by a raw socket
- * (no protocol unreachable), and ping sockets with their identifier. */
+ * (no protocol unreachable), ping sockets with their identifier, and the
+ * ICMP errors ping and raw sockets queue (IP_RECVERR). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "l3_fixture.h"
 #include "stack/wire/bytes.h"
 #include "stack/wire/csum.h"
+#include "stack/wire/eth.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/icmp6.h"
 #include "stack/wire/ipv4.h"
@@ -228,6 +230,60 @@ test_ping_sockets_own_their_identifier(void **state)
 	fx_free(f);
 }
 
+/* A ping socket hears of the ICMP errors about its own echo requests only;
+ * a raw ICMP socket of errors about any (both with IP_RECVERR). */
+static void
+test_ping_and_raw_sockets_get_their_errors(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(16);
+	struct ust_sock *p4 = open_sock(f->a, UST_AF_INET, UST_SOCK_DGRAM, UST_IPPROTO_ICMP);
+	struct ust_sock *other = open_sock(f->a, UST_AF_INET, UST_SOCK_DGRAM, UST_IPPROTO_ICMP);
+	struct ust_sock *raw = open_sock(f->a, UST_AF_INET, UST_SOCK_RAW, UST_IPPROTO_ICMP);
+	int one = 1;
+	assert_int_equal(ust_sock_setopt(p4, UST_SOL_IP, UST_IP_RECVERR, &one, sizeof(one)), 0);
+	assert_int_equal(ust_sock_setopt(other, UST_SOL_IP, UST_IP_RECVERR, &one, sizeof(one)), 0);
+	assert_int_equal(ust_sock_setopt(raw, UST_SOL_IP, UST_IP_RECVERR, &one, sizeof(one)), 0);
+	uint8_t m[16] = {UST_ICMP_ECHO, 0, 0, 0, 0, 0, 0, 9};
+	memcpy(m + 8, "pingerrs", 8);
+	struct ust_sockaddr b4 = to4(IP_B);
+	assert_int_equal(ust_sock_sendto(other, m, sizeof(m), 0, &b4), 16);
+	fx_run(f, 10 * UST_NS_PER_MS);
+	f->ncap = 0;
+	assert_int_equal(ust_sock_sendto(p4, m, sizeof(m), 0, &b4), 16);
+	ust_stack_poll(f->a, f->now);
+	int i = fx_find(f, UST_ETHERTYPE_IPV4, UST_IPPROTO_ICMP);
+	assert_true(i >= 0);
+	/* A router on the way: time exceeded, quoting header and request. */
+	uint8_t q[64], p[128];
+	memcpy(q + 8, f->cap[i] + UST_ETH_HLEN, 20 + 16);
+	ust_icmp_build(q, UST_ICMP_TIME_EXCEEDED, 0, 0, 20 + 16);
+	fx_inject_ip(f, p, fx_build_ip(p, IP_B, IP_A, UST_IPPROTO_ICMP, 77, 0, 0, q, 8 + 20 + 16));
+	fx_run(f, UST_NS_PER_MS);
+	uint8_t got[64];
+	struct ust_sock_ee ee;
+	bool trunc;
+	assert_int_equal(ust_sock_recv_err(other, got, sizeof(got), &ee, &trunc), -EAGAIN);
+	/* The ping socket reads the quote from the ICMP header on. */
+	assert_int_equal(ust_sock_recv_err(p4, got, sizeof(got), &ee, &trunc), 16);
+	assert_int_equal(got[0], UST_ICMP_ECHO);
+	assert_memory_equal(got + 8, "pingerrs", 8);
+	assert_int_equal(ee.err, EHOSTUNREACH);
+	assert_int_equal(ee.origin, UST_EE_ORIGIN_ICMP);
+	assert_int_equal(ee.type, UST_ICMP_TIME_EXCEEDED);
+	assert_int_equal(ust_get32(ee.offender + 12), IP_B);
+	assert_int_equal(ee.port, 0);
+	/* A pending error comes before the datagrams a socket holds. */
+	assert_true(ust_sock_events(raw) & UST_EV_IN);
+	assert_int_equal(ust_sock_recvfrom(raw, got, sizeof(got), 0, NULL), -EHOSTUNREACH);
+	assert_int_equal(ust_sock_recv_err(raw, got, sizeof(got), &ee, &trunc), 16);
+	assert_int_equal(got[0], UST_ICMP_ECHO);
+	ust_sock_close(p4);
+	ust_sock_close(other);
+	ust_sock_close(raw);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -237,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_hdrincl_fills_length_checksum_and_source),
 		cmocka_unit_test(test_raw_icmp6_checksum_and_filter),
 		cmocka_unit_test(test_ping_sockets_own_their_identifier),
+		cmocka_unit_test(test_ping_and_raw_sockets_get_their_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
