@@ -287,12 +287,9 @@ raw_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	if (len > 65535 - (s->family == UST_AF_INET ? UST_IPV4_HLEN : 0))
 		return -EMSGSIZE;
 	/* A pending error fails the send that finds it (sock_alloc_send_skb). */
-	if (s->so_error != 0) {
-		rc = -s->so_error;
-		s->so_error = 0;
-		update_events(r);
+	rc = ust_sock_take_error(s);
+	if (rc < 0)
 		return rc;
-	}
 	if (r->ping) {
 		if (!s->bound) {
 			struct ust_sockaddr any = ust_sockaddr_any(s->family);
@@ -354,12 +351,9 @@ raw_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 	struct raw_sock *r = (struct raw_sock *)s;
 	struct ust_pkt *p = r->q_head;
 	/* A pending error comes before any datagram (__skb_try_recv_datagram). */
-	if (s->so_error != 0) {
-		int e = s->so_error;
-		s->so_error = 0;
-		update_events(r);
-		return -e;
-	}
+	int e = ust_sock_take_error(s);
+	if (e < 0)
+		return e;
 	if (p == NULL)
 		return -EAGAIN;
 	uint32_t skip = p->l4_off, avail = p->pkt_len - skip;

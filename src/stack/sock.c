@@ -18,6 +18,8 @@
 #include "tcp/tcp.h"
 #include "udp.h"
 
+static void err_notify(struct ust_sock *s);
+
 void
 ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_proto *proto,
 	      int family, int type)
@@ -598,11 +600,9 @@ ust_sock_getopt(struct ust_sock *s, int level, int name, void *val, size_t *len)
 		case UST_SO_TYPE:
 			return ust_sockopt_put_int(val, len, s->type);
 		case UST_SO_ERROR: {
-			int e = s->so_error;
-			s->so_error = 0;
-			/* EPOLLERR stays while the error queue holds something. */
-			ust_sock_notify(s, (s->events & ~(uint32_t)UST_EV_ERR) |
-						   (s->errq != NULL ? UST_EV_ERR : 0));
+			int e = -ust_sock_take_error(s);
+			/* Reading it ends EPOLLERR, unless the error queue holds more. */
+			err_notify(s);
 			return ust_sockopt_put_int(val, len, e);
 		}
 		case UST_SO_REUSEADDR:
@@ -839,6 +839,17 @@ ust_sock_local_error(struct ust_sock *s, int err, const uint8_t dst[16], uint16_
 	err_queue(s, &ee, NULL, 0);
 	ust_sock_arrived(s);
 	err_notify(s);
+}
+
+int
+ust_sock_take_error(struct ust_sock *s)
+{
+	int e = s->so_error;
+	if (e == 0)
+		return 0;
+	s->so_error = 0;
+	err_notify(s);
+	return -e;
 }
 
 ssize_t

@@ -392,6 +392,9 @@ void ust_sock_icmp_error(struct ust_sock *s, const struct ust_sock_ee *ee, bool 
  * MTU) if the socket asked for IP_RECVERR (IPV6_RECVERR to IPv6). */
 void ust_sock_local_error(struct ust_sock *s, int err, const uint8_t dst[16], uint16_t port,
 			  uint32_t info);
+/* For protocols: the pending error, negative, taken (0 if none); EPOLLERR
+ * stays while the error queue holds something. */
+int ust_sock_take_error(struct ust_sock *s);
 /* For protocols: free the error queue (a closing socket). */
 void ust_sock_err_purge(struct ust_sock *s);
 /* For protocols: UST_EV_ERR while an error is pending or queued. */

@@ -397,12 +397,9 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		return -EMSGSIZE;
 	}
 	/* A pending error fails the send that finds it (sock_alloc_send_skb). */
-	if (s->so_error != 0) {
-		int e = s->so_error;
-		s->so_error = 0;
-		update_events(u);
-		return -e;
-	}
+	int e = ust_sock_take_error(s);
+	if (e < 0)
+		return e;
 	uint8_t src[16];
 	int rc = ust_ip_sock_source(s, dst->addr6, src);
 	if (rc < 0)
@@ -448,12 +445,9 @@ udp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 	struct udp_sock *u = (struct udp_sock *)s;
 	struct ust_pkt *p = u->q_head;
 	/* A pending error comes before any datagram (__skb_recv_udp). */
-	if (s->so_error != 0) {
-		int e = s->so_error;
-		s->so_error = 0;
-		update_events(u);
-		return -e;
-	}
+	int e = ust_sock_take_error(s);
+	if (e < 0)
+		return e;
 	if (p == NULL)
 		return u->shut_rd ? 0 : -EAGAIN;
 	uint32_t plen = p->len - UST_UDP_HLEN;
