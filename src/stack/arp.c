@@ -39,9 +39,7 @@ struct arp_entry {
 	uint8_t mac[6];           /* resolved MAC */
 	uint8_t state;            /* enum arp_state */
 	uint8_t tries;            /* requests sent while INCOMPLETE */
-	struct ust_pkt *q_head;   /* packets waiting for resolution */
-	struct ust_pkt *q_tail;   /* last waiting packet */
-	unsigned q_len;           /* packets waiting */
+	struct ust_pktq q;        /* packets waiting for resolution */
 };
 
 struct ust_arp {
@@ -71,15 +69,9 @@ find(const struct ust_arp *arp, uint32_t ip)
 static void
 drop_queue(struct ust_stack *st, struct arp_entry *e, enum ust_drop why)
 {
-	while (e->q_head != NULL) {
-		struct ust_pkt *p = e->q_head;
-		e->q_head = p->qnext;
-		p->qnext = NULL;
+	st->arp->queued -= e->q.len;
+	for (struct ust_pkt *p; (p = ust_pktq_pop(&e->q)) != NULL;)
 		ust_drop(st, p, why);
-	}
-	st->arp->queued -= e->q_len;
-	e->q_tail = NULL;
-	e->q_len = 0;
 }
 
 static void
@@ -169,15 +161,10 @@ learn(struct ust_stack *st, struct arp_entry *e, const uint8_t mac[6])
 	memcpy(e->mac, mac, 6);
 	e->state = ARP_REACHABLE;
 	ust_timer_arm(&st->timers, &e->timer, st->now_ns + ARP_REACHABLE_NS);
-	while (e->q_head != NULL) {
-		struct ust_pkt *p = e->q_head;
-		e->q_head = p->qnext;
-		p->qnext = NULL;
+	for (struct ust_pkt *p; (p = ust_pktq_pop(&e->q)) != NULL;) {
 		st->arp->queued--;
 		ust_eth_output(st, p, e->mac, UST_ETHERTYPE_IPV4);
 	}
-	e->q_tail = NULL;
-	e->q_len = 0;
 }
 
 int
@@ -280,13 +267,7 @@ ust_arp_output(struct ust_stack *st, struct ust_pkt *pkt, uint32_t nexthop)
 		send_request(st, nexthop);
 		ust_timer_arm(&st->timers, &e->timer, st->now_ns + ARP_RETRY_NS);
 	}
-	pkt->qnext = NULL;
-	if (e->q_tail != NULL)
-		e->q_tail->qnext = pkt;
-	else
-		e->q_head = pkt;
-	e->q_tail = pkt;
-	e->q_len++;
+	ust_pktq_push(&e->q, pkt);
 	arp->queued++;
 	return 0;
 }

@@ -164,3 +164,18 @@ ust_ip_send_port_unreach(struct ust_stack *st, const struct ust_pkt *pkt,
 	else
 		ust_icmp6_send_error(st, pkt, ip->v6, UST_ICMP6_UNREACH, UST_ICMP6_UNREACH_PORT, 0);
 }
+
+struct ust_pkt *
+ust_ip_frag_piece(struct ust_stack *st, const struct ust_pkt *pkt, uint32_t off, uint32_t n)
+{
+	struct ust_pkt *f = ust_stack_alloc(st);
+	if (f == NULL)
+		return NULL;
+	uint8_t *d = ust_pkt_append(f, n);
+	if (d == NULL) {
+		ust_drop(st, f, UST_DROP_NO_BUFFER);
+		return NULL;
+	}
+	ust_pkt_read(pkt, off, d, n);
+	return f;
+}

@@ -135,6 +135,10 @@ int ust_ip_sock_source(const struct ust_sock *s, const uint8_t dst[16], uint8_t 
  * bytes of room in front for a header (left unwritten). Segment lengths stay
  * even, so a checksum can be summed per segment. NULL when out of buffers. */
 struct ust_pkt *ust_ip_chain(struct ust_stack *st, const uint8_t *data, size_t len, uint32_t hdr);
+/* Bytes [off, off + n) of pkt's data in a fresh packet, to put a fragment's
+ * headers in front of; NULL when out of buffers. */
+struct ust_pkt *ust_ip_frag_piece(struct ust_stack *st, const struct ust_pkt *pkt, uint32_t off,
+				  uint32_t n);
 /* ICMP port unreachable about the datagram in pkt (data at its L4 header,
  * l3_off at its IP header), in its family. Does not consume pkt. */
 void ust_ip_send_port_unreach(struct ust_stack *st, const struct ust_pkt *pkt,

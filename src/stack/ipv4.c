@@ -250,18 +250,11 @@ fragment(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv4_tx *tx
 	int rc = 0;
 	for (uint32_t off = 0; off < total; off += chunk) {
 		uint32_t n = total - off < chunk ? total - off : chunk;
-		struct ust_pkt *f = ust_stack_alloc(st);
+		struct ust_pkt *f = ust_ip_frag_piece(st, pkt, off, n);
 		if (f == NULL) {
 			rc = -ENOBUFS;
 			break;
 		}
-		uint8_t *d = ust_pkt_append(f, n);
-		if (d == NULL) {
-			ust_drop(st, f, UST_DROP_NO_BUFFER);
-			rc = -ENOBUFS;
-			break;
-		}
-		ust_pkt_read(pkt, off, d, n);
 		uint8_t *h = ust_pkt_prepend(f, UST_IPV4_HLEN);
 		put_header(st, h, tx, src, (uint16_t)(n + UST_IPV4_HLEN), id, (uint16_t)off,
 			   off + n < total);

@@ -203,18 +203,11 @@ fragment(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ipv6_tx *tx
 	int rc = 0;
 	for (uint32_t off = 0; off < total; off += chunk) {
 		uint32_t n = total - off < chunk ? total - off : chunk;
-		struct ust_pkt *f = ust_stack_alloc(st);
+		struct ust_pkt *f = ust_ip_frag_piece(st, pkt, off, n);
 		if (f == NULL) {
 			rc = -ENOBUFS;
 			break;
 		}
-		uint8_t *d = ust_pkt_append(f, n);
-		if (d == NULL) {
-			ust_drop(st, f, UST_DROP_NO_BUFFER);
-			rc = -ENOBUFS;
-			break;
-		}
-		ust_pkt_read(pkt, off, d, n);
 		ust_ipv6_frag_build(ust_pkt_prepend(f, UST_IPV6_FRAG_HLEN), tx->proto, (uint16_t)off,
 				    off + n < total, id);
 		ust_ipv6_build(ust_pkt_prepend(f, UST_IPV6_HLEN), tx->tclass, tx->flowlabel,

@@ -50,9 +50,7 @@ struct nd_entry {
 	uint8_t mac[6];          /* its link-layer address */
 	uint8_t state;           /* enum nd_state */
 	uint8_t tries;           /* solicitations sent in INCOMPLETE or PROBE */
-	struct ust_pkt *q_head;  /* packets waiting for resolution */
-	struct ust_pkt *q_tail;  /* last of them */
-	unsigned q_len;          /* their count */
+	struct ust_pktq q;       /* packets waiting for resolution */
 };
 
 struct nd_addr {
@@ -231,15 +229,9 @@ find(const struct ust_nd6 *nd, const uint8_t ip[16])
 static void
 drop_queue(struct ust_stack *st, struct nd_entry *e)
 {
-	while (e->q_head != NULL) {
-		struct ust_pkt *p = e->q_head;
-		e->q_head = p->qnext;
-		p->qnext = NULL;
+	st->nd6->queued -= e->q.len;
+	for (struct ust_pkt *p; (p = ust_pktq_pop(&e->q)) != NULL;)
 		ust_drop(st, p, UST_DROP_ND_UNRESOLVED);
-	}
-	st->nd6->queued -= e->q_len;
-	e->q_tail = NULL;
-	e->q_len = 0;
 }
 
 static void
@@ -316,15 +308,10 @@ entry_new(struct ust_stack *st, const uint8_t ip[16])
 static void
 flush_queue(struct ust_stack *st, struct nd_entry *e)
 {
-	while (e->q_head != NULL) {
-		struct ust_pkt *p = e->q_head;
-		e->q_head = p->qnext;
-		p->qnext = NULL;
+	for (struct ust_pkt *p; (p = ust_pktq_pop(&e->q)) != NULL;) {
 		st->nd6->queued--;
 		ust_eth_output(st, p, e->mac, UST_ETHERTYPE_IPV6);
 	}
-	e->q_tail = NULL;
-	e->q_len = 0;
 }
 
 static void
@@ -577,13 +564,7 @@ ust_nd6_output(struct ust_stack *st, struct ust_pkt *pkt, const uint8_t nexthop[
 		e->state = ND_INCOMPLETE;
 		on_entry_timer(st, &e->timer, st->now_ns);
 	}
-	pkt->qnext = NULL;
-	if (e->q_tail != NULL)
-		e->q_tail->qnext = pkt;
-	else
-		e->q_head = pkt;
-	e->q_tail = pkt;
-	e->q_len++;
+	ust_pktq_push(&e->q, pkt);
 	nd->queued++;
 	return 0;
 }

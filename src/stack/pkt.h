@@ -122,4 +122,50 @@ void ust_pkt_reset(struct ust_pkt *pkt);
 /* A copy of the chain as one segment from `pool`; NULL when out of buffers. */
 struct ust_pkt *ust_pkt_copy(struct ust_pkt_pool *pool, const struct ust_pkt *pkt);
 
+/* Free every packet of a list linked by qnext. */
+static inline void
+ust_pkt_free_list(struct ust_pkt *head)
+{
+	while (head != NULL) {
+		struct ust_pkt *p = head;
+		head = p->qnext;
+		p->qnext = NULL;
+		ust_pkt_free(p);
+	}
+}
+
+/* Packets waiting in line on their qnext link (for a neighbor to resolve). */
+struct ust_pktq {
+	struct ust_pkt *head; /* oldest */
+	struct ust_pkt *tail; /* newest */
+	unsigned len;         /* their count */
+};
+
+static inline void
+ust_pktq_push(struct ust_pktq *q, struct ust_pkt *pkt)
+{
+	pkt->qnext = NULL;
+	if (q->tail != NULL)
+		q->tail->qnext = pkt;
+	else
+		q->head = pkt;
+	q->tail = pkt;
+	q->len++;
+}
+
+/* The oldest packet, taken off the line; NULL when it is empty. */
+static inline struct ust_pkt *
+ust_pktq_pop(struct ust_pktq *q)
+{
+	struct ust_pkt *pkt = q->head;
+	if (pkt == NULL)
+		return NULL;
+	q->head = pkt->qnext;
+	if (q->head == NULL)
+		q->tail = NULL;
+	pkt->qnext = NULL;
+	q->len--;
+	return pkt;
+}
+
 #endif

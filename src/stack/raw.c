@@ -28,8 +28,6 @@
 
 struct raw_sock {
 	struct ust_sock s;         /* common part; first member for the cast */
-	struct raw_sock *next;     /* every raw and ping socket of the stack */
-	struct raw_sock *prev;     /* ... doubly linked */
 	uint8_t protocol;          /* IP protocol, or ICMP/ICMPv6 for a ping socket */
 	bool ping;                 /* SOCK_DGRAM ICMP socket: local.port is the identifier */
 	bool hdrincl;              /* IP_HDRINCL (always for IPPROTO_RAW) */
@@ -42,7 +40,7 @@ struct raw_sock {
 };
 
 struct ust_raw {
-	struct raw_sock *all;      /* every raw and ping socket */
+	struct ust_sock *all;      /* every raw and ping socket */
 	uint16_t next_ident;       /* next ping identifier to try */
 };
 
@@ -61,19 +59,9 @@ raw_close(struct ust_sock *s)
 {
 	struct raw_sock *r = (struct raw_sock *)s;
 	struct ust_raw *t = s->stack->raw;
-	while (r->q_head != NULL) {
-		struct ust_pkt *p = r->q_head;
-		r->q_head = p->qnext;
-		p->qnext = NULL;
-		ust_pkt_free(p);
-	}
+	ust_pkt_free_list(r->q_head);
 	ust_sock_err_purge(s);
-	if (r->prev != NULL)
-		r->prev->next = r->next;
-	else
-		t->all = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
+	ust_sock_list_del(&t->all, s);
 	free(r);
 }
 
@@ -83,9 +71,21 @@ ust_raw_fini(struct ust_stack *st)
 	if (st->raw == NULL)
 		return;
 	while (st->raw->all != NULL)
-		raw_close(&st->raw->all->s);
+		raw_close(st->raw->all);
 	free(st->raw);
 	st->raw = NULL;
+}
+
+static struct raw_sock *
+first(const struct ust_stack *st)
+{
+	return (struct raw_sock *)st->raw->all;
+}
+
+static struct raw_sock *
+next(const struct raw_sock *r)
+{
+	return (struct raw_sock *)r->s.all_next;
 }
 
 bool
@@ -143,7 +143,7 @@ ust_raw_input(struct ust_stack *st, const struct ust_pkt *pkt, const struct ust_
 {
 	uint8_t type = pkt->len > 0 ? ust_pkt_data(pkt)[0] : 0;
 	bool took = false;
-	for (struct raw_sock *r = st->raw->all; r != NULL; r = r->next) {
+	for (struct raw_sock *r = first(st); r != NULL; r = next(r)) {
 		if (r->ping || r->s.family != ip->family || r->protocol != ip->proto ||
 		    r->protocol == UST_IPPROTO_RAW || !addr_ok(r, ip))
 			continue;
@@ -162,7 +162,7 @@ bool
 ust_raw_ping_input(struct ust_stack *st, const struct ust_pkt *pkt, const struct ust_ip_info *ip,
 		   uint16_t id)
 {
-	for (struct raw_sock *r = st->raw->all; r != NULL; r = r->next) {
+	for (struct raw_sock *r = first(st); r != NULL; r = next(r)) {
 		if (!r->ping || r->s.local.port != id || !addr_ok(r, ip) ||
 		    (r->s.family == UST_AF_INET) != (ip->family == UST_AF_INET))
 			continue;
@@ -184,7 +184,7 @@ ust_raw_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const 
 	uint8_t echo = inner->family == UST_AF_INET ? UST_ICMP_ECHO : UST_ICMP6_ECHO;
 	bool is_echo = (inner->proto == UST_IPPROTO_ICMP || inner->proto == UST_IPPROTO_ICMPV6) &&
 		       l4[0] == echo;
-	for (struct raw_sock *r = st->raw->all; r != NULL; r = r->next) {
+	for (struct raw_sock *r = first(st); r != NULL; r = next(r)) {
 		if ((r->s.family == UST_AF_INET) != (inner->family == UST_AF_INET) ||
 		    r->protocol != inner->proto || !addr_ok(r, &back))
 			continue;
@@ -213,13 +213,13 @@ raw_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 		for (unsigned tries = 0; id == 0 && tries < 65535; tries++) {
 			uint16_t c = s->stack->raw->next_ident++;
 			bool used = false;
-			for (struct raw_sock *o = s->stack->raw->all; o != NULL && !used; o = o->next)
+			for (struct raw_sock *o = first(s->stack); o != NULL && !used; o = next(o))
 				used = o != r && o->ping && o->s.bound && o->s.local.port == c &&
 				       o->s.family == s->family;
 			if (!used && c != 0)
 				id = c;
 		}
-		for (struct raw_sock *o = s->stack->raw->all; o != NULL; o = o->next)
+		for (struct raw_sock *o = first(s->stack); o != NULL; o = next(o))
 			if (o != r && o->ping && o->s.bound && o->s.local.port == id &&
 			    o->s.family == s->family && ust_sock_addrs_overlap(s, a->addr6, &o->s))
 				return -EADDRINUSE;
@@ -553,10 +553,7 @@ ust_raw_sock_create(struct ust_stack *st, int family, int type, int protocol,
 	r->ping = type == UST_SOCK_DGRAM;
 	r->hdrincl = protocol == UST_IPPROTO_RAW;
 	r->csum_off = -1;
-	r->next = st->raw->all;
-	if (r->next != NULL)
-		r->next->prev = r;
-	st->raw->all = r;
+	ust_sock_list_add(&st->raw->all, &r->s);
 	*out = &r->s;
 	return 0;
 }

@@ -765,6 +765,27 @@ ust_sock_arrived(struct ust_sock *s)
 	s->arrival = true;
 }
 
+void
+ust_sock_list_add(struct ust_sock **head, struct ust_sock *s)
+{
+	s->all_prev = NULL;
+	s->all_next = *head;
+	if (*head != NULL)
+		(*head)->all_prev = s;
+	*head = s;
+}
+
+void
+ust_sock_list_del(struct ust_sock **head, struct ust_sock *s)
+{
+	if (s->all_prev != NULL)
+		s->all_prev->all_next = s->all_next;
+	else
+		*head = s->all_next;
+	if (s->all_next != NULL)
+		s->all_next->all_prev = s->all_prev;
+}
+
 struct ust_sock_errq {
 	struct ust_sock_errq *next; /* the next newer entry */
 	struct ust_sock_ee ee;      /* what recvmsg's control message says */

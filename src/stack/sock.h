@@ -272,6 +272,8 @@ struct ust_sock {
 	void *cb_arg;                       /* its argument */
 	void *user;                         /* the owner's handle (IPC server) */
 	const struct ust_sock_mem *mem;     /* buffer memory, NULL = malloc */
+	struct ust_sock *all_next;          /* the protocol's list of all its sockets (UDP, raw) */
+	struct ust_sock *all_prev;          /* ... doubly linked for O(1) removal */
 };
 
 int ust_sock_open(struct ust_stack *st, int family, int type, struct ust_sock **out);
@@ -399,6 +401,9 @@ int ust_sock_take_error(struct ust_sock *s);
 void ust_sock_err_purge(struct ust_sock *s);
 /* For protocols: UST_EV_ERR while an error is pending or queued. */
 uint32_t ust_sock_err_events(const struct ust_sock *s);
+/* For protocols: add s to (remove it from) a list of sockets by all_next. */
+void ust_sock_list_add(struct ust_sock **head, struct ust_sock *s);
+void ust_sock_list_del(struct ust_sock **head, struct ust_sock *s);
 /* For protocols: fill the common part of a newly allocated socket. */
 void ust_sock_init(struct ust_sock *s, struct ust_stack *st, const struct ust_sock_proto *proto,
 		   int family, int type);

@@ -36,8 +36,6 @@
 struct udp_sock {
 	struct ust_sock s;      /* common part; first member for the cast */
 	struct udp_sock *next;  /* hash chain of the local port */
-	struct udp_sock *all_next; /* every UDP socket of the stack */
-	struct udp_sock *all_prev; /* ... doubly linked for O(1) removal */
 	struct ust_pkt *q_head; /* received datagrams, oldest first */
 	struct ust_pkt *q_tail; /* newest */
 	uint32_t q_bytes;       /* buffer bytes charged to rcvbuf */
@@ -52,7 +50,7 @@ struct udp_sock {
 
 struct ust_udp {
 	struct udp_sock *bucket[UDP_BUCKETS]; /* bound sockets by local port */
-	struct udp_sock *all;                 /* every socket, bound or not */
+	struct ust_sock *all;                 /* every socket, bound or not */
 	unsigned count;                       /* sockets in the table */
 };
 
@@ -72,12 +70,8 @@ ust_udp_init(struct ust_stack *st)
 static void
 queue_purge(struct udp_sock *u)
 {
-	while (u->q_head != NULL) {
-		struct ust_pkt *p = u->q_head;
-		u->q_head = p->qnext;
-		p->qnext = NULL;
-		ust_pkt_free(p);
-	}
+	ust_pkt_free_list(u->q_head);
+	u->q_head = NULL;
 	u->q_tail = NULL;
 	u->q_bytes = 0;
 }
@@ -103,12 +97,7 @@ udp_close(struct ust_sock *s)
 	unhash(s->stack, u);
 	queue_purge(u);
 	ust_sock_err_purge(s);
-	if (u->all_prev != NULL)
-		u->all_prev->all_next = u->all_next;
-	else
-		t->all = u->all_next;
-	if (u->all_next != NULL)
-		u->all_next->all_prev = u->all_prev;
+	ust_sock_list_del(&t->all, s);
 	free(u);
 }
 
@@ -119,7 +108,7 @@ ust_udp_fini(struct ust_stack *st)
 		return;
 	/* Sockets their owner never closed, unbound ones included. */
 	while (st->udp->all != NULL)
-		udp_close(&st->udp->all->s);
+		udp_close(st->udp->all);
 	free(st->udp);
 	st->udp = NULL;
 }
@@ -673,10 +662,7 @@ ust_udp_sock_create(struct ust_stack *st, int family, struct ust_sock **out)
 	u->s.rcvbuf_bytes = UDP_RMEM_DEFAULT;
 	u->s.sndbuf_bytes = UDP_WMEM_DEFAULT;
 	u->s.events = UST_EV_OUT;
-	u->all_next = st->udp->all;
-	if (u->all_next != NULL)
-		u->all_next->all_prev = u;
-	st->udp->all = u;
+	ust_sock_list_add(&st->udp->all, &u->s);
 	*out = &u->s;
 	return 0;
 }
