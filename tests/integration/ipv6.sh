@@ -40,12 +40,12 @@ c.close()
 print("kernel received %d bytes from %s, sha256 %s" % (n, peer[0], h.hexdigest()[:16]))
 PY
 lpid=$!
-for _ in $(seq 50); do grep -q listening "$WORK/listener.txt" && break; sleep 0.1; done
+wait_until 60 "the kernel's listener" grep -q listening "$WORK/listener.txt"
 ust_run /usr/bin/python3 - "$PEER6" <<'PY' || fail "AF_INET6 client on ustack"
 import hashlib, os, socket, sys, time
 # ustack's addresses are tentative for one RetransTimer (DAD) after start:
 # until then there is no route and connect() says ENETUNREACH.
-for _ in range(50):
+for _ in range(600):
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.settimeout(30)
     try:
@@ -70,7 +70,7 @@ grep -v listening "$WORK/listener.txt"
 in_ns /usr/bin/python3 - "$UST6" <<'PY' || fail "UDP echo over IPv6"
 import os, socket, sys
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.settimeout(5)
+s.settimeout(30)
 for n in (100, 1452, 3000, 20000):
     msg = os.urandom(n)
     s.sendto(msg, (sys.argv[1], 7))
@@ -130,9 +130,9 @@ for _ in range(2):
 PY
 ust_bg /usr/bin/python3 "$WORK/dual.py" >"$WORK/dual.txt" 2>&1
 dpid=$!
-for _ in $(seq 50); do grep -q listening "$WORK/dual.txt" && break; sleep 0.1; done
+wait_until 60 "the dual-stack listener" grep -q listening "$WORK/dual.txt"
 for dst in "$UST_IP" "$UST6"; do
-	got=$(in_ns /usr/bin/python3 -c "import socket,sys; s=socket.create_connection((sys.argv[1], 5007), timeout=5); print(s.recv(100).decode().strip())" "$dst") ||
+	got=$(in_ns /usr/bin/python3 -c "import socket,sys; s=socket.create_connection((sys.argv[1], 5007), timeout=30); print(s.recv(100).decode().strip())" "$dst") ||
 		fail "connect to the dual-stack listener at $dst"
 	echo "dual-stack listener saw the kernel as $got"
 	case "$dst" in
@@ -149,7 +149,7 @@ head -c 1000000 /dev/urandom >"$WORK/www/blob"
 ust_bg /usr/bin/python3 -m http.server -d "$WORK/www" -b :: 8081 >/dev/null 2>&1
 HTTP_PID=$!
 trap 'kill $HTTP_PID 2>/dev/null || true; ust_cleanup' EXIT
-for _ in $(seq 50); do "$UST_CLI" --ctl "$WORK/ctl.sock" stat | grep -q 'LISTEN .*:8081 ' && break; sleep 0.1; done
+wait_until 60 "http.server's listener" bash -c "'$UST_CLI' --ctl '$WORK/ctl.sock' stat | grep -q 'LISTEN .*:8081 '"
 for ip in 4 6; do
 	url="http://$UST_IP:8081/blob"
 	[ $ip = 6 ] && url="http://[$UST6]:8081/blob"
@@ -161,7 +161,7 @@ echo "http.server on [::] under libustack.so served 1 MB to the kernel's curl -4
 head -c 200000 /dev/urandom >"$WORK/up"
 ust_run timeout 20 socat -u TCP6-LISTEN:7001,bind=[::1],reuseaddr OPEN:"$WORK/socat6.out",creat,trunc &
 SU=$!
-for _ in $(seq 50); do "$UST_CLI" --ctl "$WORK/ctl.sock" stat | grep -q 'LISTEN .*:7001 ' && break; sleep 0.1; done
+wait_until 60 "socat's listener" bash -c "'$UST_CLI' --ctl '$WORK/ctl.sock' stat | grep -q 'LISTEN .*:7001 '"
 ust_run timeout 20 socat -u OPEN:"$WORK/up" TCP6:[::1]:7001 || fail "socat client to [::1]"
 wait $SU || fail "socat listener on [::1]"
 cmp -s "$WORK/up" "$WORK/socat6.out" || fail "socat over ::1: data differs"

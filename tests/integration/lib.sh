@@ -112,6 +112,18 @@ in_ns() {
 	ip netns exec "$NS" "$@"
 }
 
+# Wait until a command succeeds: polled every 0.1 s for up to $1 seconds (a
+# loaded host starts programs slowly), then fail() naming $2.
+wait_until() {
+	local secs=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "waited ${secs} s for $what"
+}
+
 # ustackd's counter line value (0 when absent) after it printed them (stop).
 ust_stop() {
 	kill -INT "$UST_PID"
