@@ -111,6 +111,8 @@ struct region {
 	struct region *next;            /* list of regions */
 };
 
+#define UST_GROUPS_MAX 64u /* groups of a caller looked at for ping sockets */
+
 /* One process: its control connection. */
 struct client {
 	struct ust_ipc_server *srv;     /* back pointer */
@@ -118,7 +120,8 @@ struct client {
 	int fd;                         /* control connection */
 	pid_t pid;                      /* SO_PEERCRED */
 	struct ust_sock_cred cred;      /* SO_PEERCRED's euid and the capabilities the stack checks */
-	bool ping_ok;                   /* its gid is in net.ipv4.ping_group_range */
+	gid_t gids[UST_GROUPS_MAX];     /* its effective and supplementary groups, for ping sockets */
+	unsigned ngids;                 /* how many */
 	struct client *next;            /* list of clients */
 };
 
@@ -211,19 +214,41 @@ cap_eff(pid_t pid)
 	return caps;
 }
 
-/* Linux's ping_init_sock: ICMP datagram sockets for the groups in
- * net.ipv4.ping_group_range (default "1 0": nobody). */
-static bool
-ping_group_allows(gid_t gid)
+/* The caller's supplementary groups from /proc (after its effective one,
+ * already in c->gids[0]), as the kernel sees them. */
+static void
+read_groups(struct client *c)
 {
-	unsigned long lo = 1, hi = 0;
-	FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "re");
-	if (f != NULL) {
-		if (fscanf(f, "%lu %lu", &lo, &hi) != 2)
-			lo = 1, hi = 0;
-		fclose(f);
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		char *p = line + 7, *end;
+		for (unsigned long g; c->ngids < UST_GROUPS_MAX; p = end) {
+			g = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			c->gids[c->ngids++] = (gid_t)g;
+		}
 	}
-	return gid >= lo && gid <= hi;
+	fclose(f);
+}
+
+/* Linux's ping_init_sock: ICMP datagram sockets for a caller with its
+ * effective or any supplementary group in net.ipv4.ping_group_range, as
+ * the stack's tunable says when the socket is made. */
+static bool
+ping_group_allows(const struct client *c)
+{
+	const int32_t *r = c->srv->st->sysctl.ping_group_range;
+	for (unsigned i = 0; i < c->ngids; i++)
+		if ((int64_t)c->gids[i] >= r[0] && (int64_t)c->gids[i] <= r[1])
+			return true;
+	return false;
 }
 
 static unsigned
@@ -608,7 +633,7 @@ op_open(struct region *g, struct client *c, const struct ust_ipc_req *q, struct 
 	 * capabilities, a ping socket's on its group. */
 	if (type == UST_SOCK_RAW && !c->cred.net_raw)
 		return -EPERM;
-	if (type == UST_SOCK_DGRAM && q->c == icmp && !c->ping_ok)
+	if (type == UST_SOCK_DGRAM && q->c == icmp && !ping_group_allows(c))
 		return -EACCES;
 	struct ust_sock *s;
 	int rc = ust_sock_open_proto(g->srv->st, q->a, type, q->c, &s);
@@ -1218,7 +1243,8 @@ ust_ipc_server_adopt(struct ust_ipc_server *srv, int fd, const void *msg, size_t
 	c->cred.net_raw = (caps >> CAP_NET_RAW_BIT) & 1;
 	c->cred.bind_min_port =
 		(caps >> CAP_NET_BIND_SERVICE_BIT) & 1 ? 0 : (uint16_t)srv->st->sysctl.ip_unprivileged_port_start;
-	c->ping_ok = ping_group_allows(cr.gid);
+	c->gids[c->ngids++] = cr.gid;
+	read_groups(c);
 	/* A forked child proves it holds its parent's region by sending its
 	 * memfd; one ustackd no longer knows gets a region of its own. */
 	struct region *g = h.msg == UST_IPC_MSG_JOIN ? region_of_memfd(srv, msgfd) : NULL;

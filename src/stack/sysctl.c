@@ -24,6 +24,7 @@ static const struct entry {
 	{"net.core.wmem_max", FIELD(wmem_max), 1, 4608, INT32_MAX},
 	{"net.ipv4.ip_local_port_range", FIELD(ip_local_port_range), 2, 1, 65535},
 	{"net.ipv4.ip_unprivileged_port_start", FIELD(ip_unprivileged_port_start), 1, 0, 65535},
+	{"net.ipv4.ping_group_range", FIELD(ping_group_range), 2, 0, INT32_MAX},
 	{"net.ipv4.tcp_congestion_control", FIELD(tcp_congestion_control), 0, 0, 0},
 	{"net.ipv4.tcp_early_retrans", FIELD(tcp_early_retrans), 1, 0, 4},
 	{"net.ipv4.tcp_fin_timeout", FIELD(tcp_fin_timeout), 1, 1, INT32_MAX},
@@ -81,6 +82,7 @@ ust_sysctl_defaults(struct ust_sysctl *s)
 		.wmem_max = 4194304,
 		.ip_local_port_range = {32768, 60999},
 		.ip_unprivileged_port_start = 1024,
+		.ping_group_range = {1, 0},
 	};
 }
 
@@ -127,10 +129,16 @@ ust_sysctl_set(struct ust_sysctl *s, const char *name, const char *value)
 		p++;
 	if (*p != '\0')
 		return -EINVAL;
-	/* Vectors are ordered: a range's first port, a buffer's minimum. */
+	/* Vectors are ordered: a range's first port, a buffer's minimum. A
+	 * reversed group range is the empty one, "1 0" (ipv4_ping_group_range). */
+	bool groups = e->off == FIELD(ping_group_range);
 	for (unsigned i = 1; i < e->n; i++)
-		if (v[i] < v[i - 1])
+		if (v[i] < v[i - 1] && !groups)
 			return -EINVAL;
+	if (groups && v[1] < v[0]) {
+		v[0] = 1;
+		v[1] = 0;
+	}
 	memcpy(field, v, sizeof(v[0]) * e->n);
 	return 0;
 }

@@ -40,6 +40,7 @@ struct ust_sysctl {
 	int32_t wmem_max;                 /* SO_SNDBUF cap */
 	int32_t ip_local_port_range[2];   /* ephemeral ports, first and last */
 	int32_t ip_unprivileged_port_start; /* ports below need CAP_NET_BIND_SERVICE */
+	int32_t ping_group_range[2];      /* groups that may open ICMP datagram sockets, first and last */
 };
 
 /* Linux's defaults; rmem_max and wmem_max as a host tuned for 10 Gbit/s. */

@@ -3,7 +3,8 @@
 # libustack.so, as root, to the kernel peer (198.18.0.1, 2001:2::1) and to
 # ustack's loopback addresses; tracepath -4 and -6 to the peer; the kernel sees ustack's echo requests in a
 # clean capture; an unprivileged user gets EPERM for an IPv6 raw socket
-# (preload_faults.sh checks IPv4).
+# (preload_faults.sh checks IPv4); ping and ping -6 as nobody as
+# net.ipv4.ping_group_range (ustackd's tunable) allows or refuses them.
 . "$(dirname "$0")/lib.sh"
 UST6=2001:2::2
 PEER6=2001:2::1
@@ -52,5 +53,41 @@ try: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); pri
 except OSError as e: print(errno.errorcode[e.errno])')
 [ "$raw" = EPERM ] || fail "nobody opening an AF_INET6 SOCK_RAW: $raw"
 echo "AF_INET6 SOCK_RAW for nobody: EPERM"
+
+# Unprivileged ping: Debian's ping has file capabilities, for which the
+# loader ignores LD_PRELOAD; a copy has none (cp drops them), so as nobody
+# it asks for an ICMP datagram socket, which ustackd's
+# net.ipv4.ping_group_range grants by the caller's effective or
+# supplementary groups, as Linux does (else EACCES, and ping's fallback to
+# a raw socket gets EPERM).
+cp /usr/bin/ping "$WORK/ping"
+users=$(getent group users | cut -d: -f3)
+nobody_ping() {
+	local groups=$1
+	shift
+	setpriv --reuid=nobody --regid=nogroup $groups env LD_PRELOAD="$UST_PRELOAD" \
+		USTACK_CTL="$WORK/ctl.sock" ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+		"$WORK/ping" -c 3 -i 0.2 -W 2 "$@" 2>&1
+}
+ping_range() {
+	"$UST_CLI" --ctl "$WORK/ctl.sock" sysctl -w "net.ipv4.ping_group_range=$1" >/dev/null ||
+		fail "ustack sysctl -w net.ipv4.ping_group_range=$1"
+}
+ping_range "1 0"
+out=$(nobody_ping --clear-groups "$PEER_IP") && fail "nobody's ping with ping_group_range '1 0': $out"
+grep -q "Operation not permitted" <<<"$out" || fail "nobody's refused ping says: $out"
+echo "nobody's ping, ping_group_range '1 0': refused"
+ping_range "0 2147483647"
+for dst in "$PEER_IP" 127.0.0.1 "-6 $PEER6" "-6 ::1"; do
+	out=$(nobody_ping --clear-groups $dst) || fail "nobody's ping $dst: $out"
+	grep -q "3 packets transmitted, 3 received" <<<"$out" || fail "nobody's ping $dst: $out"
+	echo "nobody's ping $dst on ustack (ping_group_range '0 2147483647'): 3 of 3 answered"
+done
+# Only a supplementary group in the range.
+ping_range "$users $users"
+out=$(nobody_ping --clear-groups "$PEER_IP") && fail "nobody's ping with no group in '$users $users': $out"
+out=$(nobody_ping --groups="$users" "$PEER_IP") || fail "nobody in group $users, range '$users $users': $out"
+grep -q "3 packets transmitted, 3 received" <<<"$out" || fail "nobody in group $users: $out"
+echo "nobody's ping with supplementary group $users alone in ping_group_range: 3 of 3 answered"
 ust_stop
 echo PASS
