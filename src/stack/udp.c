@@ -30,6 +30,11 @@
 #define UDP_RMEM_DEFAULT 212992
 #define UDP_WMEM_DEFAULT 212992
 #define UDP_MEM_MAX 212992
+/* A queued datagram costs its bytes and this much more, about what a
+ * small one's sk_buff costs Linux on loopback (truesize 768 for a few
+ * bytes); not the buffer that carried it, which a port with jumbo frames
+ * makes 10 KiB whatever the datagram's size. */
+#define UDP_DGRAM_OVERHEAD 640
 #define UDP_RCVBUF_MIN 2304
 #define UDP_SNDBUF_MIN 4608
 
@@ -177,7 +182,7 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_inf
 		ust_drop(st, pkt, UST_DROP_UDP_NO_PORT);
 		return;
 	}
-	if (u->shut_rd || u->q_bytes + pkt->buf_len > u->s.rcvbuf_bytes) {
+	if (u->shut_rd || u->q_bytes + uv.len + UDP_DGRAM_OVERHEAD > u->s.rcvbuf_bytes) {
 		ust_drop(st, pkt, UST_DROP_UDP_RCVBUF);
 		return;
 	}
@@ -190,7 +195,7 @@ ust_udp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_inf
 	else
 		u->q_head = pkt;
 	u->q_tail = pkt;
-	u->q_bytes += pkt->buf_len;
+	u->q_bytes += pkt->len + UDP_DGRAM_OVERHEAD;
 	ust_stat_inc(st, UST_STAT_UDP_IN);
 	ust_sock_arrived(&u->s);
 	update_events(u);
@@ -458,7 +463,7 @@ udp_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 		u->q_head = p->qnext;
 		if (u->q_head == NULL)
 			u->q_tail = NULL;
-		u->q_bytes -= p->buf_len;
+		u->q_bytes -= p->len + UDP_DGRAM_OVERHEAD;
 		p->qnext = NULL;
 		ust_pkt_free(p);
 		update_events(u);
