@@ -804,9 +804,10 @@ ust_chan_ctl_fd(void)
 void
 ust_chan_drain(void)
 {
+	/* Not a semaphore: one read takes the whole count (a second one
+	 * would only fail with EAGAIN, a system call per wait). */
 	uint64_t v;
-	while (ust_libc.read(proc.chan_evfd[my_chan], &v, sizeof(v)) == sizeof(v))
-		;
+	(void)ust_libc.read(proc.chan_evfd[my_chan], &v, sizeof(v));
 }
 
 /* Whether the kernel would restart a socket call a signal interrupted:
