@@ -387,6 +387,29 @@ sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 	return n == 0 ? 0 : (int)ret(ust_p_sendmmsg(fd, ps, v, n, flags));
 }
 
+/* syscall(): libuv (dig, node) sends and receives UDP with
+ * syscall(SYS_sendmmsg/SYS_recvmmsg) instead of libc's wrappers; on a ustack
+ * socket those would reach the AF_UNIX socket that stands for it. Every
+ * other number, and every fd that is not ours, goes to the kernel. */
+EXPORT long
+syscall(long nr, ...)
+{
+	va_list ap;
+	va_start(ap, nr);
+	long a[6];
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	ust_libc_init();
+	if ((nr == SYS_sendmmsg || nr == SYS_recvmmsg) && ours((int)a[0]) != NULL) {
+		if (nr == SYS_sendmmsg)
+			return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3]);
+		return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3],
+				(struct timespec *)a[4]);
+	}
+	return ust_libc.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int n)
 {

@@ -55,6 +55,7 @@ load(void)
 	SYM(splice);
 	SYM(recvmmsg);
 	SYM(sendmmsg);
+	SYM(syscall);
 	SYM(epoll_create1);
 	SYM(epoll_ctl);
 	SYM(epoll_pwait);

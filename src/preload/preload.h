@@ -62,6 +62,7 @@ struct ust_libc {
 	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
 	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+	long (*syscall)(long, ...);
 	int (*epoll_create1)(int);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);

@@ -3,6 +3,8 @@
  * errors of the first message. */
 #include "posix.h"
 
+#include <sys/syscall.h>
+
 #define N 4
 
 static void fill(struct mmsghdr *v, struct iovec *iov, char (*buf)[32], int n)
@@ -106,6 +108,28 @@ int main(void)
     sleep_ms(50);
     fill(v, iov, buf, N);
     CHECK("recvmmsg_after_partial", recvmmsg(ub, v, N, MSG_DONTWAIT, NULL));
+
+    /* The same calls made through syscall(), as libuv (dig) makes them. */
+    memset(v, 0, sizeof v);
+    for (int i = 0; i < 2; i++) {
+        iov[i].iov_base = (void *)words[i];
+        iov[i].iov_len = strlen(words[i]);
+        v[i].msg_hdr.msg_iov = &iov[i];
+        v[i].msg_hdr.msg_iovlen = 1;
+        v[i].msg_hdr.msg_name = &to;
+        v[i].msg_hdr.msg_namelen = sizeof to;
+    }
+    CHECK("syscall_sendmmsg_two", (int)syscall(SYS_sendmmsg, ua, v, 2, 0));
+    sleep_ms(50);
+    fill(v, iov, buf, N);
+    for (int i = 0; i < N; i++) {
+        v[i].msg_hdr.msg_name = &names[i];
+        v[i].msg_hdr.msg_namelen = sizeof names[i];
+    }
+    CHECK("syscall_recvmmsg_two", (int)syscall(SYS_recvmmsg, ub, v, N, MSG_DONTWAIT, NULL));
+    show_msgs("syscall_recvmmsg_msg", v, buf, 2, pa);
+    CHECK("syscall_recvmmsg_empty", (int)syscall(SYS_recvmmsg, ub, v, N, MSG_DONTWAIT, NULL));
+    CHECK("syscall_getpid_positive", syscall(SYS_getpid) > 0 ? 0 : -1);
 
     /* TCP: each message is a send, the bytes one stream. */
     uint16_t port;
