@@ -156,8 +156,9 @@ ust_bg() {
 
 # nginx from Debian on this test's ustackd: daemon, master + 2 workers
 # accepting on the master's listener at port 8080 (epoll, sendfile on),
-# serving $WORK/www; NGINX_PID is the master. nginx_kill (for a trap) ends
-# it and its workers.
+# serving $WORK/www; NGINX_PID is the master. NGINX_LISTEN, when set, is the
+# listen directive's argument instead (the port stays 8080). nginx_kill (for
+# a trap) ends it and its workers.
 NGINX_PID=
 nginx_up() {
 	mkdir -p "$WORK/www" "$WORK/nginx-tmp"
@@ -177,7 +178,7 @@ nginx_up() {
 		uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
 		scgi_temp_path $WORK/nginx-tmp/scgi;
 		server {
-			listen 8080;
+			listen ${NGINX_LISTEN:-8080};
 			root $WORK/www;
 		}
 	}
