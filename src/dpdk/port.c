@@ -198,10 +198,18 @@ port_alloc(struct ust_netif *nif)
 	return pkt;
 }
 
+static unsigned
+port_avail(struct ust_netif *nif)
+{
+	struct ust_port *p = nif->priv;
+	return rte_mempool_avail_count(p->pool);
+}
+
 static const struct ust_netif_ops port_ops = {
 	.rx_burst = port_rx,
 	.tx_burst = port_tx,
 	.alloc = port_alloc,
+	.avail = port_avail,
 };
 
 struct ust_port *

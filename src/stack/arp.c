@@ -93,7 +93,7 @@ static void
 send_arp(struct ust_stack *st, uint16_t op, const uint8_t dst_mac[6], const uint8_t tha[6],
 	 uint32_t tpa)
 {
-	struct ust_pkt *pkt = ust_stack_alloc(st);
+	struct ust_pkt *pkt = ust_stack_alloc_reply(st);
 	if (pkt == NULL)
 		return;
 	struct ust_arp_view v = {.op = op, .spa = st->cfg.ip4_addr, .tpa = tpa};

@@ -133,7 +133,7 @@ send_icmp6(struct ust_stack *st, struct ust_pkt *pkt, uint8_t type, uint32_t res
 static void
 send_ns(struct ust_stack *st, const uint8_t target[16], const uint8_t *src, const uint8_t *ucast_mac)
 {
-	struct ust_pkt *pkt = ust_stack_alloc(st);
+	struct ust_pkt *pkt = ust_stack_alloc_reply(st);
 	if (pkt == NULL)
 		return;
 	uint8_t *b = ust_pkt_append(pkt, UST_ICMP6_HLEN + 24);
@@ -156,7 +156,7 @@ static void
 send_na(struct ust_stack *st, const uint8_t target[16], const uint8_t dst[16], const uint8_t mac[6],
 	bool solicited)
 {
-	struct ust_pkt *pkt = ust_stack_alloc(st);
+	struct ust_pkt *pkt = ust_stack_alloc_reply(st);
 	if (pkt == NULL)
 		return;
 	uint8_t *b = ust_pkt_append(pkt, UST_ICMP6_HLEN + 24);

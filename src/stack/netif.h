@@ -8,7 +8,8 @@
  * Ownership: rx_burst hands each packet's reference to the stack. tx_burst
  * takes the references of the first `ret` packets; the caller still owns the
  * rest and frees them (counted as UST_STAT_TX_FULL). alloc returns an empty
- * packet with refcnt 1 and at least UST_PKT_HEADROOM in front.
+ * packet with refcnt 1 and at least UST_PKT_HEADROOM in front. avail lets
+ * the stack keep a reserve for the replies that keep the host reachable.
  */
 #ifndef UST_NETIF_H
 #define UST_NETIF_H
@@ -29,6 +30,8 @@ struct ust_netif_ops {
 	uint16_t (*rx_burst)(struct ust_netif *nif, struct ust_pkt **pkts, uint16_t n);
 	uint16_t (*tx_burst)(struct ust_netif *nif, struct ust_pkt **pkts, uint16_t n);
 	struct ust_pkt *(*alloc)(struct ust_netif *nif);
+	/* Free buffers left for alloc; NULL when the backend cannot tell (no reserve is kept). */
+	unsigned (*avail)(struct ust_netif *nif);
 };
 
 struct ust_netif {

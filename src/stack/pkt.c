@@ -206,6 +206,12 @@ ust_pkt_pool_in_use(const struct ust_pkt_pool *pool)
 	return pool->in_use;
 }
 
+unsigned
+ust_pkt_pool_avail(const struct ust_pkt_pool *pool)
+{
+	return pool->count - pool->in_use;
+}
+
 struct ust_pkt *
 ust_pkt_copy(struct ust_pkt_pool *pool, const struct ust_pkt *pkt)
 {

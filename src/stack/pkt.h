@@ -115,6 +115,8 @@ void ust_pkt_pool_destroy(struct ust_pkt_pool *pool);
 struct ust_pkt *ust_pkt_pool_alloc(struct ust_pkt_pool *pool);
 /* Buffers currently handed out: tests assert 0 at teardown. */
 unsigned ust_pkt_pool_in_use(const struct ust_pkt_pool *pool);
+/* Buffers still free. */
+unsigned ust_pkt_pool_avail(const struct ust_pkt_pool *pool);
 
 /* Reset a packet for reuse as an empty single segment with default headroom. */
 void ust_pkt_reset(struct ust_pkt *pkt);

@@ -99,6 +99,22 @@ ust_drop(struct ust_stack *st, struct ust_pkt *pkt, enum ust_drop why)
 struct ust_pkt *
 ust_stack_alloc(struct ust_stack *st)
 {
+	if (st->nif->ops->avail != NULL && st->nif->ops->avail(st->nif) <= UST_STACK_PKT_RESERVE) {
+		st->stats.stat[UST_STAT_PKT_RESERVE_KEPT]++;
+		st->stats.drop[UST_DROP_NO_BUFFER]++;
+		return NULL;
+	}
+	struct ust_pkt *pkt = ust_netif_alloc(st->nif);
+	if (pkt == NULL)
+		st->stats.drop[UST_DROP_NO_BUFFER]++;
+	return pkt;
+}
+
+struct ust_pkt *
+ust_stack_alloc_reply(struct ust_stack *st)
+{
+	if (st->nif->ops->avail != NULL && st->nif->ops->avail(st->nif) <= UST_STACK_PKT_RESERVE)
+		st->stats.stat[UST_STAT_PKT_RESERVE_USED]++;
 	struct ust_pkt *pkt = ust_netif_alloc(st->nif);
 	if (pkt == NULL)
 		st->stats.drop[UST_DROP_NO_BUFFER]++;

@@ -98,8 +98,17 @@ uint64_t ust_stack_next_deadline(struct ust_stack *st);
 
 /* Queue a finished frame for transmission (flushes when the queue fills). */
 void ust_stack_xmit(struct ust_stack *st, struct ust_pkt *pkt);
-/* A packet to build a frame in, from the netif. NULL counts UST_DROP_NO_BUFFER. */
+/*
+ * Buffers only replies may take: when connections and queues hold the rest of
+ * the pool, the host still answers ARP/ND, SYNs (SYN-ACK) and strays (RST).
+ */
+#define UST_STACK_PKT_RESERVE 16
+
+/* A packet to build a frame in, from the netif. NULL counts UST_DROP_NO_BUFFER;
+ * it leaves the reserve alone (a refusal for that counts UST_STAT_PKT_RESERVE_KEPT). */
 struct ust_pkt *ust_stack_alloc(struct ust_stack *st);
+/* The same for a reply that keeps the host reachable: it may use the reserve. */
+struct ust_pkt *ust_stack_alloc_reply(struct ust_stack *st);
 uint64_t ust_stack_rand(struct ust_stack *st);
 
 static inline void

@@ -18,6 +18,8 @@
 
 #include "harness.h"
 #include "stack/tcp/tcp_var.h"
+#include "stack/wire/icmp.h"
+#include "stack/wire/ipv4.h"
 
 #define PEER_PORT 40000
 
@@ -656,6 +658,109 @@ test_hostile_zero_window_orphans_capped(void **state)
 	sim_free(s);
 }
 
+/* A stream from B's server end to A's client, `want` bytes in all. */
+struct drain {
+	struct ust_sock *srv; /* B's end */
+	struct ust_sock *cli; /* A's end */
+	size_t put;           /* bytes B has queued */
+	size_t got;           /* bytes A has read */
+	size_t want;          /* bytes to move */
+};
+
+/* B queues what its send ring takes, A reads what arrived. */
+static bool
+drained(void *arg)
+{
+	struct drain *d = arg;
+	static uint8_t buf[16384];
+	ssize_t n;
+	while (d->put < d->want) {
+		size_t len = d->want - d->put < sizeof(buf) ? d->want - d->put : sizeof(buf);
+		if ((n = ust_sock_send(d->srv, buf, len, UST_MSG_DONTWAIT)) <= 0)
+			break;
+		d->put += (size_t)n;
+	}
+	while ((n = ust_sock_recv(d->cli, buf, sizeof(buf), UST_MSG_DONTWAIT)) > 0)
+		d->got += (size_t)n;
+	return d->got >= d->want;
+}
+
+static bool
+established(void *arg)
+{
+	return sim_tcp_state(arg) == TCPS_ESTABLISHED;
+}
+
+/*
+ * B's packet-buffer pool runs dry for a second of virtual time: every buffer
+ * an ordinary allocation can get is held (as queues that are never read would
+ * hold them). A ping and a new SYN are still answered from the reserve, B's
+ * own data segments are refused and counted, and once the buffers come back
+ * the queued bytes and a further megabyte arrive within a second.
+ */
+static void
+test_hostile_pool_dry_reserve_answers(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(72, NULL, NULL);
+	struct ust_sock *cli, *srv;
+	sim_connect_pair(s, 80, &cli, &srv);
+	struct ust_sock *l = sim_listen(s->b, 81, 16);
+	struct ust_sock *ping;
+	assert_int_equal(ust_sock_open_proto(s->a, UST_AF_INET, UST_SOCK_DGRAM, UST_IPPROTO_ICMP, &ping), 0);
+
+	enum { HOG_MAX = 8192 };
+	static struct ust_pkt *hog[HOG_MAX];
+	unsigned held = 0;
+	while (held < HOG_MAX && (hog[held] = ust_stack_alloc(s->b)) != NULL)
+		held++;
+	uint64_t dry_start = s->now;
+	uint64_t kept = s->b->stats.stat[UST_STAT_PKT_RESERVE_KEPT];
+	struct drain d = {.srv = srv, .cli = cli, .want = 65536};
+	assert_false(drained(&d));
+	assert_int_equal(d.put, d.want);
+
+	uint8_t echo[16] = {UST_ICMP_ECHO, 0, 0, 0, 0, 7, 0, 1, 'r', 'e', 's', 'e', 'r', 'v', 'e', '!'};
+	struct ust_sockaddr to = sim_addr(SIM_IP_B, 0);
+	assert_int_equal(ust_sock_sendto(ping, echo, sizeof(echo), 0, &to), (ssize_t)sizeof(echo));
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	uint8_t reply[64];
+	assert_int_equal(ust_sock_recv(ping, reply, sizeof(reply), UST_MSG_DONTWAIT), (ssize_t)sizeof(echo));
+	assert_int_equal(reply[0], UST_ICMP_ECHO_REPLY);
+
+	struct ust_sock *c2;
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &c2), 0);
+	struct ust_sockaddr b81 = sim_addr(SIM_IP_B, 81);
+	assert_int_equal(ust_sock_connect(c2, &b81), -EINPROGRESS);
+	if (!sim_run_until(s, established, c2, 100 * UST_NS_PER_MS))
+		fail_msg("seed %llu: no SYN-ACK while the pool was dry", (unsigned long long)s->seed);
+	struct ust_sock *srv2;
+	assert_int_equal(ust_sock_accept(l, &srv2, NULL), 0);
+
+	/* None of B's data got out, and each refusal was counted. */
+	sim_run_for(s, dry_start + UST_NS_PER_S - s->now);
+	assert_false(drained(&d));
+	assert_int_equal(d.got, 0);
+	assert_true(s->b->stats.stat[UST_STAT_PKT_RESERVE_KEPT] > kept);
+	assert_true(s->b->stats.stat[UST_STAT_PKT_RESERVE_USED] > 0);
+
+	for (unsigned k = 0; k < held; k++)
+		ust_pkt_free(hog[k]);
+	d.want += 1u << 20;
+	if (!sim_run_until(s, drained, &d, UST_NS_PER_S))
+		fail_msg("seed %llu: %zu of %zu bytes within a second of the pool refilling",
+			 (unsigned long long)s->seed, d.got, d.want);
+
+	ust_sock_close(ping);
+	ust_sock_close(c2);
+	ust_sock_close(srv2);
+	ust_sock_close(l);
+	ust_sock_close(cli);
+	ust_sock_close(srv);
+	sim_run_for(s, 130 * UST_NS_PER_S);
+	sim_free(s);
+}
+
 int
 main(void)
 {
@@ -671,6 +776,7 @@ main(void)
 		cmocka_unit_test(test_hostile_syn_data_and_data_after_fin),
 		cmocka_unit_test(test_hostile_flags_listen_and_time_wait),
 		cmocka_unit_test(test_hostile_zero_window_orphans_capped),
+		cmocka_unit_test(test_hostile_pool_dry_reserve_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,10 +170,18 @@ ml_alloc(struct ust_netif *nif)
 	return ust_pkt_pool_alloc(e->pool);
 }
 
+static unsigned
+ml_avail(struct ust_netif *nif)
+{
+	struct end *e = nif->priv;
+	return ust_pkt_pool_avail(e->pool);
+}
+
 static const struct ust_netif_ops ml_ops = {
 	.rx_burst = ml_rx,
 	.tx_burst = ml_tx,
 	.alloc = ml_alloc,
+	.avail = ml_avail,
 };
 
 struct ust_memlink *

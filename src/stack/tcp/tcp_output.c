@@ -58,7 +58,11 @@ tcp_syn_window(const struct ust_stack *st, const struct tcpcb *tp)
 int
 tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t len, uint8_t flags)
 {
-	struct ust_pkt *pkt = ust_stack_alloc(st);
+	/* A SYN-ACK or RST may use the reserve: new connections start, and dead
+	 * ones end, while connections hold the rest of the pool. */
+	bool reply = (flags & UST_TCP_RST) ||
+		     (flags & (UST_TCP_SYN | UST_TCP_ACK)) == (UST_TCP_SYN | UST_TCP_ACK);
+	struct ust_pkt *pkt = reply ? ust_stack_alloc_reply(st) : ust_stack_alloc(st);
 	if (pkt == NULL)
 		return -1;
 	struct ust_tcp_opts o;

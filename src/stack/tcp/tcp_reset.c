@@ -20,7 +20,7 @@ ust_tcp_send_reset(struct ust_stack *st, const struct ust_ip_info *ip,
 		return;
 	if (ip->bcast)
 		return;
-	struct ust_pkt *pkt = ust_stack_alloc(st);
+	struct ust_pkt *pkt = ust_stack_alloc_reply(st);
 	if (pkt == NULL)
 		return;
 	uint8_t *h = ust_pkt_append(pkt, UST_TCP_HLEN);
