@@ -808,7 +808,7 @@ op_recv_err(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_
 	if (ee.origin == UST_EE_ORIGIN_ICMP)
 		p->rx_cmsgs = s->rx_cmsgs & UST_SOCK_RX_TTL ? UST_IPC_RX_TTL : 0;
 	else if (ee.origin == UST_EE_ORIGIN_ICMP6)
-		p->rx_cmsgs = (s->recvhoplimit ? UST_IPC_RX_HOPLIMIT : 0) |
+		p->rx_cmsgs = (s->rx_cmsgs & UST_SOCK_RX_HOPLIMIT ? UST_IPC_RX_HOPLIMIT : 0) |
 			      (s->recvhoplimit2292 ? UST_IPC_RX_2292HOPLIMIT : 0);
 	memcpy(h.offender, ee.offender, 16);
 	memcpy(ch->data, &h, sizeof(h));
@@ -836,6 +836,7 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 	if (s->rx_cmsgs != 0 && ust_sock_rxinfo(s, &ri) == 0) {
 		p->rx_cmsgs = s->rx_cmsgs;
 		p->rx_dst4 = ri.dst4;
+		memcpy(p->rx_dst6, ri.dst6, 16);
 		/* Loopback is interface 1 on Linux; the port has no kernel
 		 * interface, so its datagrams name none. */
 		p->rx_ifindex = ri.loopback ? 1 : 0;
@@ -926,6 +927,8 @@ serve_one(struct region *g, unsigned i, uint32_t seq)
 				.ttl = (q.tx_has & UST_IPC_TX_TTL) ? q.tx_ttl : -1,
 				.tos = (q.tx_has & UST_IPC_TX_TOS) ? q.tx_tos : -1,
 			};
+			if (q.tx_has & UST_IPC_TX_SRC6)
+				memcpy(tx.src6, q.tx_src6, 16);
 			return ust_sock_sendmsg(s, ch->data, len, q.a, q.has_addr ? &a : NULL, &tx);
 		}
 		return ust_sock_sendto(s, ch->data, len, q.a, q.has_addr ? &a : NULL);

@@ -95,7 +95,7 @@
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 7u
+#define UST_IPC_VERSION 8u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS (1u << 20)   /* ustack sockets per process; RLIMIT_NOFILE binds first */
@@ -177,12 +177,14 @@ struct ust_ipc_req {
 	uint8_t tx_ttl;           /* ... IP_TTL's value */
 	uint8_t tx_tos;           /* ... IP_TOS's value */
 	uint8_t tx_pad;
+	uint8_t tx_src6[16];      /* ... IPV6_PKTINFO's source, wire order */
 };
 
 /* req.tx_has: sendmsg() control messages that act on that datagram alone. */
 #define UST_IPC_TX_SRC 0x1u
 #define UST_IPC_TX_TTL 0x2u
 #define UST_IPC_TX_TOS 0x4u
+#define UST_IPC_TX_SRC6 0x8u
 
 struct ust_ipc_resp {
 	int64_t ret;              /* result or negative errno, as the Linux call */
@@ -200,6 +202,7 @@ struct ust_ipc_resp {
 	uint8_t rx_tos;           /* ... its TOS (IP_RECVTOS) */
 	uint16_t rx_pad;
 	int64_t rx_stamp_ns;      /* ... its arrival, CLOCK_REALTIME (SO_TIMESTAMP, SO_TIMESTAMPNS) */
+	uint8_t rx_dst6[16];      /* ... its destination, wire order, IPv4 mapped (IPV6_PKTINFO) */
 };
 
 /* RECV with MSG_ERRQUEUE: the head of data[], struct sock_extended_err's
@@ -222,8 +225,10 @@ struct ust_ipc_err {
 #define UST_IPC_RX_TIMESTAMP 0x8u
 #define UST_IPC_RX_TIMESTAMPNS 0x10u
 #define UST_IPC_RX_INQ 0x20u /* a stream's read: rx_inq is valid */
-#define UST_IPC_RX_HOPLIMIT 0x40u     /* IPV6_RECVHOPLIMIT: an error's IPV6_HOPLIMIT */
+#define UST_IPC_RX_HOPLIMIT 0x40u     /* IPV6_RECVHOPLIMIT: IPV6_HOPLIMIT (rx_ttl, or an error's) */
 #define UST_IPC_RX_2292HOPLIMIT 0x80u /* IPV6_2292HOPLIMIT: an error's, with that type */
+#define UST_IPC_RX_PKTINFO6 0x100u    /* IPV6_RECVPKTINFO: IPV6_PKTINFO */
+#define UST_IPC_RX_TCLASS 0x200u      /* IPV6_RECVTCLASS: IPV6_TCLASS (rx_tos) */
 
 struct ust_ipc_channel {
 	_Atomic uint32_t req_seq;  /* bumped by the application per request */
@@ -361,8 +366,8 @@ ust_ipc_fd_take(struct msghdr *mh)
 }
 
 _Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
-_Static_assert(sizeof(struct ust_ipc_req) == 64, "ust_ipc_req layout");
-_Static_assert(sizeof(struct ust_ipc_resp) == 96, "ust_ipc_resp layout");
+_Static_assert(sizeof(struct ust_ipc_req) == 80, "ust_ipc_req layout");
+_Static_assert(sizeof(struct ust_ipc_resp) == 112, "ust_ipc_resp layout");
 _Static_assert(sizeof(struct ust_ipc_err) == 32, "ust_ipc_err layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
 _Static_assert(sizeof(struct ust_ipc_sockstate) == 40 + UST_IPC_EPOLLS / 4, "sockstate layout");

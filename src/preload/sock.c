@@ -552,11 +552,52 @@ iov_bad(const struct msghdr *m)
 	return false;
 }
 
-/* A datagram's sendmsg() control messages, checked as ip_cmsg_send does:
- * IP_PKTINFO's source, IP_TTL and IP_TOS act on this datagram alone; other
- * levels pass. 0 or -EINVAL. */
+/* An AF_INET6 datagram's IPPROTO_IPV6 control message, checked as
+ * ip6_datagram_send_ctl does: IPV6_PKTINFO's source, IPV6_HOPLIMIT and
+ * IPV6_TCLASS (-1: the socket's) act on this datagram alone. 0 or -EINVAL. */
 static int
-tx_cmsgs(const struct msghdr *m, struct ust_ipc_req *q)
+tx_cmsg6(const struct cmsghdr *c, struct ust_ipc_req *q)
+{
+	int v;
+	switch (c->cmsg_type) {
+	case IPV6_PKTINFO: {
+		struct in6_pktinfo pi;
+		if (c->cmsg_len < CMSG_LEN(sizeof(pi)))
+			return -EINVAL;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		memcpy(q->tx_src6, &pi.ipi6_addr, 16);
+		q->tx_has = (uint8_t)(!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr) ? q->tx_has | UST_IPC_TX_SRC6
+									: q->tx_has & ~UST_IPC_TX_SRC6);
+		return 0;
+	}
+	case IPV6_HOPLIMIT:
+	case IPV6_TCLASS:
+		if (c->cmsg_len != CMSG_LEN(sizeof(int)))
+			return -EINVAL;
+		memcpy(&v, CMSG_DATA(c), sizeof(v));
+		if (v < -1 || v > 255)
+			return -EINVAL;
+		if (v == -1)
+			return 0;
+		if (c->cmsg_type == IPV6_HOPLIMIT) {
+			q->tx_ttl = (uint8_t)v;
+			q->tx_has |= UST_IPC_TX_TTL;
+		} else {
+			q->tx_tos = (uint8_t)v;
+			q->tx_has |= UST_IPC_TX_TOS;
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* A datagram's sendmsg() control messages, checked as ip_cmsg_send does:
+ * IP_PKTINFO's source, IP_TTL and IP_TOS act on this datagram alone, and
+ * on an AF_INET6 socket the IPv6 ones (tx_cmsg6); other levels pass. 0 or
+ * -EINVAL. */
+static int
+tx_cmsgs(const struct msghdr *m, int family, struct ust_ipc_req *q)
 {
 	if (m->msg_control == NULL || m->msg_controllen < sizeof(struct cmsghdr))
 		return 0;
@@ -565,6 +606,12 @@ tx_cmsgs(const struct msghdr *m, struct ust_ipc_req *q)
 		size_t left = m->msg_controllen - (size_t)((uint8_t *)c - (uint8_t *)m->msg_control);
 		if (c->cmsg_len < sizeof(*c) || c->cmsg_len > left)
 			return -EINVAL;
+		if (c->cmsg_level == IPPROTO_IPV6 && family == AF_INET6) {
+			int rc = tx_cmsg6(c, q);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (c->cmsg_level != IPPROTO_IP)
 			continue;
 		int v;
@@ -654,7 +701,7 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 	}
 	struct ust_ipc_req ctl = {0};
 	if (ps->type == SOCK_DGRAM) {
-		int rc = tx_cmsgs(m, &ctl);
+		int rc = tx_cmsgs(m, ps->family, &ctl);
 		if (rc < 0)
 			return rc;
 	}
@@ -681,6 +728,7 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 		ch->req.tx_src4 = ctl.tx_src4;
 		ch->req.tx_ttl = ctl.tx_ttl;
 		ch->req.tx_tos = ctl.tx_tos;
+		memcpy(ch->req.tx_src6, ctl.tx_src6, 16);
 		if (has_to)
 			ch->req.addr = to;
 		ssize_t rc = ust_chan_call(ch);
@@ -767,6 +815,23 @@ rx_cmsgs(struct msghdr *m, const struct ust_ipc_resp *p)
 	}
 	if (p->rx_cmsgs & UST_IPC_RX_TOS)
 		put_cmsg(m, &used, IPPROTO_IP, IP_TOS, &p->rx_tos, 1);
+	/* Then the IPv6 ones (ip6_datagram_recv_specific_ctl); an IPv4
+	 * datagram to a dual-stack socket gets IPV6_PKTINFO alone, its
+	 * address mapped. */
+	bool v4 = IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)p->rx_dst6);
+	if (p->rx_cmsgs & UST_IPC_RX_PKTINFO6) {
+		struct in6_pktinfo pi = {.ipi6_ifindex = p->rx_ifindex};
+		memcpy(&pi.ipi6_addr, p->rx_dst6, 16);
+		put_cmsg(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	}
+	if ((p->rx_cmsgs & UST_IPC_RX_HOPLIMIT) && !v4) {
+		int hlim = p->rx_ttl;
+		put_cmsg(m, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &hlim, sizeof(hlim));
+	}
+	if ((p->rx_cmsgs & UST_IPC_RX_TCLASS) && !v4) {
+		int tclass = p->rx_tos;
+		put_cmsg(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof(tclass));
+	}
 	m->msg_controllen = used;
 }
 

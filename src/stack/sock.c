@@ -320,7 +320,7 @@ ip_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 		uint8_t bit = name == UST_IP_PKTINFO ? UST_SOCK_RX_PKTINFO
 			      : name == UST_IP_RECVTTL ? UST_SOCK_RX_TTL
 						       : UST_SOCK_RX_TOS;
-		s->rx_cmsgs = (uint8_t)(v != 0 ? s->rx_cmsgs | bit : s->rx_cmsgs & ~bit);
+		s->rx_cmsgs = (uint16_t)(v != 0 ? s->rx_cmsgs | bit : s->rx_cmsgs & ~bit);
 		return 0;
 	}
 	case UST_IP_TRANSPARENT:
@@ -412,8 +412,14 @@ ip6_setopt(struct ust_sock *s, int name, const void *val, size_t len)
 			ust_sock_err_purge(s);
 		return 0;
 	case UST_IPV6_RECVHOPLIMIT:
-		s->recvhoplimit = v != 0;
+	case UST_IPV6_RECVPKTINFO:
+	case UST_IPV6_RECVTCLASS: {
+		uint16_t bit = name == UST_IPV6_RECVHOPLIMIT ? UST_SOCK_RX_HOPLIMIT
+			       : name == UST_IPV6_RECVPKTINFO ? UST_SOCK_RX_PKTINFO6
+							       : UST_SOCK_RX_TCLASS;
+		s->rx_cmsgs = (uint16_t)(v != 0 ? s->rx_cmsgs | bit : s->rx_cmsgs & ~bit);
 		return 0;
+	}
 	case UST_IPV6_2292HOPLIMIT:
 		s->recvhoplimit2292 = v != 0;
 		return 0;
@@ -456,7 +462,11 @@ ip6_getopt(const struct ust_sock *s, int name, void *val, size_t *len)
 	case UST_IPV6_RECVERR:
 		return ust_sockopt_put_int(val, len, s->recverr6);
 	case UST_IPV6_RECVHOPLIMIT:
-		return ust_sockopt_put_int(val, len, s->recvhoplimit);
+		return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_HOPLIMIT) != 0);
+	case UST_IPV6_RECVPKTINFO:
+		return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_PKTINFO6) != 0);
+	case UST_IPV6_RECVTCLASS:
+		return ust_sockopt_put_int(val, len, (s->rx_cmsgs & UST_SOCK_RX_TCLASS) != 0);
 	case UST_IPV6_2292HOPLIMIT:
 		return ust_sockopt_put_int(val, len, s->recvhoplimit2292);
 	case UST_IPV6_MTU_DISCOVER:
@@ -506,7 +516,7 @@ sol_setopt(struct ust_sock *s, int name, int v)
 	default:
 		/* SO_TIMESTAMP or SO_TIMESTAMPNS: one replaces the other, and
 		 * turning either off stops both (sock_set_timestamp). */
-		s->rx_cmsgs &= (uint8_t)~(UST_SOCK_RX_TIMESTAMP | UST_SOCK_RX_TIMESTAMPNS);
+		s->rx_cmsgs &= (uint16_t)~(UST_SOCK_RX_TIMESTAMP | UST_SOCK_RX_TIMESTAMPNS);
 		if (v != 0)
 			s->rx_cmsgs |= name == UST_SO_TIMESTAMP ? UST_SOCK_RX_TIMESTAMP : UST_SOCK_RX_TIMESTAMPNS;
 		return 0;

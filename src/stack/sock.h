@@ -86,7 +86,9 @@ struct ust_sock;
 #define UST_IPV6_MTU 24
 #define UST_IPV6_RECVERR 25
 #define UST_IPV6_V6ONLY 26
+#define UST_IPV6_RECVPKTINFO 49
 #define UST_IPV6_RECVHOPLIMIT 51
+#define UST_IPV6_RECVTCLASS 66
 #define UST_IPV6_TCLASS 67
 #define UST_SOL_TCP 6
 #define UST_SOL_UDP 17
@@ -141,10 +143,14 @@ struct ust_sock_cred {
 #define UST_SOCK_RX_TIMESTAMP 0x8   /* SO_TIMESTAMP */
 #define UST_SOCK_RX_TIMESTAMPNS 0x10 /* SO_TIMESTAMPNS */
 #define UST_SOCK_RX_INQ 0x20         /* TCP_INQ: bytes left after a stream read */
+#define UST_SOCK_RX_HOPLIMIT 0x40    /* IPV6_RECVHOPLIMIT */
+#define UST_SOCK_RX_PKTINFO6 0x100   /* IPV6_RECVPKTINFO */
+#define UST_SOCK_RX_TCLASS 0x200     /* IPV6_RECVTCLASS */
 
 /* What recvmsg()'s control messages say about a received datagram. */
 struct ust_sock_rxinfo {
 	uint32_t dst4;       /* its destination address, host order */
+	uint8_t dst6[16];    /* ... as an IPv6 address (IPv4 mapped) */
 	uint8_t ttl;         /* its IP TTL */
 	uint8_t tos;         /* its IP TOS */
 	bool loopback;       /* it came over the loopback path, not the port */
@@ -154,6 +160,7 @@ struct ust_sock_rxinfo {
 /* Control messages of one sendmsg(): they act on that datagram alone. */
 struct ust_sock_txinfo {
 	uint32_t src4;  /* source address (IP_PKTINFO), 0 = the route's */
+	uint8_t src6[16]; /* source address (IPV6_PKTINFO), :: = the route's */
 	int16_t ttl;    /* IP_TTL, -1 = the socket's */
 	int16_t tos;    /* IP_TOS, -1 = the socket's */
 };
@@ -247,12 +254,11 @@ struct ust_sock {
 	int priority;                       /* SO_PRIORITY */
 	uint32_t mark;                      /* SO_MARK */
 	uint32_t uid;                       /* creator's effective uid: SO_REUSEPORT stays within it */
-	uint8_t rx_cmsgs;                   /* UST_SOCK_RX_*: what recvmsg() tells about a datagram */
+	uint16_t rx_cmsgs;                  /* UST_SOCK_RX_*: what recvmsg() tells about a datagram */
 	const struct ust_sock_txinfo *tx;   /* during ust_sock_sendmsg: that call's control messages */
 	bool v6only;                        /* IPV6_V6ONLY: an AF_INET6 socket takes no IPv4 */
 	bool recverr;                       /* IP_RECVERR: IPv4 errors are queued */
 	bool recverr6;                      /* IPV6_RECVERR: ICMPv6 errors are queued */
-	bool recvhoplimit;                  /* IPV6_RECVHOPLIMIT (no ancillary data is delivered) */
 	bool recvhoplimit2292;              /* IPV6_2292HOPLIMIT (likewise) */
 	uint8_t ip6_pmtudisc;               /* IPV6_MTU_DISCOVER: UST_IP_PMTUDISC_* */
 	uint8_t ip_ttl;                     /* IP_TTL, 0 = the stack's default */

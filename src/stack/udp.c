@@ -405,6 +405,13 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 			return -EINVAL;
 		ust_ip_set_v4(src, tx->src4);
 	}
+	static const uint8_t any6[16];
+	if (!v4 && tx != NULL && memcmp(tx->src6, any6, 16) != 0) {
+		/* IPV6_PKTINFO likewise (ip6_datagram_send_ctl). */
+		if (!ust_ip_is_local(st, tx->src6) && !s->transparent && !s->freebind)
+			return -EINVAL;
+		memcpy(src, tx->src6, 16);
+	}
 	struct ust_pkt *pkt = ust_ip_chain(st, buf, len, UST_UDP_HLEN);
 	if (pkt == NULL)
 		return -ENOBUFS;
@@ -584,6 +591,7 @@ udp_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
 		out->tos = (uint8_t)(ust_get16(ip) >> 4);
 		out->ttl = ip[7];
 		out->dst4 = 0;
+		memcpy(out->dst6, ip + 24, 16);
 		out->loopback = ust_ip_is_local(s->stack, ip + 8);
 		out->arrival_ns = p->ts_ns;
 		return 0;
@@ -591,6 +599,7 @@ udp_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
 	out->tos = ip[1];
 	out->ttl = ip[8];
 	out->dst4 = ust_get32(ip + 16);
+	ust_ip_set_v4(out->dst6, out->dst4);
 	/* Only the loopback path brings a datagram from one of our own
 	 * addresses: the port's input drops those. */
 	out->loopback = ust_ipv4_is_local(s->stack, ust_get32(ip + 12));
