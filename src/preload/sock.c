@@ -343,6 +343,15 @@ addr_in(const struct ust_psock *ps, const struct sockaddr *a, socklen_t len,
 	return 0;
 }
 
+/* A link-local address names no interface without its scope id: bind and
+ * connect refuse it (__inet6_bind, tcp_v6_connect, ip6_datagram_connect). */
+static bool
+unscoped(const struct ust_ipc_addr *ia, const struct sockaddr *a)
+{
+	return ia->family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)ia->addr6) &&
+	       ((const struct sockaddr_in6 *)a)->sin6_scope_id == 0;
+}
+
 static void
 addr_out(const struct ust_ipc_addr *in, struct sockaddr *a, socklen_t *len)
 {
@@ -381,6 +390,8 @@ ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len
 		ia.family = AF_INET;
 	if (ia.family != ps->family)
 		return -EAFNOSUPPORT;
+	if (unscoped(&ia, a))
+		return -EINVAL;
 	if (kernel_keeps(ps, &ia)) {
 		rc = to_kernel(fd, ps);
 		return rc < 0 ? rc : ust_libc.bind(fd, a, len) < 0 ? -errno : 0;
@@ -403,6 +414,20 @@ ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t 
 	int rc = addr_in(ps, a, len, &ia, true);
 	if (rc < 0)
 		return rc;
+	if (ps->family == AF_INET6 && unscoped(&ia, a)) {
+		/* A datagram socket got its port before the address was
+		 * looked at (inet_dgram_connect's autobind); already bound,
+		 * the bind fails and changes nothing. */
+		int err;
+		struct ust_ipc_channel *ch = ps->type == SOCK_DGRAM ? begin(ps, UST_IPC_OP_BIND, &err) : NULL;
+		if (ch != NULL) {
+			memset(&ch->req.addr, 0, sizeof(ch->req.addr));
+			ch->req.addr.family = AF_INET6;
+			if (ust_chan_call(ch) == 0)
+				ps->used = true;
+		}
+		return -EINVAL;
+	}
 	if (kernel_keeps(ps, &ia)) {
 		rc = to_kernel(fd, ps);
 		return rc < 0 ? rc : ust_libc.connect(fd, a, len) < 0 ? -errno : 0;

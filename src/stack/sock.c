@@ -166,10 +166,20 @@ ust_sock_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 	bool v4 = ust_ip_is_v4(c.addr6);
 	bool group = v4 ? ust_ipv4_is_bcast(st, c.addr4) || ust_ipv4_is_mcast(c.addr4)
 			: ust_ipv6_is_mcast(c.addr6);
-	if (!ust_ip_is_unspec(c.addr6) && !ust_ip_is_local(st, c.addr6) && !group && !s->freebind &&
-	    !s->transparent)
+	bool ours = ust_ip_is_unspec(c.addr6) || ust_ip_is_local(st, c.addr6) || group || s->freebind ||
+		    s->transparent;
+	bool low = a->port != 0 && a->port < st->caller.bind_min_port;
+	/* inet6_bind's order differs: the low port first, and for an IPv6
+	 * address whether the socket is bound before whether it is ours. */
+	if (s->family == UST_AF_INET6) {
+		if (low)
+			return -EACCES;
+		if (!v4 && s->bound)
+			return -EINVAL;
+	}
+	if (!ours)
 		return -EADDRNOTAVAIL;
-	if (a->port != 0 && a->port < st->caller.bind_min_port)
+	if (low)
 		return -EACCES;
 	if (s->bound)
 		return -EINVAL;

@@ -1,7 +1,8 @@
 /* IPv6 and dual stack: AF_INET6 stream and datagram sockets on ::1,
  * sockaddr_in6 lengths and errnos, an AF_INET6 listener on :: taking IPv4 as
  * ::ffff:a.b.c.d, IPV6_V6ONLY (refusing IPv4, fixed after bind), bind
- * conflicts between the families, IPV6_UNICAST_HOPS and IPV6_TCLASS. */
+ * conflicts between the families, IPV6_UNICAST_HOPS and IPV6_TCLASS, bind
+ * and connect to a link-local address without a scope id. */
 #include "posix.h"
 
 static void show6(const char *name, const struct sockaddr_in6 *a, socklen_t len, uint16_t expect)
@@ -172,6 +173,24 @@ int main(void)
     CHECK("reply6", sendto(u, "back", 4, 0, SA(&peer), l));
     CHECK("recv_reply6", recv(u2, buf, sizeof buf, 0));
     close(u2);
+    close(u);
+
+    /* --- a link-local address without a scope id names no interface --- */
+    int t = socket(AF_INET6, SOCK_STREAM, 0);
+    u = socket(AF_INET6, SOCK_DGRAM, 0);
+    a = sin6_of("fe80::1", 7);
+    CHECK("bind_tcp_linklocal_unscoped", bind(t, SA(&a), sizeof a));
+    CHECK("bind_udp_linklocal_unscoped", bind(u, SA(&a), sizeof a));
+    CHECK("connect_tcp_linklocal_unscoped", connect(t, SA(&a), sizeof a));
+    CHECK("connect_udp_linklocal_unscoped", connect(u, SA(&a), sizeof a));
+    /* The failed connect gave the datagram socket its port. */
+    SHOW("udp_port_after_failed_connect", "%d", port6(u) != 0);
+    a.sin6_scope_id = 1;
+    CHECK("bind_udp_after_failed_connect", bind(u, SA(&a), sizeof a));
+    close(t);
+    close(u);
+    u = socket(AF_INET6, SOCK_DGRAM, 0);
+    CHECK("bind_udp_linklocal_scoped_not_ours", bind(u, SA(&a), sizeof a));
     close(u);
     return 0;
 }
