@@ -31,9 +31,7 @@
 
 struct ust_ipv4 {
 	uint16_t ident;           /* next IP identification */
-	struct ust_pkt *lo_head;  /* datagrams to our own addresses */
-	struct ust_pkt *lo_tail;  /* last of them */
-	unsigned lo_len;          /* how many */
+	struct ust_pktq lo;       /* datagrams to our own addresses */
 };
 
 int
@@ -51,11 +49,7 @@ ust_ipv4_fini(struct ust_stack *st)
 {
 	if (st->ip4 == NULL)
 		return;
-	while (st->ip4->lo_head != NULL) {
-		struct ust_pkt *p = st->ip4->lo_head;
-		st->ip4->lo_head = p->qnext;
-		ust_pkt_free(p);
-	}
+	ust_pkt_free_list(st->ip4->lo.head);
 	ust_ipv4_frag_fini(st);
 	free(st->ip4);
 	st->ip4 = NULL;
@@ -175,27 +169,15 @@ ust_ipv4_input(struct ust_stack *st, struct ust_pkt *pkt)
 void
 ust_ip_loopback_queue(struct ust_stack *st, struct ust_pkt *pkt)
 {
-	struct ust_ipv4 *ip4 = st->ip4;
-	pkt->qnext = NULL;
-	if (ip4->lo_tail != NULL)
-		ip4->lo_tail->qnext = pkt;
-	else
-		ip4->lo_head = pkt;
-	ip4->lo_tail = pkt;
-	ip4->lo_len++;
+	ust_pktq_push(&st->ip4->lo, pkt);
 }
 
 void
 ust_ip_loopback_run(struct ust_stack *st)
 {
 	struct ust_ipv4 *ip4 = st->ip4;
-	for (unsigned n = 0; n < LOOPBACK_BUDGET && ip4->lo_head != NULL; n++) {
-		struct ust_pkt *pkt = ip4->lo_head;
-		ip4->lo_head = pkt->qnext;
-		if (ip4->lo_head == NULL)
-			ip4->lo_tail = NULL;
-		ip4->lo_len--;
-		pkt->qnext = NULL;
+	struct ust_pkt *pkt;
+	for (unsigned n = 0; n < LOOPBACK_BUDGET && (pkt = ust_pktq_pop(&ip4->lo)) != NULL; n++) {
 		if ((ust_pkt_data(pkt)[0] >> 4) == 6) {
 			ust_ipv6_loopback_input(st, pkt);
 			continue;
@@ -215,7 +197,7 @@ ust_ip_loopback_run(struct ust_stack *st)
 bool
 ust_ip_loopback_pending(const struct ust_stack *st)
 {
-	return st->ip4->lo_head != NULL;
+	return st->ip4->lo.head != NULL;
 }
 
 static void

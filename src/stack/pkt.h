@@ -136,7 +136,8 @@ ust_pkt_free_list(struct ust_pkt *head)
 	}
 }
 
-/* Packets waiting in line on their qnext link (for a neighbor to resolve). */
+/* Packets waiting in line on their qnext link (for a neighbor to resolve,
+ * or on the loopback path). */
 struct ust_pktq {
 	struct ust_pkt *head; /* oldest */
 	struct ust_pkt *tail; /* newest */
