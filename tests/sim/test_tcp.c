@@ -320,6 +320,64 @@ test_established_zero_copy_spans_and_rehome(void **state)
 	sim_free(s);
 }
 
+/* A connection that moves no more data gives its memory back, as Linux's
+ * small timewait socket does: a server that closes first (nginx ending a
+ * keep-alive connection) would otherwise hold both rings for the 60 s of
+ * TIME_WAIT. */
+static void
+test_established_closed_connection_sheds_buffers(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(23, NULL, NULL);
+	struct counting_mem cm = {0};
+	struct ust_sock_mem mem = {.alloc = cm_alloc, .free = cm_free, .arg = &cm};
+	struct ust_sock *c, *v;
+	sim_connect_pair(s, 80, &c, &v);
+	ust_sock_set_mem(v, &mem);
+	char buf[16];
+	assert_int_equal(ust_sock_send(c, "GET", 3, 0), 3);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	assert_int_equal(ust_sock_recv(v, buf, sizeof(buf), 0), 3);
+	assert_int_equal(ust_sock_send(v, "200 OK", 6, 0), 6);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	struct tcpcb *tv = tcb(v);
+	assert_non_null(tv->xmarks);
+	assert_int_equal(cm.allocs, 2);
+	/* The server's last close: empty rings are freed, not copied to malloc. */
+	assert_int_equal(ust_sock_rehome(v, NULL), 0);
+	assert_int_equal(cm.live, 0);
+	assert_null(tv->snd.buf);
+	assert_null(tv->rcv.buf);
+	ust_sock_close(v);
+	wait_state(s, c, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+	assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), 6);
+	assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), 0);
+	ust_sock_close(c);
+	wait_state(s, v, TCPS_TIME_WAIT, UST_NS_PER_S);
+	assert_null(tv->snd.buf);
+	assert_null(tv->rcv.buf);
+	assert_null(tv->xmarks);
+	assert_null(tv->sacked);
+	assert_null(tv->ooo);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	assert_int_equal(s->a->tcp->count + s->b->tcp->count, 0);
+
+	/* A TIME_WAIT socket still open keeps the bytes its owner has not read. */
+	sim_connect_pair(s, 81, &c, &v);
+	assert_int_equal(ust_sock_shutdown(c, UST_SHUT_WR), 0);
+	wait_state(s, v, TCPS_CLOSE_WAIT, UST_NS_PER_S);
+	assert_int_equal(ust_sock_send(v, "unread", 6, 0), 6);
+	assert_int_equal(ust_sock_shutdown(v, UST_SHUT_WR), 0);
+	wait_state(s, c, TCPS_TIME_WAIT, UST_NS_PER_S);
+	assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "unread", 6);
+	assert_int_equal(ust_sock_recv(c, buf, sizeof(buf), 0), 0);
+	ust_sock_close(c);
+	ust_sock_close(v);
+	sim_run_for(s, 70 * UST_NS_PER_S);
+	sim_free(s);
+}
+
 static void
 test_established_linger_zero_close_sends_rst(void **state)
 {
@@ -902,6 +960,7 @@ main(void)
 		cmocka_unit_test(test_established_close_orders),
 		cmocka_unit_test(test_close_wait_half_close_data_still_flows),
 		cmocka_unit_test(test_established_zero_copy_spans_and_rehome),
+		cmocka_unit_test(test_established_closed_connection_sheds_buffers),
 		cmocka_unit_test(test_established_linger_zero_close_sends_rst),
 		cmocka_unit_test(test_established_close_with_unread_data_sends_rst),
 		cmocka_unit_test(test_each_state_exact_rst_closes),

@@ -75,6 +75,24 @@ tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r)
 	r->head = 0;
 }
 
+void
+tcp_shed(struct tcpcb *tp)
+{
+	if (tp->snd.len == 0)
+		tcp_ring_free(&tp->s, &tp->snd);
+	if (tp->rcv.len == 0 && tp->nooo == 0)
+		tcp_ring_free(&tp->s, &tp->rcv);
+	free(tp->ooo);
+	free(tp->sacked);
+	free(tp->xmarks);
+	free(tp->rxmarks);
+	tp->ooo = NULL;
+	tp->sacked = NULL;
+	tp->xmarks = NULL;
+	tp->rxmarks = NULL;
+	tp->nooo = tp->nsacked = tp->nxmarks = tp->nrxmarks = 0;
+}
+
 uint8_t *
 tcp_ring_alloc(const struct ust_sock_mem *mem, uint32_t cap)
 {

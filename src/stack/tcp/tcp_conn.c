@@ -565,10 +565,7 @@ tcp_free(struct ust_stack *st, struct tcpcb *tp)
 	t->count--;
 	tcp_ring_free(&tp->s, &tp->snd);
 	tcp_ring_free(&tp->s, &tp->rcv);
-	free(tp->ooo);
-	free(tp->sacked);
-	free(tp->xmarks);
-	free(tp->rxmarks);
+	tcp_shed(tp);
 	free(tp);
 }
 
@@ -634,10 +631,7 @@ tcp_disconnect(struct ust_stack *st, struct tcpcb *tp)
 	ust_timer_cancel(&st->timers, &tp->timer);
 	tcp_ring_free(&tp->s, &tp->snd);
 	tcp_ring_free(&tp->s, &tp->rcv);
-	free(tp->ooo);
-	free(tp->sacked);
-	free(tp->xmarks);
-	free(tp->rxmarks);
+	tcp_shed(tp);
 	/* Everything of the connection goes; the socket's own settings, its
 	 * place in the stack's lists and its port stay. */
 	struct tcpcb keep = *tp;

@@ -67,6 +67,7 @@ enter_time_wait(struct ust_stack *st, struct tcpcb *tp)
 	tp->rexmt_at = tp->persist_at = tp->keep_at = tp->delack_at = 0;
 	tp->tlp_at = tp->reo_at = 0;
 	tp->tw_at = st->now_ns + 2 * TCP_MSL_NS;
+	tcp_shed(tp);
 }
 
 /* Our FIN acknowledged: move on. Returns true if the connection closed. */

@@ -352,6 +352,11 @@ uint32_t tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp);
 /* tcp_buf.c */
 int tcp_ring_reserve(const struct ust_sock *s, struct tcp_ring *r, uint32_t cap);
 void tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r);
+/* Give back what a connection that moves no more data does not need: empty
+ * rings (allocated again at the next byte) and the SACK, out-of-order and
+ * RACK tables. A TIME_WAIT connection would otherwise hold its buffers for
+ * 60 s, like a live one (Linux keeps only a small timewait socket). */
+void tcp_shed(struct tcpcb *tp);
 /* Ring memory from `mem` (NULL = malloc); moving a ring's bytes into new
  * memory of its capacity, freeing the old with s's allocator. */
 uint8_t *tcp_ring_alloc(const struct ust_sock_mem *mem, uint32_t cap);
