@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ipc/ipc.h"
+#include "stack/ip.h"
 #include "stack/sock.h"
 #include "stack/stack.h"
 
@@ -133,6 +134,7 @@ struct ust_ipc_server {
 	struct region *regions;        /* live regions */
 	int ep;                        /* epoll over the sockets' ends, for HUP */
 	int cpu;                       /* the poll loop's CPU, -1 = not pinned */
+	struct ust_ipc_if iface;       /* the port, told to every program */
 	struct usock *hash[USOCK_HASH]; /* sockets by application-end inode */
 };
 
@@ -188,6 +190,12 @@ ust_ipc_server_set_cpu(struct ust_ipc_server *srv, int cpu)
 	srv->cpu = cpu;
 	for (struct region *g = srv->regions; g != NULL; g = g->next)
 		atomic_store(&g->r->daemon_cpu, cpu);
+}
+
+void
+ust_ipc_server_set_if(struct ust_ipc_server *srv, const struct ust_ipc_if *iface)
+{
+	srv->iface = *iface;
 }
 
 pid_t
@@ -811,14 +819,13 @@ op_recv_err(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_
 		p->rx_cmsgs = (s->rx_cmsgs & UST_SOCK_RX_HOPLIMIT ? UST_IPC_RX_HOPLIMIT : 0) |
 			      (s->recvhoplimit2292 ? UST_IPC_RX_2292HOPLIMIT : 0);
 	memcpy(h.offender, ee.offender, 16);
+	h.offender_scope = ust_ip_needs_scope(ee.offender) ? s->stack->cfg.ifindex : 0;
 	memcpy(ch->data, &h, sizeof(h));
 	p->len = (uint32_t)(sizeof(h) + (size_t)n);
-	p->addr.family = s->family;
-	p->addr.port = ee.port;
-	memcpy(p->addr.addr6, ee.dst, 16);
-	if (s->family == UST_AF_INET)
-		p->addr.addr4 = (uint32_t)ee.dst[12] << 24 | (uint32_t)ee.dst[13] << 16 |
-				(uint32_t)ee.dst[14] << 8 | ee.dst[15];
+	struct ust_sockaddr dst = {.family = s->family, .port = ee.port};
+	ust_sockaddr_set_ip(&dst, ee.dst);
+	ust_sockaddr_scope(s->stack, &dst);
+	from_sockaddr(&dst, &p->addr);
 	p->flags = MSG_ERRQUEUE | (trunc ? MSG_TRUNC : 0);
 	return n;
 }
@@ -837,9 +844,7 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 		p->rx_cmsgs = s->rx_cmsgs;
 		p->rx_dst4 = ri.dst4;
 		memcpy(p->rx_dst6, ri.dst6, 16);
-		/* Loopback is interface 1 on Linux; the port has no kernel
-		 * interface, so its datagrams name none. */
-		p->rx_ifindex = ri.loopback ? 1 : 0;
+		p->rx_ifindex = ri.ifindex;
 		p->rx_ttl = ri.ttl;
 		p->rx_tos = ri.tos;
 		p->rx_stamp_ns = realtime_of(ri.arrival_ns);
@@ -1140,6 +1145,7 @@ region_new(struct ust_ipc_server *srv)
 	g->r->version = UST_IPC_VERSION;
 	g->r->channels = UST_IPC_CHANNELS;
 	g->r->socks = UST_IPC_SOCKS;
+	g->r->iface = srv->iface;
 	g->next = srv->regions;
 	srv->regions = g;
 	return g;

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 struct ust_stack;
+struct ust_ipc_if;
 struct ust_ipc_server;
 
 struct ust_ipc_server *ust_ipc_server_create(struct ust_stack *st);
@@ -36,6 +37,9 @@ unsigned ust_ipc_server_poll_ctl(struct ust_ipc_server *srv);
 /* The CPU the poll loop runs on, told to every program (-1: none), so a
  * program never spins on that CPU (src/preload/channel.c). */
 void ust_ipc_server_set_cpu(struct ust_ipc_server *srv, int cpu);
+/* The port as programs see it (if_nametoindex, getifaddrs ...), copied
+ * into every region made after the call: make it before any. */
+void ust_ipc_server_set_if(struct ust_ipc_server *srv, const struct ust_ipc_if *iface);
 /* Before the poll loop sleeps: tell every program so (their next request
  * rings the doorbell) and look at every channel once more. Returns false,
  * and takes the word back, if a request or a finished copy is waiting. */

@@ -43,6 +43,8 @@
 #include "ipc_server.h"
 #include "port.h"
 #include "services.h"
+#include "ipc/ipc.h"
+#include "stack/nd6.h"
 #include "stack/stack.h"
 #include "stack/sysctl.h"
 
@@ -67,6 +69,8 @@ struct daemon_config {
 	char ctl_path[108];           /* --ctl: the control socket */
 	uint8_t mac[6];               /* --mac: the stack's own address */
 	bool mac_set;                 /* --mac given */
+	char ifname[16];              /* --ifname: the port's interface name for programs */
+	uint32_t ifindex;             /* --ifindex: its interface index */
 	bool verbose;                 /* -v: EAL logs */
 	struct ust_services_config services; /* built-in services */
 };
@@ -100,7 +104,8 @@ usage(FILE *f)
 		"  --ip6 ADDR/LEN        turn IPv6 on with this address (the link-local one\n"
 		"                        comes from the MAC); --ip6 fe80::/64 for link-local only\n"
 		"  --gw6 ADDR            IPv6 default router (else learnt from advertisements)\n"
-		"  --config FILE         key=value lines: vdev, pci, ip, gw, ip6, gw6, mbufs, services\n"
+		"  --config FILE         key=value lines: vdev, pci, ip, gw, ip6, gw6, ifname,\n"
+		"                        ifindex, mbufs, services\n"
 		"  --services LIST       built-in services: udp-echo, tcp-echo, tcp-discard,\n"
 		"                        tcp-chargen (ports 7, 7, 9, 19), or all\n"
 		"  --udp-echo            UDP echo on port 7\n"
@@ -110,6 +115,10 @@ usage(FILE *f)
 		"  --mac XX:XX:XX:XX:XX:XX  the stack's MAC (default: the port's; on net_tap a\n"
 		"                        neighbour of it, since the kernel side has the port's)\n"
 		"  --mbufs N             packet buffers (default 8191)\n"
+		"  --ifname NAME         the port's interface name as programs on ustack see it\n"
+		"                        (if_nametoindex, getifaddrs, SIOCGIFINDEX; default ustack0)\n"
+		"  --ifindex N           its interface index: link-local scope ids, IP_PKTINFO\n"
+		"                        (default 65536, far above the kernel's own)\n"
 		"  --mtu N               the MTU we send with, up to what the port takes (DPDK\n"
 		"                        22.11: net_tap 1504, net_memif 1500; default: the\n"
 		"                        port's own); TCP's MSS follows it. Frames up to 9000\n"
@@ -253,6 +262,22 @@ apply(struct daemon_config *c, const char *key, const char *val)
 		for (int i = 0; i < 6; i++)
 			c->mac[i] = (uint8_t)m[i];
 		c->mac_set = true;
+	} else if (strcmp(key, "ifname") == 0) {
+		if (val[0] == '\0' || strlen(val) >= sizeof(c->ifname) || strchr(val, '/') != NULL ||
+		    strchr(val, ':') != NULL || strpbrk(val, " \t") != NULL) {
+			fprintf(stderr, "ustackd: --ifname '%s': give 1 to 15 characters without '/', ':' or spaces\n", val);
+			return -1;
+		}
+		snprintf(c->ifname, sizeof(c->ifname), "%s", val);
+	} else if (strcmp(key, "ifindex") == 0) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+		if (*end != '\0' || v < 2 || v > INT32_MAX) {
+			fprintf(stderr, "ustackd: --ifindex '%s': give a number from 2 to %d (1 is loopback's)\n",
+				val, INT32_MAX);
+			return -1;
+		}
+		c->ifindex = (uint32_t)v;
 	} else if (strcmp(key, "mbufs") == 0) {
 		c->mbufs = (unsigned)strtoul(val, NULL, 10);
 	} else if (strcmp(key, "mtu") == 0) {
@@ -308,6 +333,22 @@ apply(struct daemon_config *c, const char *key, const char *val)
 	return 0;
 }
 
+/* The port as programs on ustack see it (src/preload/iface.c). */
+static void
+set_iface(struct ust_ipc_server *ipc, const struct daemon_config *c, const struct ust_stack *st)
+{
+	struct ust_ipc_if f = {.index = c->ifindex, .mtu = st->nif->mtu, .prefix4 = c->prefix,
+			       .addr4 = c->ip};
+	snprintf(f.name, sizeof(f.name), "%s", c->ifname);
+	memcpy(f.mac, st->nif->mac, 6);
+	if (c->ip6_set) {
+		memcpy(f.addr6, c->ip6, 16);
+		f.prefix6 = c->prefix6;
+		memcpy(f.ll6, ust_nd6_linklocal_cfg(st), 16);
+	}
+	ust_ipc_server_set_if(ipc, &f);
+}
+
 static int
 load_config(struct daemon_config *c, const char *path)
 {
@@ -350,6 +391,7 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		{"idle-spin-us", required_argument, 0, 'P'}, {"mtu", required_argument, 0, 'U'},
 		{"ip6", required_argument, 0, '6'},   {"gw6", required_argument, 0, 'G'},
 		{"cpu", required_argument, 0, 'K'},
+		{"ifname", required_argument, 0, 'N'}, {"ifindex", required_argument, 0, 'X'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	int o;
@@ -370,6 +412,8 @@ parse_args(int argc, char **argv, struct daemon_config *c)
 		case 'P': rc = apply(c, "idle-spin-us", optarg); break;
 		case 'U': rc = apply(c, "mtu", optarg); break;
 		case 'K': rc = apply(c, "cpu", optarg); break;
+		case 'N': rc = apply(c, "ifname", optarg); break;
+		case 'X': rc = apply(c, "ifindex", optarg); break;
 		case 'l': rc = apply(c, "lock", optarg); break;
 		case 'C': rc = apply(c, "tcp-connect", optarg); break;
 		case 'B': rc = apply(c, "send-bytes", optarg); break;
@@ -636,7 +680,8 @@ int
 main(int argc, char **argv)
 {
 	struct daemon_config c = {.mbufs = 8191, .idle_sleep_us = 50, .idle_spin_us = 200, .cpu = -1,
-				  .lock_path = "/run/ustack/ustackd.lock", .ctl_path = "/run/ustack/ctl.sock"};
+				  .lock_path = "/run/ustack/ustackd.lock", .ctl_path = "/run/ustack/ctl.sock",
+				  .ifname = "ustack0", .ifindex = 65536};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, &c) < 0 || preflight(&c) < 0)
 		return 2;
@@ -679,7 +724,7 @@ main(int argc, char **argv)
 		memcpy(ust_port_netif(port)->mac, c.mac, 6);
 	struct ust_stack_config sc = {.ip4_addr = c.ip, .ip4_prefix = c.prefix, .ip4_gateway = c.gw,
 				      .seed = now_ns() ^ ((uint64_t)getpid() << 32),
-				      .ip6_enable = c.ip6_set, .ip6_prefix = c.prefix6};
+				      .ip6_enable = c.ip6_set, .ip6_prefix = c.prefix6, .ifindex = c.ifindex};
 	memcpy(sc.ip6_addr, c.ip6, 16);
 	memcpy(sc.ip6_gateway, c.gw6, 16);
 	st = ust_stack_create(&sc, ust_port_netif(port), now_ns());
@@ -692,17 +737,18 @@ main(int argc, char **argv)
 	ipc = ust_ipc_server_create(st);
 	if (sv == NULL || ipc == NULL)
 		goto out;
+	set_iface(ipc, &c, st);
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
 	const uint8_t *m = ust_port_netif(port)->mac;
 	struct in_addr a = {.s_addr = htonl(c.ip)};
-	printf("ustackd: up on port %u mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u mtu %u%s%s%s%s\n",
+	printf("ustackd: up on port %u mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u mtu %u%s%s%s%s if %s index %u\n",
 	       port_id, m[0], m[1], m[2], m[3], m[4], m[5], inet_ntoa(a), c.prefix,
 	       ust_port_netif(port)->mtu, c.services.udp_echo ? " udp-echo" : "",
 	       c.services.tcp_echo ? " tcp-echo" : "", c.services.tcp_discard ? " tcp-discard" : "",
-	       c.services.tcp_chargen ? " tcp-chargen" : "");
+	       c.services.tcp_chargen ? " tcp-chargen" : "", c.ifname, c.ifindex);
 
 	struct loop_ctx lc = {.st = st, .port = port, .ctl = ctl, .ipc = ipc, .sv = sv,
 			      .idle_sleep_us = c.idle_sleep_us, .idle_spin_us = c.idle_spin_us,

@@ -95,7 +95,7 @@
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 8u
+#define UST_IPC_VERSION 9u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS (1u << 20)   /* ustack sockets per process; RLIMIT_NOFILE binds first */
@@ -162,6 +162,7 @@ struct ust_ipc_addr {
 	uint16_t port;     /* host order */
 	uint32_t addr4;    /* host order */
 	uint8_t addr6[16]; /* wire order */
+	uint32_t scope_id; /* sin6_scope_id: an interface index */
 };
 
 struct ust_ipc_req {
@@ -178,6 +179,7 @@ struct ust_ipc_req {
 	uint8_t tx_tos;           /* ... IP_TOS's value */
 	uint8_t tx_pad;
 	uint8_t tx_src6[16];      /* ... IPV6_PKTINFO's source, wire order */
+	uint32_t pad2;            /* the response after it stays 8-aligned */
 };
 
 /* req.tx_has: sendmsg() control messages that act on that datagram alone. */
@@ -214,7 +216,7 @@ struct ust_ipc_err {
 	uint8_t code;         /* ee_code */
 	uint8_t hlim;         /* the ICMP error's TTL or hop limit (resp.rx_cmsgs says if asked) */
 	uint32_t info;        /* ee_info */
-	uint32_t pad2;
+	uint32_t offender_scope; /* the offender's sin6_scope_id */
 	uint8_t offender[16]; /* wire order, IPv4 mapped; all zero for a local error */
 };
 
@@ -265,6 +267,20 @@ struct ust_ipc_epoll {
 	uint8_t pad_page[4096 - (64 + UST_IPC_SOCKS / 512) % 4096]; /* slots on pages of their own */
 };
 
+/* ustackd's interface as programs see it (if_nametoindex, getifaddrs,
+ * SIOCGIFINDEX ...): fixed while ustackd runs. */
+struct ust_ipc_if {
+	uint32_t index;     /* its interface index: scope ids, IP_PKTINFO */
+	uint32_t mtu;       /* its MTU */
+	char name[16];      /* its name, NUL-terminated (IFNAMSIZ) */
+	uint8_t mac[6];     /* its hardware address */
+	uint8_t prefix4;    /* IPv4 prefix length */
+	uint8_t prefix6;    /* global IPv6 prefix length */
+	uint32_t addr4;     /* IPv4 address, host order; 0 = none */
+	uint8_t addr6[16];  /* global IPv6 address, wire order; :: = none */
+	uint8_t ll6[16];    /* link-local IPv6 address; :: = IPv6 is off */
+};
+
 struct ust_ipc_region {
 	uint32_t magic;         /* UST_IPC_MAGIC */
 	uint32_t version;       /* UST_IPC_VERSION */
@@ -274,7 +290,8 @@ struct ust_ipc_region {
 	_Atomic int32_t daemon_cpu; /* the CPU ustackd polls on, -1 = not pinned */
 	_Atomic uint64_t sock_end;  /* bytes from the start ustackd opened up to (socket table) */
 	_Atomic uint64_t arena_end; /* the same in the arena (page-aligned offsets) */
-	uint8_t pad[128 - 40];
+	struct ust_ipc_if iface;    /* the port, written before the region is handed out */
+	uint8_t pad[128 - 40 - sizeof(struct ust_ipc_if)];
 	struct ust_ipc_channel chan[UST_IPC_CHANNELS];
 	struct ust_ipc_sockstate sock[UST_IPC_SOCKS];
 	_Alignas(4096) struct ust_ipc_epoll ep[UST_IPC_EPOLLS]; /* opened slot by slot */
@@ -365,9 +382,10 @@ ust_ipc_fd_take(struct msghdr *mh)
 	return fd;
 }
 
-_Static_assert(sizeof(struct ust_ipc_addr) == 24, "ust_ipc_addr layout");
-_Static_assert(sizeof(struct ust_ipc_req) == 80, "ust_ipc_req layout");
-_Static_assert(sizeof(struct ust_ipc_resp) == 112, "ust_ipc_resp layout");
+_Static_assert(sizeof(struct ust_ipc_addr) == 28, "ust_ipc_addr layout");
+_Static_assert(sizeof(struct ust_ipc_req) == 88, "ust_ipc_req layout");
+_Static_assert(sizeof(struct ust_ipc_resp) == 120, "ust_ipc_resp layout");
+_Static_assert(sizeof(struct ust_ipc_if) == 68, "ust_ipc_if layout");
 _Static_assert(sizeof(struct ust_ipc_err) == 32, "ust_ipc_err layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
 _Static_assert(sizeof(struct ust_ipc_sockstate) == 40 + UST_IPC_EPOLLS / 4, "sockstate layout");

@@ -13,8 +13,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -555,8 +558,12 @@ ioctl(int fd, unsigned long req, ...)
 	case SIOCGPGRP:
 		/* The file's own: close-on-exec, SIGIO and its owner. */
 		return ust_libc.ioctl(fd, req, arg);
-	default:
+	default: {
+		int rc;
+		if (ust_if_ioctl(ps->family, req, arg, &rc))
+			return (int)ret(rc);
 		return (int)ret(ust_p_ioctl_kernel(ps, req, arg));
+	}
 	}
 }
 
@@ -759,4 +766,38 @@ epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *t
 		return (int)ret(-EINVAL);
 	int64_t t = ts == NULL ? -1 : (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 	return (int)ret(ust_ep_wait(epfd, ev, max, t, true, mask));
+}
+
+/* ustackd's port among the host's interfaces (iface.c). */
+EXPORT unsigned int
+if_nametoindex(const char *name)
+{
+	ust_libc_init();
+	unsigned idx = ust_if_index(name);
+	return idx != 0 ? idx : ust_libc.if_nametoindex(name);
+}
+
+EXPORT char *
+if_indextoname(unsigned int index, char name[IF_NAMESIZE])
+{
+	ust_libc_init();
+	const char *mine = ust_if_name(index);
+	if (mine == NULL)
+		return ust_libc.if_indextoname(index, name);
+	snprintf(name, IF_NAMESIZE, "%s", mine);
+	return name;
+}
+
+EXPORT struct if_nameindex *
+if_nameindex(void)
+{
+	ust_libc_init();
+	return ust_if_nameindex();
+}
+
+EXPORT int
+getifaddrs(struct ifaddrs **ifap)
+{
+	ust_libc_init();
+	return (int)ret(ust_if_getifaddrs(ifap));
 }

@@ -60,6 +60,12 @@ load(void)
 	SYM(epoll_ctl);
 	SYM(epoll_pwait);
 	SYM(epoll_pwait2);
+	SYM(if_nametoindex);
+	SYM(if_indextoname);
+	SYM(if_nameindex);
+	SYM(if_freenameindex);
+	SYM(getifaddrs);
+	SYM(freeifaddrs);
 #undef SYM
 }
 

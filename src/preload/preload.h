@@ -28,6 +28,9 @@
 
 #define UST_HIDDEN __attribute__((visibility("hidden")))
 
+struct ifaddrs;
+struct if_nameindex;
+
 /* libc.c: the functions we interpose, as libc has them. */
 struct ust_libc {
 	int (*socket)(int, int, int);
@@ -67,6 +70,12 @@ struct ust_libc {
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
 	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *);
+	unsigned (*if_nametoindex)(const char *);
+	char *(*if_indextoname)(unsigned, char *);
+	struct if_nameindex *(*if_nameindex)(void);
+	void (*if_freenameindex)(struct if_nameindex *);
+	int (*getifaddrs)(struct ifaddrs **);
+	void (*freeifaddrs)(struct ifaddrs *);
 };
 UST_HIDDEN extern struct ust_libc ust_libc;
 UST_HIDDEN void ust_libc_init(void);
@@ -169,6 +178,14 @@ UST_HIDDEN int64_t ust_now_ns(void);
 UST_HIDDEN int ust_chan_epoll_open(int doorbell);
 UST_HIDDEN void ust_chan_epoll_close(int slot);
 UST_HIDDEN struct ust_ipc_region *ust_chan_region(void);
+
+/* iface.c: ustackd's port among the host's interfaces (--ifname, --ifindex). */
+UST_HIDDEN unsigned ust_if_index(const char *name);  /* 0: not the port */
+UST_HIDDEN const char *ust_if_name(unsigned index);  /* NULL: not the port */
+UST_HIDDEN struct if_nameindex *ust_if_nameindex(void); /* the kernel's and the port */
+UST_HIDDEN int ust_if_getifaddrs(struct ifaddrs **out); /* 0 or -errno */
+/* An interface ioctl naming the port: 1 with *rc its result, 0: the kernel's. */
+UST_HIDDEN int ust_if_ioctl(int family, unsigned long req, void *arg, int *rc);
 
 /* sock.c: the calls on fds fdtab says are ours. */
 UST_HIDDEN int ust_p_socket(int domain, int type, int protocol);

@@ -329,6 +329,9 @@ addr_in(const struct ust_psock *ps, const struct sockaddr *a, socklen_t len,
 		out->family = in6->sin6_family;
 		out->port = ntohs(in6->sin6_port);
 		memcpy(out->addr6, &in6->sin6_addr, 16);
+		/* The scope id is read only from a whole sockaddr_in6 (Linux). */
+		if (len >= sizeof(struct sockaddr_in6))
+			out->scope_id = in6->sin6_scope_id;
 		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
 			out->addr4 = (uint32_t)out->addr6[12] << 24 | (uint32_t)out->addr6[13] << 16 |
 				     (uint32_t)out->addr6[14] << 8 | out->addr6[15];
@@ -341,15 +344,6 @@ addr_in(const struct ust_psock *ps, const struct sockaddr *a, socklen_t len,
 	out->port = ntohs(in->sin_port);
 	out->addr4 = ntohl(in->sin_addr.s_addr);
 	return 0;
-}
-
-/* A link-local address names no interface without its scope id: bind and
- * connect refuse it (__inet6_bind, tcp_v6_connect, ip6_datagram_connect). */
-static bool
-unscoped(const struct ust_ipc_addr *ia, const struct sockaddr *a)
-{
-	return ia->family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)ia->addr6) &&
-	       ((const struct sockaddr_in6 *)a)->sin6_scope_id == 0;
 }
 
 static void
@@ -365,6 +359,7 @@ addr_out(const struct ust_ipc_addr *in, struct sockaddr *a, socklen_t *len)
 		u.v6.sin6_family = AF_INET6;
 		u.v6.sin6_port = htons(in->port);
 		memcpy(&u.v6.sin6_addr, in->addr6, 16);
+		u.v6.sin6_scope_id = in->scope_id;
 		full = sizeof(u.v6);
 	} else {
 		u.v4.sin_family = AF_INET;
@@ -390,8 +385,6 @@ ust_p_bind(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t len
 		ia.family = AF_INET;
 	if (ia.family != ps->family)
 		return -EAFNOSUPPORT;
-	if (unscoped(&ia, a))
-		return -EINVAL;
 	if (kernel_keeps(ps, &ia)) {
 		rc = to_kernel(fd, ps);
 		return rc < 0 ? rc : ust_libc.bind(fd, a, len) < 0 ? -errno : 0;
@@ -414,20 +407,6 @@ ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t 
 	int rc = addr_in(ps, a, len, &ia, true);
 	if (rc < 0)
 		return rc;
-	if (ps->family == AF_INET6 && unscoped(&ia, a)) {
-		/* A datagram socket got its port before the address was
-		 * looked at (inet_dgram_connect's autobind); already bound,
-		 * the bind fails and changes nothing. */
-		int err;
-		struct ust_ipc_channel *ch = ps->type == SOCK_DGRAM ? begin(ps, UST_IPC_OP_BIND, &err) : NULL;
-		if (ch != NULL) {
-			memset(&ch->req.addr, 0, sizeof(ch->req.addr));
-			ch->req.addr.family = AF_INET6;
-			if (ust_chan_call(ch) == 0)
-				ps->used = true;
-		}
-		return -EINVAL;
-	}
 	if (kernel_keeps(ps, &ia)) {
 		rc = to_kernel(fd, ps);
 		return rc < 0 ? rc : ust_libc.connect(fd, a, len) < 0 ? -errno : 0;
@@ -590,6 +569,9 @@ tx_cmsg6(const struct cmsghdr *c, struct ust_ipc_req *q)
 		if (c->cmsg_len < CMSG_LEN(sizeof(pi)))
 			return -EINVAL;
 		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		/* An interface that does not exist: lo (1) and the port do. */
+		if (pi.ipi6_ifindex != 0 && pi.ipi6_ifindex != 1 && ust_if_name(pi.ipi6_ifindex) == NULL)
+			return -ENODEV;
 		memcpy(q->tx_src6, &pi.ipi6_addr, 16);
 		q->tx_has = (uint8_t)(!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr) ? q->tx_has | UST_IPC_TX_SRC6
 									: q->tx_has & ~UST_IPC_TX_SRC6);
@@ -913,6 +895,7 @@ recv_err(struct ust_psock *ps, struct msghdr *m)
 		if (named) {
 			e.off.v6.sin6_family = AF_INET6;
 			memcpy(&e.off.v6.sin6_addr, h.offender, 16);
+			e.off.v6.sin6_scope_id = h.offender_scope;
 		}
 		put_cmsg(m, &used, IPPROTO_IPV6, IPV6_RECVERR, &e, sizeof(e.ee) + sizeof(e.off.v6));
 	} else {

@@ -38,6 +38,28 @@ ust_sockaddr_set_ip(struct ust_sockaddr *a, const uint8_t ip[16])
 	a->addr4 = ust_ip_is_v4(ip) ? ust_ip_v4(ip) : 0;
 }
 
+bool
+ust_ip_needs_scope(const uint8_t a[16])
+{
+	if (ust_ipv6_is_linklocal(a))
+		return true;
+	return ust_ipv6_is_mcast(a) && ((a[1] & 0xf) == 1 || (a[1] & 0xf) == 2);
+}
+
+void
+ust_sockaddr_scope(const struct ust_stack *st, struct ust_sockaddr *a)
+{
+	a->scope_id = a->family == UST_AF_INET6 && ust_ip_needs_scope(a->addr6) ? st->cfg.ifindex : 0;
+}
+
+int
+ust_ip_scope_check(const struct ust_stack *st, uint32_t scope_id)
+{
+	if (scope_id == 0 || scope_id == UST_IFINDEX_LOOPBACK || scope_id == st->cfg.ifindex)
+		return 0;
+	return -ENODEV;
+}
+
 int
 ust_ip_output(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_ip_tx *tx)
 {

@@ -104,6 +104,16 @@ void ust_sockaddr_canon(struct ust_sockaddr *a);
 struct ust_sockaddr ust_sockaddr_any(int family);
 /* Set the address of `a` from the 16-byte form, both fields. */
 void ust_sockaddr_set_ip(struct ust_sockaddr *a, const uint8_t ip[16]);
+/* A link-scope IPv6 address (link-local unicast, interface- and
+ * link-local multicast) names an interface only with a scope id
+ * (Linux's __ipv6_addr_needs_scope_id). */
+bool ust_ip_needs_scope(const uint8_t a[16]);
+/* Set the scope id Linux reports with an address (ipv6_iface_scope_id):
+ * the port's index for a link-scope IPv6 address, else 0. */
+void ust_sockaddr_scope(const struct ust_stack *st, struct ust_sockaddr *a);
+/* A given scope id: 0 (none), the port's or loopback's index, else -ENODEV
+ * (no such device, as dev_get_by_index finds none on Linux). */
+int ust_ip_scope_check(const struct ust_stack *st, uint32_t scope_id);
 
 /* The loopback path of both families: a datagram (data at its IP header)
  * to our own addresses is queued, and delivered by the poll loop, so

@@ -706,6 +706,12 @@ ust_nd6_linklocal(const struct ust_stack *st)
 }
 
 const uint8_t *
+ust_nd6_linklocal_cfg(const struct ust_stack *st)
+{
+	return st->cfg.ip6_enable ? st->nd6->addr[0].a : NULL;
+}
+
+const uint8_t *
 ust_nd6_global(const struct ust_stack *st)
 {
 	return st->nd6->addr[1].state == ADDR_ASSIGNED ? st->nd6->addr[1].a : NULL;

@@ -38,6 +38,9 @@ bool ust_nd6_is_group(const struct ust_stack *st, const uint8_t a[16]);
 /* Our link-local address, and the global one (NULL when none is assigned). */
 const uint8_t *ust_nd6_linklocal(const struct ust_stack *st);
 const uint8_t *ust_nd6_global(const struct ust_stack *st);
+/* Our link-local address from the start, still tentative or not; NULL
+ * when IPv6 is off. */
+const uint8_t *ust_nd6_linklocal_cfg(const struct ust_stack *st);
 /* 0 and the next hop (dst itself when on-link), or -ENETUNREACH. */
 int ust_nd6_route(const struct ust_stack *st, const uint8_t dst[16], uint8_t nexthop[16]);
 /* The hop limit to send with (a router may set it), and the link MTU. */

@@ -15,6 +15,7 @@
 #include "raw.h"
 #include "stack.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
 #include "tcp/tcp.h"
 #include "udp.h"
 
@@ -176,6 +177,17 @@ ust_sock_bind(struct ust_sock *s, const struct ust_sockaddr *a)
 			return -EACCES;
 		if (!v4 && s->bound)
 			return -EINVAL;
+		/* __inet6_bind: a link-scope address needs its interface, which
+		 * must exist; it is ours only on the port (lo has none). */
+		if (!v4 && ust_ip_needs_scope(c.addr6)) {
+			if (c.scope_id == 0)
+				return -EINVAL;
+			int rc = ust_ip_scope_check(st, c.scope_id);
+			if (rc < 0)
+				return rc;
+			if (c.scope_id != st->cfg.ifindex)
+				ours = group || s->freebind || s->transparent;
+		}
 	}
 	if (!ours)
 		return -EADDRNOTAVAIL;
@@ -200,9 +212,53 @@ ust_sock_accept(struct ust_sock *s, struct ust_sock **out, struct ust_sockaddr *
 	if (s->type != UST_SOCK_STREAM)
 		return -EOPNOTSUPP;
 	int rc = s->proto->accept(s, out);
-	if (rc == 0 && peer != NULL)
+	if (rc == 0 && peer != NULL) {
 		*peer = (*out)->remote;
+		ust_sockaddr_scope(s->stack, peer);
+	}
 	return rc;
+}
+
+/* A link-scope destination goes out of the interface its scope id names
+ * (or the socket's link-local bind names, sk_bound_dev_if): a scope id
+ * other than that bind's is EINVAL (sk_dev_equal_l3scope); none at all is
+ * EINVAL where Linux needs one, `need` (connect: tcp_v6_connect,
+ * __ip6_datagram_connect; a ping socket's send: ping_v6_sendmsg), else
+ * the port, the one interface with link-local routes; an interface that
+ * does not exist, or lo, has no route there (ip6_dst_lookup_flow:
+ * ENETUNREACH). A stream to a multicast group is TCP's to refuse. */
+static int
+scope_route(const struct ust_sock *s, const struct ust_sockaddr *a, bool need)
+{
+	if (a->family != UST_AF_INET6 || !ust_ip_needs_scope(a->addr6) ||
+	    (s->type == UST_SOCK_STREAM && ust_ipv6_is_mcast(a->addr6)))
+		return 0;
+	uint32_t port = s->stack->cfg.ifindex;
+	uint32_t bound = s->bound && ust_ip_needs_scope(s->local.addr6) ? port : 0;
+	if (a->scope_id != 0 && bound != 0 && a->scope_id != bound)
+		return -EINVAL;
+	uint32_t oif = a->scope_id != 0 ? a->scope_id : bound;
+	if (oif == 0)
+		return need ? -EINVAL : 0;
+	return oif == port ? 0 : -ENETUNREACH;
+}
+
+/* A datagram socket refused for its destination still got its port first
+ * (inet_dgram_connect's and inet_send_prepare's autobind). */
+static int
+dgram_refused(struct ust_sock *s, int rc)
+{
+	if (s->type == UST_SOCK_DGRAM && !s->bound) {
+		struct ust_sockaddr any = ust_sockaddr_any(s->family);
+		ust_sock_bind(s, &any);
+	}
+	return rc;
+}
+
+static bool
+is_ping(const struct ust_sock *s)
+{
+	return s->type == UST_SOCK_DGRAM && s->family == UST_AF_INET6 && s->protocol == UST_IPPROTO_ICMPV6;
 }
 
 int
@@ -217,6 +273,9 @@ ust_sock_connect(struct ust_sock *s, const struct ust_sockaddr *a)
 		return rc;
 	struct ust_sockaddr c = *a;
 	ust_sockaddr_canon(&c);
+	rc = scope_route(s, &c, true);
+	if (rc < 0)
+		return dgram_refused(s, rc);
 	return s->proto->connect(s, &c);
 }
 
@@ -230,17 +289,22 @@ ssize_t
 ust_sock_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		const struct ust_sockaddr *to)
 {
-	if (to == NULL)
-		return s->proto->sendto(s, buf, len, flags, NULL);
-	struct ust_sockaddr c = *to;
-	ust_sockaddr_canon(&c);
-	return s->proto->sendto(s, buf, len, flags, &c);
+	return ust_sock_sendmsg(s, buf, len, flags, to, NULL);
 }
 
 ssize_t
 ust_sock_sendmsg(struct ust_sock *s, const void *buf, size_t len, int flags,
 		 const struct ust_sockaddr *to, const struct ust_sock_txinfo *tx)
 {
+	struct ust_sockaddr c;
+	if (to != NULL) {
+		c = *to;
+		ust_sockaddr_canon(&c);
+		int rc = c.family == s->family ? scope_route(s, &c, is_ping(s)) : 0;
+		if (rc < 0)
+			return dgram_refused(s, rc);
+		to = &c;
+	}
 	s->tx = tx;
 	ssize_t rc = s->proto->sendto(s, buf, len, flags, to);
 	s->tx = NULL;
@@ -273,7 +337,10 @@ ust_sock_recv(struct ust_sock *s, void *buf, size_t len, int flags)
 ssize_t
 ust_sock_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_sockaddr *from)
 {
-	return s->proto->recvfrom(s, buf, len, flags, from);
+	ssize_t n = s->proto->recvfrom(s, buf, len, flags, from);
+	if (n >= 0 && from != NULL)
+		ust_sockaddr_scope(s->stack, from);
+	return n;
 }
 
 int
@@ -679,6 +746,7 @@ ust_sock_getname(const struct ust_sock *s, struct ust_sockaddr *a)
 {
 	*a = s->local;
 	a->family = s->family;
+	ust_sockaddr_scope(s->stack, a);
 	return 0;
 }
 
@@ -688,6 +756,7 @@ ust_sock_getpeer(const struct ust_sock *s, struct ust_sockaddr *a)
 	if (!s->connected)
 		return -ENOTCONN;
 	*a = s->remote;
+	ust_sockaddr_scope(s->stack, a);
 	return 0;
 }
 

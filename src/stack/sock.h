@@ -124,7 +124,11 @@ struct ust_sockaddr {
 	uint16_t port;    /* host order */
 	uint32_t addr4;   /* IPv4, host order; 0 for an IPv6 address */
 	uint8_t addr6[16]; /* IPv6, wire order; IPv4 as ::ffff:a.b.c.d */
+	uint32_t scope_id; /* interface of a link-scope IPv6 address, 0 = none given */
 };
+
+/* Linux's loopback interface index: the loopback path's, as lo's. */
+#define UST_IFINDEX_LOOPBACK 1
 
 /* Who makes a socket call: what Linux checks against the caller's
  * credentials. The IPC server sets it before each call
@@ -153,7 +157,7 @@ struct ust_sock_rxinfo {
 	uint8_t dst6[16];    /* ... as an IPv6 address (IPv4 mapped) */
 	uint8_t ttl;         /* its IP TTL */
 	uint8_t tos;         /* its IP TOS */
-	bool loopback;       /* it came over the loopback path, not the port */
+	uint32_t ifindex;    /* the interface it came in on: the port's, or UST_IFINDEX_LOOPBACK */
 	uint64_t arrival_ns; /* when the stack queued it, on the stack's clock */
 };
 

@@ -39,6 +39,7 @@ struct ust_stack_config {
 	uint8_t ip6_addr[16];     /* our global IPv6 address, :: for none */
 	uint8_t ip6_prefix;       /* its on-link prefix length */
 	uint8_t ip6_gateway[16];  /* default router, :: to learn one from RAs */
+	uint32_t ifindex;         /* the port's interface index (scope ids, IP_PKTINFO); 0 = none */
 };
 
 struct ust_arp;

@@ -592,7 +592,7 @@ udp_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
 		out->ttl = ip[7];
 		out->dst4 = 0;
 		memcpy(out->dst6, ip + 24, 16);
-		out->loopback = ust_ip_is_local(s->stack, ip + 8);
+		out->ifindex = ust_ip_is_local(s->stack, ip + 8) ? UST_IFINDEX_LOOPBACK : s->stack->cfg.ifindex;
 		out->arrival_ns = p->ts_ns;
 		return 0;
 	}
@@ -602,7 +602,8 @@ udp_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
 	ust_ip_set_v4(out->dst6, out->dst4);
 	/* Only the loopback path brings a datagram from one of our own
 	 * addresses: the port's input drops those. */
-	out->loopback = ust_ipv4_is_local(s->stack, ust_get32(ip + 12));
+	out->ifindex = ust_ipv4_is_local(s->stack, ust_get32(ip + 12)) ? UST_IFINDEX_LOOPBACK
+									: s->stack->cfg.ifindex;
 	out->arrival_ns = p->ts_ns;
 	return 0;
 }

@@ -146,6 +146,18 @@ int main(void)
     send6("sendmsg_pktinfo_foreign", s, &to, IPV6_PKTINFO, &pi, sizeof pi);
     send6("sendmsg_pktinfo_short", s, &to, IPV6_PKTINFO, &pi, 8);
     recv6("recv_after_refused", r);
+    /* Its interface: lo's, one that does not exist (ENODEV); a link-local
+     * source needs one (EINVAL). */
+    memset(&pi, 0, sizeof pi);
+    pi.ipi6_ifindex = 1;
+    send6("sendmsg_pktinfo_ifindex_lo", s, &to, IPV6_PKTINFO, &pi, sizeof pi);
+    recv6("recv_pktinfo_ifindex_lo", r);
+    pi.ipi6_ifindex = 0x7ffffff0;
+    send6("sendmsg_pktinfo_ifindex_unknown", s, &to, IPV6_PKTINFO, &pi, sizeof pi);
+    pi.ipi6_ifindex = 0;
+    inet_pton(AF_INET6, "fe80::1", &pi.ipi6_addr);
+    send6("sendmsg_pktinfo_linklocal_no_ifindex", s, &to, IPV6_PKTINFO, &pi, sizeof pi);
+    recv6("recv_after_ifindex_refused", r);
 
     /* An IPv4 datagram to the dual-stack socket: the IPv6 messages with
      * the IPv4 destination mapped and its TTL and TOS. */

@@ -2,7 +2,9 @@
  * sockaddr_in6 lengths and errnos, an AF_INET6 listener on :: taking IPv4 as
  * ::ffff:a.b.c.d, IPV6_V6ONLY (refusing IPv4, fixed after bind), bind
  * conflicts between the families, IPV6_UNICAST_HOPS and IPV6_TCLASS, bind
- * and connect to a link-local address without a scope id. */
+ * and connect to a link-local address without a scope id, and with one
+ * naming no interface or lo (bind ENODEV and EADDRNOTAVAIL, connect and
+ * sendto without a route). */
 #include "posix.h"
 
 static void show6(const char *name, const struct sockaddr_in6 *a, socklen_t len, uint16_t expect)
@@ -191,6 +193,48 @@ int main(void)
     close(u);
     u = socket(AF_INET6, SOCK_DGRAM, 0);
     CHECK("bind_udp_linklocal_scoped_not_ours", bind(u, SA(&a), sizeof a));
+    close(u);
+
+    /* --- scope ids: an interface that does not exist, lo's, the short form --- */
+    const uint32_t unknown = 0x7ffffff0u;
+    for (int k = 0; k < 2; k++) {
+        int type = k == 0 ? SOCK_STREAM : SOCK_DGRAM;
+        const char *tn = k == 0 ? "tcp" : "udp";
+        char name[64];
+#define N(s) (snprintf(name, sizeof name, "%s_%s", (s), tn), name)
+        int f = socket(AF_INET6, type, 0);
+        a = sin6_of("fe80::1", 7);
+        a.sin6_scope_id = unknown;
+        CHECK(N("bind_linklocal_unknown_scope"), bind(f, SA(&a), sizeof a));
+        CHECK(N("connect_linklocal_unknown_scope"), connect(f, SA(&a), sizeof a));
+        close(f);
+        f = socket(AF_INET6, type, 0);
+        a.sin6_scope_id = 1;
+        CHECK(N("connect_linklocal_scope_lo"), connect(f, SA(&a), sizeof a));
+        close(f);
+        /* SIN6_LEN_RFC2133 (24 bytes) has no scope id: none is read. */
+        f = socket(AF_INET6, type, 0);
+        a.sin6_scope_id = unknown;
+        CHECK(N("bind_linklocal_short_len"), bind(f, SA(&a), 24));
+        close(f);
+        /* A global address takes no scope: it is not looked at. */
+        f = socket(AF_INET6, type, 0);
+        a = sin6_of("::1", 0);
+        a.sin6_scope_id = unknown;
+        CHECK(N("bind_loopback_unknown_scope"), bind(f, SA(&a), sizeof a));
+        l = sizeof peer;
+        CHECK(N("getsockname_loopback_scope"), getsockname(f, SA(&peer), &l));
+        show6(N("getsockname_loopback_scope_addr"), &peer, l, 0);
+        close(f);
+#undef N
+    }
+    u = socket(AF_INET6, SOCK_DGRAM, 0);
+    a = sin6_of("fe80::1", 7);
+    a.sin6_scope_id = unknown;
+    CHECK("sendto_linklocal_unknown_scope", sendto(u, "x", 1, 0, SA(&a), sizeof a));
+    SHOW("udp_port_after_failed_sendto", "%d", port6(u) != 0);
+    a.sin6_scope_id = 1;
+    CHECK("sendto_linklocal_scope_lo", sendto(u, "x", 1, 0, SA(&a), sizeof a));
     close(u);
     return 0;
 }

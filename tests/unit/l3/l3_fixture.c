@@ -33,8 +33,9 @@ create(uint64_t seed, const uint8_t *a6, const uint8_t *b6)
 	f->link = ust_memlink_create(512, seed);
 	assert_non_null(f->link);
 	ust_memlink_set_tap(f->link, tap, f);
-	struct ust_stack_config ca = {.ip4_addr = IP_A, .ip4_prefix = 24, .seed = seed};
-	struct ust_stack_config cb = {.ip4_addr = IP_B, .ip4_prefix = 24, .seed = seed + 1};
+	struct ust_stack_config ca = {.ip4_addr = IP_A, .ip4_prefix = 24, .seed = seed, .ifindex = FX_IFINDEX_A};
+	struct ust_stack_config cb = {.ip4_addr = IP_B, .ip4_prefix = 24, .seed = seed + 1,
+				      .ifindex = FX_IFINDEX_B};
 	if (a6 != NULL) {
 		ca.ip6_enable = cb.ip6_enable = true;
 		ca.ip6_prefix = cb.ip6_prefix = 64;

@@ -26,6 +26,11 @@ struct fx {
 	uint32_t cap_len[CAP_MAX];     /* their lengths */
 };
 
+/* Each stack's port index (scope ids, IP_PKTINFO): different, so a test
+ * sees whose it got. */
+#define FX_IFINDEX_A 2
+#define FX_IFINDEX_B 3
+
 struct fx *fx_new(uint64_t seed);
 /* The same with IPv6 on both stacks: A has global address a6, B b6, /64
  * (DAD runs at creation: fx_run past a second before using them). */

@@ -1,8 +1,8 @@
 /* IPv6 through two stacks on a memlink: DAD and Neighbor Discovery, UDP
  * over IPv6, reassembly (out of order, overlaps, duplicates, timeout,
  * atomic and tiny fragments), ICMPv6 errors with their rules and rate
- * limit, echo, a packet too big lowering a live connection's MSS, and
- * errors reaching a socket's error queue (IPV6_RECVERR). */
+ * limit, echo, a packet too big lowering a live connection's MSS,
+ * errors reaching a socket's error queue (IPV6_RECVERR), and scope ids. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "l3_fixture.h"
+#include "stack/nd6.h"
 #include "stack/wire/bytes.h"
 #include "stack/wire/csum.h"
 #include "stack/wire/eth.h"
@@ -434,6 +435,82 @@ test_errors_reach_the_error_queue(void **state)
 	fx_free(f);
 }
 
+/* Scope ids as Linux: a link-local peer reads with the receiving port's
+ * index (recvfrom, accept, getpeername, getsockname, IPV6_PKTINFO); a given
+ * one must name the port (lo's has no link-local route, another is no
+ * device); connect, and bind to a link-local address, need one. */
+static void
+test_scope_ids(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new6(11, A6, B6);
+	fx_run(f, 2 * UST_NS_PER_S);
+	uint8_t lla[16], llb[16];
+	memcpy(lla, ust_nd6_linklocal(f->a), 16);
+	memcpy(llb, ust_nd6_linklocal(f->b), 16);
+	struct ust_sock *a = udp6(f->a, 0), *b = udp6(f->b, 7000);
+	struct ust_sockaddr to = sa6(llb, 7000), from;
+	to.scope_id = 99;
+	assert_int_equal(ust_sock_sendto(a, "x", 1, 0, &to), -ENETUNREACH);
+	to.scope_id = UST_IFINDEX_LOOPBACK;
+	assert_int_equal(ust_sock_sendto(a, "x", 1, 0, &to), -ENETUNREACH);
+	to.scope_id = 0;
+	assert_int_equal(ust_sock_connect(a, &to), -EINVAL);
+	to.scope_id = FX_IFINDEX_A;
+	assert_int_equal(ust_sock_sendto(a, "hello", 5, 0, &to), 5);
+	fx_run(f, 10 * UST_NS_PER_MS);
+	struct ust_sock_rxinfo ri;
+	UST_SOCK_CHECK(ust_sock_rxinfo(b, &ri));
+	assert_int_equal(ri.ifindex, FX_IFINDEX_B);
+	char buf[16];
+	assert_int_equal(ust_sock_recvfrom(b, buf, sizeof(buf), 0, &from), 5);
+	assert_memory_equal(from.addr6, lla, 16);
+	assert_int_equal(from.scope_id, FX_IFINDEX_B);
+	/* Without a scope id a datagram takes the port, as Linux's route. */
+	to.scope_id = 0;
+	assert_int_equal(ust_sock_sendto(a, "again", 5, 0, &to), 5);
+	fx_run(f, 10 * UST_NS_PER_MS);
+	assert_int_equal(ust_sock_recvfrom(b, buf, sizeof(buf), 0, NULL), 5);
+
+	struct ust_sock *l, *c, *srv;
+	UST_SOCK_CHECK(ust_sock_open(f->a, UST_AF_INET6, UST_SOCK_STREAM, &l));
+	struct ust_sockaddr me = sa6(lla, 80);
+	assert_int_equal(ust_sock_bind(l, &me), -EINVAL);
+	me.scope_id = 99;
+	assert_int_equal(ust_sock_bind(l, &me), -ENODEV);
+	me.scope_id = UST_IFINDEX_LOOPBACK;
+	assert_int_equal(ust_sock_bind(l, &me), -EADDRNOTAVAIL);
+	me.scope_id = FX_IFINDEX_A;
+	UST_SOCK_CHECK(ust_sock_bind(l, &me));
+	struct ust_sockaddr name;
+	UST_SOCK_CHECK(ust_sock_getname(l, &name));
+	assert_int_equal(name.scope_id, FX_IFINDEX_A);
+	UST_SOCK_CHECK(ust_sock_listen(l, 4));
+	UST_SOCK_CHECK(ust_sock_open(f->b, UST_AF_INET6, UST_SOCK_STREAM, &c));
+	struct ust_sockaddr dst = sa6(lla, 80);
+	dst.scope_id = FX_IFINDEX_B;
+	assert_int_equal(ust_sock_connect(c, &dst), -EINPROGRESS);
+	fx_run(f, 10 * UST_NS_PER_MS);
+	struct ust_sockaddr peer;
+	UST_SOCK_CHECK(ust_sock_accept(l, &srv, &peer));
+	assert_memory_equal(peer.addr6, llb, 16);
+	assert_int_equal(peer.scope_id, FX_IFINDEX_A);
+	UST_SOCK_CHECK(ust_sock_getpeer(c, &peer));
+	assert_int_equal(peer.scope_id, FX_IFINDEX_B);
+	UST_SOCK_CHECK(ust_sock_getname(c, &name));
+	assert_int_equal(name.scope_id, FX_IFINDEX_B);
+	/* A global address has none. */
+	UST_SOCK_CHECK(ust_sock_getname(b, &name));
+	assert_int_equal(name.scope_id, 0);
+	ust_sock_close(srv);
+	ust_sock_close(c);
+	ust_sock_close(l);
+	ust_sock_close(a);
+	ust_sock_close(b);
+	fx_run(f, 200 * UST_NS_PER_S);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -446,6 +523,7 @@ main(void)
 		cmocka_unit_test(test_echo_reply),
 		cmocka_unit_test(test_packet_too_big_lowers_mss),
 		cmocka_unit_test(test_errors_reach_the_error_queue),
+		cmocka_unit_test(test_scope_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
