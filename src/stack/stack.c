@@ -121,8 +121,9 @@ ust_stack_alloc_reply(struct ust_stack *st)
 	return pkt;
 }
 
-void
-ust_stack_flush(struct ust_stack *st)
+/* Hand txq to the netif: for the frames in it, the "transmit completion". */
+static void
+flush_txq(struct ust_stack *st)
 {
 	unsigned done = 0;
 	while (done < st->txq_n) {
@@ -141,14 +142,29 @@ ust_stack_flush(struct ust_stack *st)
 		}
 	}
 	st->txq_n = 0;
+	st->tx_flushed = st->tx_queued;
+}
+
+void
+ust_stack_flush(struct ust_stack *st)
+{
+	/* What autocorked connections send now goes out in this flush too
+	 * (they do not cork again: only a send call corks). */
+	do {
+		flush_txq(st);
+		ust_tcp_tx_done(st);
+	} while (st->txq_n > 0);
 }
 
 void
 ust_stack_xmit(struct ust_stack *st, struct ust_pkt *pkt)
 {
+	/* Not ust_stack_flush: this runs inside TCP's output, which must not
+	 * be entered again for the autocorked connections. */
 	if (st->txq_n == UST_STACK_TXQ)
-		ust_stack_flush(st);
+		flush_txq(st);
 	st->txq[st->txq_n++] = pkt;
+	st->tx_queued++;
 }
 
 void

@@ -75,6 +75,8 @@ struct ust_stack {
 	struct ust_tcp *tcp;         /* TCP connection tables */
 	struct ust_sock_cred caller; /* rights of the socket call being made */
 	unsigned txq_n;              /* frames waiting in txq */
+	uint64_t tx_queued;          /* frames ever put in txq */
+	uint64_t tx_flushed;         /* tx_queued at the last flush: frames after it wait in txq */
 	struct ust_pkt *txq[UST_STACK_TXQ]; /* frames to send at the next flush */
 };
 
@@ -92,7 +94,8 @@ void ust_stack_timers(struct ust_stack *st, uint64_t now_ns);
 /* Deliver what the stack sent to itself (127.0.0.0/8, its own address)
  * now, as Linux's loopback does before the sending call returns. */
 void ust_stack_loopback(struct ust_stack *st);
-/* Send everything queued by ust_stack_xmit. */
+/* Send everything queued by ust_stack_xmit; then the small writes TCP held
+ * while their connections' earlier frames waited here go out (autocorking). */
 void ust_stack_flush(struct ust_stack *st);
 /* When the stack next needs a poll even without input; UST_TIME_NEVER if idle. */
 uint64_t ust_stack_next_deadline(struct ust_stack *st);

@@ -35,6 +35,7 @@ struct ust_sysctl {
 	int32_t tcp_max_syn_backlog;      /* embryonic connections per listener at most */
 	int32_t tcp_max_orphans;          /* closed-by-owner connections kept at most */
 	int32_t tcp_moderate_rcvbuf;      /* receive buffer autotuning */
+	int32_t tcp_autocorking;          /* hold a small write while earlier segments wait below TCP */
 	int32_t somaxconn;                /* listen() backlog cap */
 	int32_t rmem_max;                 /* SO_RCVBUF cap */
 	int32_t wmem_max;                 /* SO_SNDBUF cap */

@@ -47,6 +47,9 @@ hostile_sim(uint64_t seed)
 	struct sim *s = sim_new(seed, NULL, NULL);
 	struct ust_memlink_impair cut = {.partitioned = true};
 	ust_memlink_set_impair(s->link, 1, &cut);
+	/* B's sends are queued whole: a send buffer as large as them from the
+	 * start (autotuning would size it for MSS 48). */
+	s->b->sysctl.tcp_wmem[1] = 262144;
 	return s;
 }
 
@@ -283,6 +286,7 @@ hostile_sim_resolved(uint64_t seed)
 	ust_sock_close(u);
 	struct ust_memlink_impair cut = {.partitioned = true};
 	ust_memlink_set_impair(s->link, 1, &cut);
+	s->b->sysctl.tcp_wmem[1] = 262144;
 	return s;
 }
 

@@ -100,7 +100,10 @@ static struct sim *
 path_sim(uint64_t seed, uint64_t one_way_ns)
 {
 	struct ust_memlink_impair im = {.delay_ns = one_way_ns, .rate_bps = 100000000, .queue_frames = 1000};
-	return sim_new(seed, &im, &im);
+	struct sim *s = sim_new(seed, &im, &im);
+	/* Room for a whole send_and_read from the start. */
+	s->a->sysctl.tcp_wmem[1] = 262144;
+	return s;
 }
 
 /* The first retransmission of a hole is lost as well: segments sent after

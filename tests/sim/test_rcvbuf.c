@@ -64,7 +64,8 @@ transfer(struct flow *f, int rcvbuf, bool moderate)
 	struct ust_memlink_impair im = {.delay_ns = ONE_WAY_NS, .rate_bps = LINK_BPS, .queue_frames = 2000};
 	struct sim *s = sim_new(81, &im, &im);
 	f->s = s;
-	s->a->sysctl.tcp_wmem[1] = 1 << 20; /* a 16 MiB send ring */
+	s->a->sysctl.tcp_wmem[1] = 16 << 20; /* a 16 MiB send buffer from the start */
+	s->a->sysctl.tcp_wmem[2] = 16 << 20;
 	s->b->sysctl.tcp_moderate_rcvbuf = moderate;
 	struct ust_sock *l = sim_listen(s->b, 80, 8);
 	if (rcvbuf != 0)

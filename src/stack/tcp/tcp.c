@@ -58,6 +58,7 @@ tcp_inherit(struct tcpcb *c, const struct tcpcb *l)
 	c->user_mss = l->user_mss;
 	c->window_clamp = l->window_clamp;
 	c->rcvbuf_locked = l->rcvbuf_locked;
+	c->sndbuf_locked = l->sndbuf_locked;
 	c->syn_retries = l->syn_retries;
 	c->linger2_s = l->linger2_s;
 	c->user_timeout_ms = l->user_timeout_ms;

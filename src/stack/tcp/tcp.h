@@ -25,6 +25,9 @@ void ust_tcp_input(struct ust_stack *st, struct ust_pkt *pkt, const struct ust_i
 /* ICMP error about a segment we sent (inner IP header + first 8 L4 bytes). */
 void ust_tcp_icmp_error(struct ust_stack *st, const struct ust_ip_info *inner, const uint8_t *l4,
 			int err);
+/* The transmit queue was handed to the netif: send the small writes held
+ * for it (autocorking). */
+void ust_tcp_tx_done(struct ust_stack *st);
 int ust_tcp_sock_create(struct ust_stack *st, int family, struct ust_sock **out);
 void ust_tcp_foreach(struct ust_stack *st, ust_sock_info_fn *fn, void *arg);
 

@@ -137,12 +137,11 @@ tcp_init(struct ust_stack *st, struct tcpcb *tp, int family)
 {
 	const struct ust_sysctl *sc = &st->sysctl;
 	ust_sock_init(&tp->s, st, &ust_tcp_proto, family, UST_SOCK_STREAM);
-	/* The receive buffer starts at tcp_rmem's default and grows with what
-	 * the program reads (tcp_tune.c). The send ring has no autotuning: it
-	 * starts where Linux's gets within a few round trips (16 times
-	 * tcp_wmem's default). */
+	/* The buffers start at tcp_rmem's and tcp_wmem's defaults and grow
+	 * (tcp_tune.c): the receive buffer with what the program reads, the
+	 * send buffer at establishment and with cwnd. */
 	tp->s.rcvbuf_bytes = (uint32_t)sc->tcp_rmem[1];
-	tp->s.sndbuf_bytes = 16u * (uint32_t)sc->tcp_wmem[1];
+	tp->s.sndbuf_bytes = (uint32_t)sc->tcp_wmem[1];
 	tp->state = TCPS_CLOSED;
 	tp->rto_ns = TCP_RTO_INIT_NS;
 	tp->mss = TCP_DEFAULT_MSS;
@@ -494,6 +493,10 @@ tcp_update_events(struct tcpcb *tp)
 void
 tcp_set_state(struct ust_stack *st, struct tcpcb *tp, enum tcp_state state)
 {
+	/* Linux tcp_init_buffer_space: the send buffer takes room for the
+	 * initial window at once. */
+	if (state == TCPS_ESTABLISHED && !tp->was_established && !tp->sndbuf_locked)
+		tcp_sndbuf_expand(st, tp);
 	tp->state = state;
 	tcp_orphan_check(st, tp);
 	if (state == TCPS_ESTABLISHED)
@@ -543,6 +546,19 @@ tcp_drop_children(struct ust_stack *st, struct tcpcb *l)
 	}
 }
 
+/* Off the autocorked list (short: the connections of one flush). */
+static void
+tsq_remove(struct ust_tcp *t, struct tcpcb *tp)
+{
+	if (!tp->tsq_queued)
+		return;
+	struct tcpcb **pp = &t->tsq;
+	while (*pp != tp)
+		pp = &(*pp)->tsq_next;
+	*pp = tp->tsq_next;
+	tp->tsq_queued = false;
+}
+
 void
 tcp_free(struct ust_stack *st, struct tcpcb *tp)
 {
@@ -563,6 +579,7 @@ tcp_free(struct ust_stack *st, struct tcpcb *tp)
 	if (tp->all_next != NULL)
 		tp->all_next->all_prev = tp->all_prev;
 	t->count--;
+	tsq_remove(t, tp);
 	tcp_ring_free(&tp->s, &tp->snd);
 	tcp_ring_free(&tp->s, &tp->rcv);
 	tcp_shed(tp);
@@ -629,6 +646,7 @@ tcp_disconnect(struct ust_stack *st, struct tcpcb *tp)
 	bool reset = old == TCPS_SYN_SENT || (old >= TCPS_SYN_RECEIVED && old != TCPS_TIME_WAIT);
 	tcp_hash_remove(st, tp);
 	ust_timer_cancel(&st->timers, &tp->timer);
+	tsq_remove(st->tcp, tp);
 	tcp_ring_free(&tp->s, &tp->snd);
 	tcp_ring_free(&tp->s, &tp->rcv);
 	tcp_shed(tp);

@@ -567,4 +567,5 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 	}
 	ust_pkt_free(pkt);
 	tcp_output(st, tp);
+	tcp_snd_space_check(st, tp);
 }

@@ -2,7 +2,7 @@
  * What to send now (FreeBSD tcp_output in spirit): new data within
  * min(snd_wnd, cwnd) with Nagle as Linux applies it (Minshall's rule), no
  * sliver at the window's edge until the probe timer, PSH where Linux puts
- * it, TCP_CORK and MSG_MORE; in fast recovery, the holes below the
+ * it, TCP_CORK and MSG_MORE, autocorking; in fast recovery, the holes below the
  * highest SACKed byte first while the pipe is under cwnd (RFC 6675 5);
  * a FIN after the last byte; ACKs and window updates; RSTs, challenge ACKs,
  * keepalives. Every segment is built here, from the send ring, so a
@@ -158,7 +158,13 @@ tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t 
 		if (SEQ_GT(seq + len, tp->retrans_hi))
 			tp->retrans_hi = seq + len;
 	}
-	return ust_ip_output(st, pkt, &tx);
+	/* Whether the frame now waits in the transmit queue (not on loopback,
+	 * not for ARP): autocorking holds a small write behind it. */
+	uint64_t queued = st->tx_queued;
+	int rc = ust_ip_output(st, pkt, &tx);
+	if (st->tx_queued != queued)
+		tp->tx_mark = st->tx_queued;
+	return rc;
 }
 
 void
@@ -303,6 +309,46 @@ unsent(const struct tcpcb *tp)
 	return tp->snd.len > off ? tp->snd.len - off : 0;
 }
 
+/* Linux tcp_should_autocork: a small tail written by a send call while
+ * unacknowledged data is out and a frame of this connection still waits in
+ * the stack's transmit queue (Linux: in the qdisc or the NIC's ring) stays
+ * until that queue is handed to the netif, so the writes made meanwhile
+ * leave as one segment. On loopback frames never wait (Linux's loopback
+ * frees them at once too). */
+static bool
+autocork(const struct ust_stack *st, const struct tcpcb *tp)
+{
+	return tp->send_call && st->sysctl.tcp_autocorking && tp->snd_una != tp->snd_max &&
+	       tp->tx_mark > st->tx_flushed;
+}
+
+/* Wait for the flush (Linux sets TSQ_THROTTLED and counts TCPAutoCorking
+ * once per wait). */
+static void
+tsq_defer(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (tp->tsq_queued)
+		return;
+	ust_stat_inc(st, UST_STAT_TCP_AUTOCORKING);
+	tp->tsq_queued = true;
+	tp->tsq_next = st->tcp->tsq;
+	st->tcp->tsq = tp;
+}
+
+void
+ust_tcp_tx_done(struct ust_stack *st)
+{
+	struct ust_tcp *t = st->tcp;
+	struct tcpcb *tp;
+	/* Linux tcp_tsq_handler; tcp_free unlinks a connection freed meanwhile. */
+	while (t != NULL && (tp = t->tsq) != NULL) {
+		t->tsq = tp->tsq_next;
+		tp->tsq_next = NULL;
+		tp->tsq_queued = false;
+		tcp_output(st, tp);
+	}
+}
+
 static void
 send_new(struct ust_stack *st, struct tcpcb *tp, uint32_t budget)
 {
@@ -330,6 +376,10 @@ send_new(struct ust_stack *st, struct tcpcb *tp, uint32_t budget)
 		if (len > 0 && len < tp->mss && len < avail && !tp->push)
 			return; /* a sliver at the window's edge waits for the window
 				 * or the probe timer (Linux tcp_snd_wnd_test) */
+		if (len > 0 && len < tp->mss && len == avail && !fin_now && !tp->push && autocork(st, tp)) {
+			tsq_defer(st, tp);
+			return;
+		}
 		uint8_t flags = UST_TCP_ACK | (fin_now ? UST_TCP_FIN : 0);
 		/* PSH on the last byte queued (unless more is coming: cork,
 		 * MSG_MORE), and on the last segment the window or cwnd lets
@@ -364,6 +414,14 @@ send_new(struct ust_stack *st, struct tcpcb *tp, uint32_t budget)
 		if (fin_now)
 			return;
 	}
+}
+
+void
+tcp_push(struct ust_stack *st, struct tcpcb *tp)
+{
+	tp->send_call = true;
+	tcp_output(st, tp);
+	tp->send_call = false;
 }
 
 void

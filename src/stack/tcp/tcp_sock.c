@@ -203,6 +203,11 @@ send_check(struct tcpcb *tp)
 		rc = send_state(tp);
 	if (rc == 0 && tp->snd.buf == NULL && tcp_ring_reserve(&tp->s, &tp->snd, tp->s.sndbuf_bytes) < 0)
 		rc = -ENOBUFS;
+	/* The buffer grew (autotuning, SO_SNDBUF): the ring follows here,
+	 * where no span of it is lent out. One that cannot grow keeps its
+	 * size and bytes. */
+	if (rc == 0 && tp->snd.cap < tp->s.sndbuf_bytes)
+		tcp_ring_grow(&tp->s, &tp->snd, tp->s.sndbuf_bytes);
 	return rc;
 }
 
@@ -220,13 +225,15 @@ tcp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	tp->more = (flags & UST_MSG_MORE) != 0;
 	if (len == 0) {
 		if (!tp->more)
-			tcp_output(s->stack, tp);
+			tcp_push(s->stack, tp);
 		return 0;
 	}
 	uint32_t n = tcp_ring_write(&tp->snd, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+	if (n < len)
+		tp->snd_nospace = true;
 	if (n == 0)
 		return -EAGAIN;
-	tcp_output(s->stack, tp);
+	tcp_push(s->stack, tp);
 	tcp_update_events(tp);
 	return n;
 }
@@ -240,6 +247,8 @@ tcp_send_spans(struct ust_sock *s, size_t max, struct ust_sock_span *sp)
 		return rc;
 	uint32_t room = tp->snd.cap - tp->snd.len;
 	uint32_t n = max < room ? (uint32_t)max : room;
+	if (n < max)
+		tp->snd_nospace = true;
 	if (n == 0)
 		return max == 0 ? 0 : -EAGAIN;
 	return tcp_ring_spans(&tp->snd, tp->snd.len, n, sp);
@@ -257,7 +266,7 @@ tcp_send_commit(struct ust_sock *s, size_t n, int flags)
 		return;
 	uint32_t room = tp->snd.cap - tp->snd.len;
 	tp->snd.len += n < room ? (uint32_t)n : room;
-	tcp_output(s->stack, tp);
+	tcp_push(s->stack, tp);
 	tcp_update_events(tp);
 }
 
@@ -527,12 +536,17 @@ tcp_setopt(struct ust_sock *s, int level, int name, const void *val, size_t len)
 			}
 			return 0;
 		case UST_SO_SNDBUF:
-		case UST_SO_SNDBUFFORCE:
+		case UST_SO_SNDBUFFORCE: {
 			if (ust_sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
-			if (tp->snd.buf == NULL)
-				s->sndbuf_bytes = buf_size(v, st->sysctl.wmem_max, 4608, name == UST_SO_SNDBUFFORCE);
+			/* The ring grows at the next send; it cannot shrink under
+			 * its bytes. */
+			uint32_t b = buf_size(v, st->sysctl.wmem_max, 4608, name == UST_SO_SNDBUFFORCE);
+			if (tp->snd.buf == NULL || b > tp->snd.cap)
+				s->sndbuf_bytes = b;
+			tp->sndbuf_locked = true;
 			return 0;
+		}
 		case UST_SO_LINGER: {
 			struct tcp_linger l;
 			if (len < sizeof(l))

@@ -1,5 +1,5 @@
 /*
- * The receive side's sizing, as Linux does it:
+ * Buffer sizing, as Linux does it. The receive side:
  *  - the window offered starts at the SYN's (64 KiB in whole segments) and
  *    grows by two segments per in-order segment received, up to the buffer
  *    (rcv_ssthresh, tcp_grow_window), so a sender cannot be invited to a
@@ -16,6 +16,15 @@
  * Rings are allocated when the first byte arrives, so an idle connection
  * has none; growing one happens only when the program has taken its bytes
  * (no span of the ring is lent out then).
+ *
+ * The send side (tcp_sndbuf_expand, tcp_check_space): the buffer starts at
+ * tcp_wmem's default, takes room for two initial windows of segments at
+ * establishment, and while a writer finds it full and cwnd is not what
+ * limits the connection, grows to two congestion windows, up to tcp_wmem's
+ * maximum; SO_SNDBUF fixes it. Sizes are counted as Linux counts them (a
+ * segment costs its MSS in a power-of-two buffer plus the skb), so
+ * getsockopt(SO_SNDBUF) shows Linux's figures; the ring holds that many
+ * bytes of payload and follows at the writer's next send (tcp_sock.c).
  */
 #include "tcp_var.h"
 
@@ -88,4 +97,53 @@ tcp_rcv_space_adjust(struct ust_stack *st, struct tcpcb *tp)
 	}
 	tp->rcvq_seq = copied_seq;
 	tp->rcvq_ns = st->now_ns;
+}
+
+/* Linux's memory for one segment (tcp_sndbuf_expand's per_mss): the MSS plus
+ * MAX_TCP_HEADER and skb_shared_info (320 bytes each on x86-64) in a
+ * power-of-two head, plus the struct sk_buff (256). 4352 for MSS 1460. */
+static uint32_t
+sndmem_per_mss(const struct tcpcb *tp)
+{
+	uint32_t need = (tp->peer_mss > tp->mss ? tp->peer_mss : tp->mss) + 640u;
+	uint32_t head = 1;
+	while (head < need)
+		head <<= 1;
+	return head + 256u;
+}
+
+void
+tcp_sndbuf_expand(struct ust_stack *st, struct tcpcb *tp)
+{
+	/* At least the initial window (TCP_INIT_CWND, ten segments); twice
+	 * it, for fast recovery and a writer slow to wake up. */
+	uint32_t segs = tp->mss != 0 ? tp->cwnd / tp->mss : 0;
+	if (segs < 10)
+		segs = 10;
+	uint64_t mem = 2ull * segs * sndmem_per_mss(tp);
+	uint64_t max = (uint64_t)st->sysctl.tcp_wmem[2];
+	if (mem > max)
+		mem = max;
+	/* Never below the ring, which cannot shrink under its bytes (a
+	 * tcp_wmem lowered since). */
+	if (tp->s.sndbuf_bytes < mem)
+		tp->s.sndbuf_bytes = (uint32_t)mem;
+}
+
+void
+tcp_snd_space_check(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (!tp->snd_nospace)
+		return;
+	uint32_t before = tp->s.sndbuf_bytes;
+	/* Linux tcp_should_expand_sndbuf: not when cwnd is full (packets in
+	 * flight, SACKed ones gone). */
+	uint32_t flight = tp->snd_max - tp->snd_una - tcp_sacked_bytes(tp);
+	if (!tp->sndbuf_locked && (flight + tp->mss - 1) / tp->mss < tp->cwnd / tp->mss)
+		tcp_sndbuf_expand(st, tp);
+	/* sk_stream_write_space: the flag stays until the writer may write. */
+	if (tp->s.sndbuf_bytes - tp->snd.len >= tp->s.sndbuf_bytes / 3)
+		tp->snd_nospace = false;
+	if (tp->s.sndbuf_bytes != before)
+		tcp_update_events(tp);
 }

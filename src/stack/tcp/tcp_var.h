@@ -10,7 +10,7 @@
  *   tcp_conn.c   connection blocks, hash tables, ports, ISNs, teardown
  *   tcp_sock.c   the struct ust_sock_proto the socket API dispatches to
  *   tcp_buf.c    send/receive byte rings and the out-of-order map
- *   tcp_tune.c   receive window growth and receive buffer autotuning
+ *   tcp_tune.c   receive window growth, receive and send buffer autotuning
  *   cc_newreno.c cc_cubic.c  congestion control behind struct tcp_cc
  *   syncookie.c  RFC 4987 cookies when the SYN queue is full
  */
@@ -124,6 +124,10 @@ struct tcpcb {
 	bool cork;                    /* TCP_CORK: hold partial segments */
 	bool more;                    /* the last send had MSG_MORE: hold like TCP_CORK */
 	bool push;                    /* send what is queued now, partial or not (TCP_NODELAY, probe) */
+	bool send_call;               /* tcp_output runs for a send(): a small tail may autocork */
+	bool tsq_queued;              /* autocorked: on ust_tcp.tsq until the next flush */
+	struct tcpcb *tsq_next;       /* ... its link */
+	uint64_t tx_mark;             /* st->tx_queued when our last frame entered the transmit queue */
 	bool defer_acked;             /* TCP_DEFER_ACCEPT: the handshake's bare ACK came and waits for data */
 	uint8_t defer_accept;         /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions */
 	uint32_t notsent_lowat;       /* TCP_NOTSENT_LOWAT, 0 = tcp_notsent_lowat */
@@ -175,6 +179,8 @@ struct tcpcb {
 	uint16_t user_mss;            /* TCP_MAXSEG, 0 = none */
 	uint32_t window_clamp;        /* TCP_WINDOW_CLAMP, 0 = none */
 	bool rcvbuf_locked;           /* SO_RCVBUF set: the window scale follows it, no autotuning */
+	bool sndbuf_locked;           /* SO_SNDBUF set: no send-buffer autotuning */
+	bool snd_nospace;             /* a send found the buffer full and it has not drained since (Linux SOCK_NOSPACE) */
 	/* receive window growth and buffer autotuning (Linux tcp_grow_window,
 	 * tcp_rcv_space_adjust) */
 	uint32_t rcv_ssthresh;        /* the window offered grows to this, 0 = not yet set */
@@ -284,6 +290,7 @@ struct ust_tcp {
 	uint32_t port_offset_seq;     /* RFC 6056 algorithm 3 counter */
 	uint64_t challenge_ts_ns;     /* challenge ACK bucket refill time */
 	uint32_t challenge_tokens;    /* challenge ACKs left this second */
+	struct tcpcb *tsq;            /* autocorked connections, pushed after the next flush (Linux's TSQ) */
 };
 
 static inline struct tcpcb *
@@ -387,9 +394,19 @@ void tcp_rcv_arrived(struct ust_stack *st, struct tcpcb *tp, const struct ust_tc
 /* The program took bytes: once per RTT, grow the buffer to twice what it
  * read in that RTT (Linux tcp_rcv_space_adjust). */
 void tcp_rcv_space_adjust(struct ust_stack *st, struct tcpcb *tp);
+/* Room in the send buffer for two congestion windows of Linux-sized
+ * segments (Linux tcp_sndbuf_expand); at establishment unless SO_SNDBUF. */
+void tcp_sndbuf_expand(struct ust_stack *st, struct tcpcb *tp);
+/* After an incoming segment was processed and output ran: a writer the full
+ * buffer stopped gets a larger one unless cwnd is what limits it (Linux
+ * tcp_check_space). */
+void tcp_snd_space_check(struct ust_stack *st, struct tcpcb *tp);
 
 /* tcp_output.c */
 void tcp_output(struct ust_stack *st, struct tcpcb *tp);
+/* tcp_output at the end of a send call (Linux tcp_push): a small tail may
+ * wait for the connection's frames still in the transmit queue. */
+void tcp_push(struct ust_stack *st, struct tcpcb *tp);
 /* The window a SYN or SYN-ACK offers (unscaled). */
 uint32_t tcp_syn_window(const struct ust_stack *st, const struct tcpcb *tp);
 /* One new segment beyond cwnd if the window allows (a loss probe). */
