@@ -571,7 +571,13 @@ test_established_inwindow_rst_gets_challenge_ack(void **state)
 	assert_int_equal(tc->state, TCPS_ESTABLISHED);
 	assert_int_equal(s->a->stats.stat[UST_STAT_TCP_CHALLENGE_ACK], before + 1);
 	assert_int_equal(s->a->stats.drop[UST_DROP_TCP_BAD_RST], 1);
-	/* RFC 5961 4.2: a SYN on an established connection, any sequence. */
+	/* RFC 5961 4.2: a SYN on an established connection, any sequence;
+	 * answered once the connection's 500 ms limit on challenges (Linux's
+	 * tcp_invalid_ratelimit) has passed. */
+	inject_to(s, c, 1, tc->rcv_nxt + 5, 0, UST_TCP_SYN);
+	sim_run_for(s, 10 * UST_NS_PER_MS);
+	assert_int_equal(s->a->stats.stat[UST_STAT_TCP_CHALLENGE_ACK], before + 1);
+	sim_run_for(s, 500 * UST_NS_PER_MS);
 	inject_to(s, c, 1, tc->rcv_nxt + 5, 0, UST_TCP_SYN);
 	sim_run_for(s, 10 * UST_NS_PER_MS);
 	assert_int_equal(tc->state, TCPS_ESTABLISHED);

@@ -215,6 +215,13 @@ syn_sent_input(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 		if (SEQ_LEQ(th->ack, tp->iss) || SEQ_GT(th->ack, tp->snd_max)) {
 			if (!(f & UST_TCP_RST))
 				ust_tcp_send_reset(st, ip, th);
+			/* Linux: the peer may still hold an old connection of
+			 * this tuple and have ignored our RST; the first time,
+			 * the SYN goes again at once (TCP_TIMEOUT_MIN). */
+			if (tp->rxtshift == 0) {
+				tp->rexmt_at = st->now_ns + TCP_TIMEOUT_MIN_NS;
+				tcp_timer_update(st, tp);
+			}
 			ust_drop(st, pkt, UST_DROP_TCP_BAD_ACK);
 			return;
 		}

@@ -64,6 +64,9 @@ static void
 enter_time_wait(struct ust_stack *st, struct tcpcb *tp)
 {
 	tcp_set_state(st, tp, TCPS_TIME_WAIT);
+	/* Linux's TIME_WAIT socket is new: its rate limit of answers starts
+	 * afresh. */
+	tp->oow_ack_ns = 0;
 	tp->rexmt_at = tp->persist_at = tp->keep_at = tp->delack_at = 0;
 	tp->tlp_at = tp->reo_at = 0;
 	tp->tw_at = st->now_ns + 2 * TCP_MSL_NS;
@@ -439,15 +442,45 @@ process_data(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *
 		fin_arrived(st, tp);
 }
 
+/* A passive SYN_RECEIVED connection is Linux's request socket
+ * (tcp_check_req), not yet bound by RFC 5961's rules. */
+static bool
+embryonic(const struct tcpcb *tp)
+{
+	return tp->state == TCPS_SYN_RECEIVED && tp->parent != NULL;
+}
+
 void
 tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 	       const struct ust_ip_info *ip, const struct ust_tcp_view *th)
 {
-	(void)ip;
 	uint8_t flags = th->flags;
 	uint32_t seg_len = th->payload_len + !!(flags & UST_TCP_SYN) + !!(flags & UST_TCP_FIN);
 	tp->last_rcv_ns = st->now_ns;
 	tp->keep_probes = 0;
+
+	/* The peer's SYN again: our SYN-ACK was lost; it goes again at once
+	 * (rate-limited like other answers to old segments), its timer
+	 * unchanged (Linux inet_rtx_syn_ack). */
+	if (embryonic(tp) && th->seq == tp->irs &&
+	    (flags & (UST_TCP_SYN | UST_TCP_ACK | UST_TCP_RST)) == UST_TCP_SYN) {
+		ust_pkt_free(pkt);
+		if (!tcp_oow_limited(st, tp))
+			tcp_send_segment(st, tp, tp->iss, 0, UST_TCP_SYN | UST_TCP_ACK);
+		return;
+	}
+	/* Simultaneous open: the peer's SYN-ACK answers our SYN-ACK. Its SYN
+	 * is one we had, its ACK completes the handshake (Linux
+	 * tcp_validate_incoming lets it pass, and ACKs the old SYN with a
+	 * D-SACK). */
+	bool crossed = tp->state == TCPS_SYN_RECEIVED && tp->parent == NULL &&
+		       (flags & (UST_TCP_SYN | UST_TCP_ACK | UST_TCP_RST | UST_TCP_FIN)) ==
+			       (UST_TCP_SYN | UST_TCP_ACK) &&
+		       th->payload_len == 0 && th->seq + 1 == tp->rcv_nxt && th->ack == tp->snd_nxt;
+	if (crossed) {
+		set_dsack(tp, th->seq, th->seq + 1);
+		tp->ack_now = true;
+	}
 
 	/* RFC 7323 5.3: PAWS. */
 	if (tp->ts_ok && th->opts.has_ts && !(flags & UST_TCP_RST) &&
@@ -461,16 +494,18 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 			return;
 		}
 	}
-	if (!seq_acceptable(tp, th->seq, seg_len)) {
+	if (!crossed && !seq_acceptable(tp, th->seq, seg_len)) {
 		ust_drop(st, pkt, UST_DROP_TCP_BAD_SEQ);
 		if (!(flags & UST_TCP_RST)) {
 			if (tp->state == TCPS_TIME_WAIT && (flags & UST_TCP_FIN))
 				tp->tw_at = st->now_ns + 2 * TCP_MSL_NS;
-			if (th->payload_len > 0 && SEQ_LT(th->seq, tp->rcv_nxt)) {
-				/* Data we hold already: the sender retransmitted
-				 * needlessly; say so at once (Linux tcp_send_dupack;
-				 * data cannot start an ACK loop, so no rate limit). */
-				uint32_t end = th->seq + th->payload_len;
+			bool fin_again = (flags & UST_TCP_FIN) && tp->state != TCPS_TIME_WAIT;
+			if ((th->payload_len > 0 || fin_again) && SEQ_LT(th->seq, tp->rcv_nxt)) {
+				/* Data (or a FIN) we hold already: the sender
+				 * retransmitted needlessly; say so at once (Linux
+				 * tcp_send_dupack; data cannot start an ACK loop, so
+				 * no rate limit). */
+				uint32_t end = th->seq + th->payload_len + (fin_again ? 1u : 0u);
 				set_dsack(tp, th->seq, SEQ_GT(end, tp->rcv_nxt) ? tp->rcv_nxt : end);
 				tcp_send_ack(st, tp);
 			} else {
@@ -502,7 +537,15 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 		tcp_close_conn(st, tp);
 		return;
 	}
-	if (flags & UST_TCP_SYN) {
+	if ((flags & UST_TCP_SYN) && embryonic(tp)) {
+		/* tcp_check_req: a new SYN in the window ends the handshake,
+		 * with a RST for it. */
+		ust_tcp_send_reset(st, ip, th);
+		ust_drop(st, pkt, UST_DROP_TCP_FLAGS);
+		tcp_close_conn(st, tp);
+		return;
+	}
+	if ((flags & UST_TCP_SYN) && !crossed) {
 		/* RFC 5961 4.2: a SYN in a synchronized state is answered with a
 		 * challenge ACK, whatever its sequence number. */
 		ust_drop(st, pkt, UST_DROP_TCP_FLAGS);
@@ -527,7 +570,8 @@ tcp_input_sync(struct ust_stack *st, struct tcpcb *tp, struct ust_pkt *pkt,
 			ust_pkt_free(pkt);
 			return;
 		}
-		tp->snd_wnd = (uint32_t)th->win << tp->snd_wscale;
+		/* A SYN's window is never scaled (RFC 7323 2.2). */
+		tp->snd_wnd = (uint32_t)th->win << ((flags & UST_TCP_SYN) ? 0 : tp->snd_wscale);
 		tp->max_sndwnd = tp->snd_wnd;
 		tp->snd_wl1 = th->seq;
 		tp->snd_wl2 = th->ack;

@@ -206,7 +206,11 @@ void
 tcp_send_challenge_ack(struct ust_stack *st, struct tcpcb *tp)
 {
 	struct ust_tcp *t = st->tcp;
-	/* RFC 5961 7: limit challenge ACKs, one budget per second per stack. */
+	/* Linux tcp_send_challenge_ack: at most one per tcp_invalid_ratelimit
+	 * per connection (with the other answers to unacceptable segments),
+	 * and RFC 5961 7's budget per second per stack. */
+	if (tcp_oow_limited(st, tp))
+		return;
 	if (st->now_ns - t->challenge_ts_ns >= UST_NS_PER_S) {
 		t->challenge_ts_ns = st->now_ns;
 		t->challenge_tokens = TCP_CHALLENGE_PER_S;
@@ -218,16 +222,23 @@ tcp_send_challenge_ack(struct ust_stack *st, struct tcpcb *tp)
 	tcp_send_ack(st, tp);
 }
 
-void
-tcp_send_oow_ack(struct ust_stack *st, struct tcpcb *tp)
+bool
+tcp_oow_limited(struct ust_stack *st, struct tcpcb *tp)
 {
 	/* Linux tcp_oow_rate_limited: two stacks that disagree about the
 	 * sequence space (one was fed a forged segment) would otherwise ACK
 	 * each other's ACKs forever. */
 	if (tp->oow_ack_ns != 0 && st->now_ns - tp->oow_ack_ns < TCP_OOW_RATELIMIT_NS)
-		return;
+		return true;
 	tp->oow_ack_ns = st->now_ns;
-	tcp_send_ack(st, tp);
+	return false;
+}
+
+void
+tcp_send_oow_ack(struct ust_stack *st, struct tcpcb *tp)
+{
+	if (!tcp_oow_limited(st, tp))
+		tcp_send_ack(st, tp);
 }
 
 /* Highest SACKed sequence, or snd_una. */

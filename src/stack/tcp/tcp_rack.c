@@ -23,8 +23,6 @@
 
 #include "tcp_var.h"
 
-#define TLP_MIN_NS (2 * UST_NS_PER_MS) /* Linux TCP_TIMEOUT_MIN: two jiffies */
-
 bool
 tcp_rack_enabled(const struct ust_stack *st, const struct tcpcb *tp)
 {
@@ -284,7 +282,7 @@ tcp_tlp_arm(struct ust_stack *st, struct tcpcb *tp)
 	uint64_t pto = UST_NS_PER_S;
 	if (tp->srtt_ns != 0) {
 		bool one_out = tp->snd_max - tp->snd_una <= tp->mss;
-		pto = 2 * tp->srtt_ns + (one_out ? TCP_RTO_MIN_NS : TLP_MIN_NS);
+		pto = 2 * tp->srtt_ns + (one_out ? TCP_RTO_MIN_NS : TCP_TIMEOUT_MIN_NS);
 	}
 	uint64_t at = st->now_ns + pto;
 	tp->tlp_at = at < tp->rexmt_at ? at : tp->rexmt_at;

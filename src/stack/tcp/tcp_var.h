@@ -47,6 +47,7 @@ enum tcp_state {
 #define TCP_RTO_MAX_NS (120 * UST_NS_PER_S)      /* Linux TCP_RTO_MAX */
 #define TCP_RTO_INIT_NS (1 * UST_NS_PER_S)       /* RFC 6298 2.1 */
 #define TCP_DELACK_NS (40 * UST_NS_PER_MS)       /* Linux TCP_DELACK_MIN */
+#define TCP_TIMEOUT_MIN_NS (2 * UST_NS_PER_MS)   /* Linux TCP_TIMEOUT_MIN: two jiffies */
 #define TCP_DEFAULT_MSS 536                      /* RFC 9293 3.7.1 */
 #define TCP_MIN_SND_MSS 48                       /* Linux tcp_min_snd_mss */
 #define TCP_OOO_RANGES 512                       /* out-of-order islands kept */
@@ -416,6 +417,9 @@ void tcp_send_syn(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_rst_for(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_keepalive(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_challenge_ack(struct ust_stack *st, struct tcpcb *tp);
+/* Whether an answer to an unacceptable segment must wait (at most one per
+ * tcp_invalid_ratelimit); if not, the answer is counted as sent. */
+bool tcp_oow_limited(struct ust_stack *st, struct tcpcb *tp);
 void tcp_send_oow_ack(struct ust_stack *st, struct tcpcb *tp);
 int tcp_send_segment(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t len,
 		     uint8_t flags);
