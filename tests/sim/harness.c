@@ -102,6 +102,24 @@ sim_run_until(struct sim *s, bool (*pred)(void *), void *arg, uint64_t max_ns)
 	return true;
 }
 
+bool
+sim_flow_pump(void *arg)
+{
+	struct sim_flow *f = arg;
+	static char buf[65536];
+	while (f->sent < f->total) {
+		size_t n = f->total - f->sent < sizeof(buf) ? f->total - f->sent : sizeof(buf);
+		ssize_t k = ust_sock_send(f->c, buf, n, 0);
+		if (k <= 0)
+			break;
+		f->sent += (size_t)k;
+	}
+	ssize_t k;
+	while ((k = ust_sock_recv(f->v, buf, sizeof(buf), 0)) > 0)
+		f->got += (size_t)k;
+	return f->got >= f->total;
+}
+
 void
 sim_run_for(struct sim *s, uint64_t ns)
 {

@@ -35,6 +35,16 @@ bool sim_step(struct sim *s, uint64_t limit);
 bool sim_run_until(struct sim *s, bool (*pred)(void *), void *arg, uint64_t max_ns);
 void sim_run_for(struct sim *s, uint64_t ns);
 
+/* One-way bulk flow: `total` bytes from c to v. */
+struct sim_flow {
+	struct ust_sock *c, *v; /* sender, receiver */
+	size_t total;           /* bytes to move */
+	size_t sent, got;       /* bytes sent, bytes read */
+};
+/* Send what fits, read what came; true once v has read them all (a
+ * sim_run_until predicate). */
+bool sim_flow_pump(void *arg);
+
 struct ust_sock *sim_listen(struct ust_stack *st, uint16_t port, int backlog);
 /* Client connect + server accept, run until both are established. */
 void sim_connect_pair(struct sim *s, uint16_t port, struct ust_sock **cli, struct ust_sock **srv);

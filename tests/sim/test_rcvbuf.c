@@ -27,8 +27,7 @@
 
 struct flow {
 	struct sim *s;
-	struct ust_sock *c, *v;  /* sender, receiver */
-	size_t sent, got;        /* bytes */
+	struct sim_flow fl;      /* the bytes */
 	uint32_t max_wnd;        /* largest window the receiver offered */
 };
 
@@ -36,22 +35,12 @@ static bool
 pump(void *arg)
 {
 	struct flow *f = arg;
-	static char buf[65536];
-	while (f->sent < TOTAL) {
-		size_t n = TOTAL - f->sent < sizeof(buf) ? TOTAL - f->sent : sizeof(buf);
-		ssize_t k = ust_sock_send(f->c, buf, n, 0);
-		if (k <= 0)
-			break;
-		f->sent += (size_t)k;
-	}
-	ssize_t k;
-	while ((k = ust_sock_recv(f->v, buf, sizeof(buf), 0)) > 0)
-		f->got += (size_t)k;
-	const struct tcpcb *r = (const struct tcpcb *)f->v;
+	bool done = sim_flow_pump(&f->fl);
+	const struct tcpcb *r = (const struct tcpcb *)f->fl.v;
 	uint32_t wnd = r->rcv_adv - r->rcv_nxt;
 	if (wnd > f->max_wnd)
 		f->max_wnd = wnd;
-	return f->got >= TOTAL;
+	return done;
 }
 
 /* Runs the transfer (rcvbuf: SO_RCVBUF on the receiver, 0 = none;
@@ -64,25 +53,26 @@ transfer(struct flow *f, int rcvbuf, bool moderate)
 	struct ust_memlink_impair im = {.delay_ns = ONE_WAY_NS, .rate_bps = LINK_BPS, .queue_frames = 2000};
 	struct sim *s = sim_new(81, &im, &im);
 	f->s = s;
+	f->fl.total = TOTAL;
 	s->a->sysctl.tcp_wmem[1] = 16 << 20; /* a 16 MiB send buffer from the start */
 	s->a->sysctl.tcp_wmem[2] = 16 << 20;
 	s->b->sysctl.tcp_moderate_rcvbuf = moderate;
 	struct ust_sock *l = sim_listen(s->b, 80, 8);
 	if (rcvbuf != 0)
 		assert_int_equal(ust_sock_setopt(l, UST_SOL_SOCKET, UST_SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
-	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &f->c), 0);
+	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &f->fl.c), 0);
 	struct ust_sockaddr to = sim_addr(SIM_IP_B, 80);
-	assert_int_equal(ust_sock_connect(f->c, &to), -EINPROGRESS);
-	while (ust_sock_accept(l, &f->v, NULL) != 0)
+	assert_int_equal(ust_sock_connect(f->fl.c, &to), -EINPROGRESS);
+	while (ust_sock_accept(l, &f->fl.v, NULL) != 0)
 		assert_true(sim_step(s, s->now + 10 * UST_NS_PER_S));
-	const struct tcpcb *r = (const struct tcpcb *)f->v;
+	const struct tcpcb *r = (const struct tcpcb *)f->fl.v;
 	/* Idle: no buffer memory yet. */
 	sim_run_for(s, UST_NS_PER_S);
 	assert_null(r->rcv.buf);
 	assert_null(r->snd.buf);
 	uint64_t t0 = s->now;
 	if (!sim_run_until(s, pump, f, 120 * UST_NS_PER_S))
-		fail_msg("%zu of %u bytes in 120 s", f->got, TOTAL);
+		fail_msg("%zu of %u bytes in 120 s", f->fl.got, TOTAL);
 	double rate = (double)TOTAL * 8 / ((double)(s->now - t0) / 1e9) / 1e6;
 	printf("SIM rcvbuf=%d moderate=%d: %u bytes in %.2f s, %.1f Mbit/s, largest window %u, buffer %u\n",
 	       rcvbuf, moderate, TOTAL, (double)(s->now - t0) / 1e9, rate, f->max_wnd, r->s.rcvbuf_bytes);
@@ -93,8 +83,8 @@ transfer(struct flow *f, int rcvbuf, bool moderate)
 static void
 finish(struct flow *f)
 {
-	ust_sock_close(f->c);
-	ust_sock_close(f->v);
+	ust_sock_close(f->fl.c);
+	ust_sock_close(f->fl.v);
 	sim_run_for(f->s, 130 * UST_NS_PER_S);
 	sim_free(f->s);
 }
@@ -105,7 +95,7 @@ test_rcvbuf_autotuning_reaches_link_rate(void **state)
 	(void)state;
 	struct flow f = {0};
 	double rate = transfer(&f, 0, true);
-	const struct tcpcb *r = (const struct tcpcb *)f.v;
+	const struct tcpcb *r = (const struct tcpcb *)f.fl.v;
 	/* 1448 bytes of payload per 1538 on the wire: 94 Mbit/s at most, less
 	 * the slow start of the first half second. */
 	assert_true(rate >= 75.0);
@@ -121,7 +111,7 @@ test_rcvbuf_fixed_by_so_rcvbuf_stays(void **state)
 	(void)state;
 	struct flow f = {0};
 	double rate = transfer(&f, 128 * 1024, true);
-	const struct tcpcb *r = (const struct tcpcb *)f.v;
+	const struct tcpcb *r = (const struct tcpcb *)f.fl.v;
 	/* Linux doubles SO_RCVBUF; the window never passes it, so the rate is
 	 * at most 256 KiB per 80 ms (26 Mbit/s). */
 	assert_int_equal(r->s.rcvbuf_bytes, 256 * 1024);
@@ -137,7 +127,7 @@ test_rcvbuf_moderate_off_stays_at_default(void **state)
 	(void)state;
 	struct flow f = {0};
 	double rate = transfer(&f, 0, false);
-	const struct tcpcb *r = (const struct tcpcb *)f.v;
+	const struct tcpcb *r = (const struct tcpcb *)f.fl.v;
 	assert_int_equal(r->s.rcvbuf_bytes, (uint32_t)f.s->b->sysctl.tcp_rmem[1]);
 	assert_true(f.max_wnd <= (uint32_t)f.s->b->sysctl.tcp_rmem[1]);
 	assert_true(rate < 15.0);

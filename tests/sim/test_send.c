@@ -39,29 +39,6 @@ sndbuf(struct ust_sock *s)
 	return v;
 }
 
-struct flow {
-	struct ust_sock *c, *v; /* sender, receiver */
-	size_t sent, got;       /* bytes */
-};
-
-static bool
-pump(void *arg)
-{
-	struct flow *f = arg;
-	static char buf[65536];
-	while (f->sent < TOTAL) {
-		size_t n = TOTAL - f->sent < sizeof(buf) ? TOTAL - f->sent : sizeof(buf);
-		ssize_t k = ust_sock_send(f->c, buf, n, 0);
-		if (k <= 0)
-			break;
-		f->sent += (size_t)k;
-	}
-	ssize_t k;
-	while ((k = ust_sock_recv(f->v, buf, sizeof(buf), 0)) > 0)
-		f->got += (size_t)k;
-	return f->got >= TOTAL;
-}
-
 /* The transfer's rate in Mbit/s, slow start included; so_sndbuf: the
  * sender's SO_SNDBUF, 0 = none. The sender's final SO_SNDBUF in *final. */
 static double
@@ -69,7 +46,7 @@ transfer(int so_sndbuf, int *final)
 {
 	struct ust_memlink_impair im = {.delay_ns = ONE_WAY_NS, .rate_bps = LINK_BPS, .queue_frames = 2000};
 	struct sim *s = sim_new(91, &im, &im);
-	struct flow f = {0};
+	struct sim_flow f = {.total = TOTAL};
 	struct ust_sock *l = sim_listen(s->b, 80, 8);
 	assert_int_equal(ust_sock_open(s->a, UST_AF_INET, UST_SOCK_STREAM, &f.c), 0);
 	if (so_sndbuf != 0)
@@ -79,7 +56,7 @@ transfer(int so_sndbuf, int *final)
 	while (ust_sock_accept(l, &f.v, NULL) != 0)
 		assert_true(sim_step(s, s->now + 10 * UST_NS_PER_S));
 	uint64_t t0 = s->now;
-	if (!sim_run_until(s, pump, &f, 120 * UST_NS_PER_S))
+	if (!sim_run_until(s, sim_flow_pump, &f, 120 * UST_NS_PER_S))
 		fail_msg("seed %llu: %zu of %u bytes in 120 s", (unsigned long long)s->seed, f.got, TOTAL);
 	double rate = (double)TOTAL * 8 / ((double)(s->now - t0) / 1e9) / 1e6;
 	*final = sndbuf(f.c);
