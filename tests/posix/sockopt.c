@@ -212,6 +212,38 @@ int main(void)
     set_int("set_ip_ttl_256", c, IPPROTO_IP, IP_TTL, 256);
     show_int("default_ip_tos", c, IPPROTO_IP, IP_TOS);
     set_get("ip_tos", c, IPPROTO_IP, IP_TOS, 0x10);
+    {
+        /* Linux's do_ip_setsockopt takes a one-byte value too. */
+        unsigned char b = 33;
+        CHECK("set_ip_ttl_1_byte", setsockopt(c, IPPROTO_IP, IP_TTL, &b, 1));
+        show_int("get_ip_ttl_after_1_byte", c, IPPROTO_IP, IP_TTL);
+        b = 0x20;
+        CHECK("set_ip_tos_1_byte", setsockopt(c, IPPROTO_IP, IP_TOS, &b, 1));
+        show_int("get_ip_tos_after_1_byte", c, IPPROTO_IP, IP_TOS);
+    }
+    show_int("default_ip_mtu_discover", c, IPPROTO_IP, IP_MTU_DISCOVER);
+    set_get("ip_mtu_discover", c, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT);
+    set_int("set_ip_mtu_discover_6", c, IPPROTO_IP, IP_MTU_DISCOVER, 6);
+    show_int("ip_mtu_unconnected", t, IPPROTO_IP, IP_MTU);
+
+    /* --- the TCP options of issue 10 --- */
+    show_int("default_tcp_user_timeout", c, IPPROTO_TCP, TCP_USER_TIMEOUT);
+    set_get("tcp_user_timeout", c, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000);
+    set_int("set_tcp_user_timeout_negative", c, IPPROTO_TCP, TCP_USER_TIMEOUT, -1);
+    set_get("tcp_notsent_lowat", c, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 4096);
+    set_get("tcp_window_clamp", c, IPPROTO_TCP, TCP_WINDOW_CLAMP, 20000);
+    set_get("tcp_linger2", c, IPPROTO_TCP, TCP_LINGER2, 7);
+    set_get("tcp_syncnt", t, IPPROTO_TCP, TCP_SYNCNT, 3);
+    set_int("set_tcp_syncnt_200", t, IPPROTO_TCP, TCP_SYNCNT, 200);
+    {
+        /* CUBIC keeps no TCP_CC_INFO: an empty answer (the host's own
+         * default may be one that does). */
+        CHECK("set_tcp_congestion_cubic", setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5));
+        char info[64];
+        socklen_t l = sizeof info;
+        CHECK("tcp_cc_info", getsockopt(c, IPPROTO_TCP, TCP_CC_INFO, info, &l));
+        SHOW("tcp_cc_info_len", "%u", (unsigned)l);
+    }
 
     /* --- errors --- */
     {
