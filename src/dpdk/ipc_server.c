@@ -841,7 +841,7 @@ op_recv(struct ust_ipc_channel *ch, const struct ust_ipc_req *q, struct ust_sock
 	size_t next = s->type != UST_SOCK_STREAM ? ust_sock_nread(s) : 0;
 	struct ust_sock_rxinfo ri;
 	if (s->rx_cmsgs != 0 && ust_sock_rxinfo(s, &ri) == 0) {
-		p->rx_cmsgs = s->rx_cmsgs;
+		p->rx_cmsgs = s->rx_cmsgs | (ri.no_spec_dst ? UST_IPC_RX_NO_SPEC_DST : 0);
 		p->rx_dst4 = ri.dst4;
 		memcpy(p->rx_dst6, ri.dst6, 16);
 		p->rx_ifindex = ri.ifindex;

@@ -231,6 +231,7 @@ struct ust_ipc_err {
 #define UST_IPC_RX_2292HOPLIMIT 0x80u /* IPV6_2292HOPLIMIT: an error's, with that type */
 #define UST_IPC_RX_PKTINFO6 0x100u    /* IPV6_RECVPKTINFO: IPV6_PKTINFO */
 #define UST_IPC_RX_TCLASS 0x200u      /* IPV6_RECVTCLASS: IPV6_TCLASS (rx_tos) */
+#define UST_IPC_RX_NO_SPEC_DST 0x400u /* IP_PKTINFO's ipi_spec_dst is 0.0.0.0, not rx_dst4 */
 
 struct ust_ipc_channel {
 	_Atomic uint32_t req_seq;  /* bumped by the application per request */

@@ -707,7 +707,7 @@ send_msg(int fd, struct ust_psock *ps, const struct msghdr *m, int flags, bool b
 		return ust_chan_call(ch);
 	}
 	struct ust_ipc_req ctl = {0};
-	if (ps->type == SOCK_DGRAM) {
+	if (ps->type != SOCK_STREAM) {
 		int rc = tx_cmsgs(m, ps->family, &ctl);
 		if (rc < 0)
 			return rc;
@@ -812,7 +812,7 @@ rx_cmsgs(struct msghdr *m, const struct ust_ipc_resp *p)
 	}
 	if (p->rx_cmsgs & UST_IPC_RX_PKTINFO) {
 		struct in_pktinfo pi = {.ipi_ifindex = (int)p->rx_ifindex,
-					.ipi_spec_dst.s_addr = htonl(p->rx_dst4),
+					.ipi_spec_dst.s_addr = p->rx_cmsgs & UST_IPC_RX_NO_SPEC_DST ? 0 : htonl(p->rx_dst4),
 					.ipi_addr.s_addr = htonl(p->rx_dst4)};
 		put_cmsg(m, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}

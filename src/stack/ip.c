@@ -10,6 +10,7 @@
 #include "icmp6.h"
 #include "ipv4.h"
 #include "ipv6.h"
+#include "wire/bytes.h"
 #include "wire/csum.h"
 #include "wire/icmp.h"
 #include "wire/icmp6.h"
@@ -36,6 +37,65 @@ ust_sockaddr_set_ip(struct ust_sockaddr *a, const uint8_t ip[16])
 {
 	memcpy(a->addr6, ip, 16);
 	a->addr4 = ust_ip_is_v4(ip) ? ust_ip_v4(ip) : 0;
+}
+
+void
+ust_ip_rxinfo(const struct ust_stack *st, const uint8_t *ip, struct ust_sock_rxinfo *out)
+{
+	bool local;
+	if ((ip[0] >> 4) == 6) {
+		/* IPv6 has no IPv4 destination to tell; its class and hop
+		 * limit stand for TOS and TTL. */
+		out->tos = (uint8_t)(ust_get16(ip) >> 4);
+		out->ttl = ip[7];
+		out->dst4 = 0;
+		memcpy(out->dst6, ip + 24, 16);
+		local = ust_ip_is_local(st, ip + 8);
+	} else {
+		out->tos = ip[1];
+		out->ttl = ip[8];
+		out->dst4 = ust_get32(ip + 16);
+		ust_ip_set_v4(out->dst6, out->dst4);
+		local = ust_ipv4_is_local(st, ust_get32(ip + 12));
+	}
+	out->ifindex = local ? UST_IFINDEX_LOOPBACK : st->cfg.ifindex;
+	out->no_spec_dst = false;
+}
+
+int
+ust_ip_sock_tx(const struct ust_sock *s, const uint8_t dst[16], struct ust_ip_tx *tx)
+{
+	struct ust_stack *st = s->stack;
+	int rc = ust_ip_sock_source(s, dst, tx->src);
+	if (rc < 0)
+		return rc;
+	memcpy(tx->dst, dst, 16);
+	tx->hlim = s->ip_ttl;
+	tx->tclass = s->ip_tos;
+	const struct ust_sock_txinfo *t = s->tx;
+	if (t == NULL)
+		return 0;
+	bool v4 = ust_ip_is_v4(dst);
+	if (v4 && t->src4 != 0) {
+		/* IP_PKTINFO names one of our addresses; another has no route
+		 * (__ip_route_output_key), a group or broadcast is no source. */
+		if (ust_ipv4_is_mcast(t->src4) || ust_ipv4_is_bcast(st, t->src4) || (t->src4 >> 24) == 0)
+			return -EINVAL;
+		if (!ust_ipv4_is_local(st, t->src4) && !s->transparent)
+			return -ENETUNREACH;
+		ust_ip_set_v4(tx->src, t->src4);
+	}
+	if (!v4 && !ust_ip_eq(t->src6, ust_ip_any6)) {
+		/* IPV6_PKTINFO likewise (ip6_datagram_send_ctl). */
+		if (!ust_ip_is_local(st, t->src6) && !s->transparent && !s->freebind)
+			return -EINVAL;
+		memcpy(tx->src, t->src6, 16);
+	}
+	if (t->ttl >= 0)
+		tx->hlim = (uint8_t)t->ttl;
+	if (t->tos >= 0)
+		tx->tclass = (uint8_t)t->tos;
+	return 0;
 }
 
 bool

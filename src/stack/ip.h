@@ -104,6 +104,17 @@ void ust_sockaddr_canon(struct ust_sockaddr *a);
 struct ust_sockaddr ust_sockaddr_any(int family);
 /* Set the address of `a` from the 16-byte form, both fields. */
 void ust_sockaddr_set_ip(struct ust_sockaddr *a, const uint8_t ip[16]);
+/* What recvmsg()'s control messages tell of a datagram whose IP header
+ * is `ip` (IPv4 or IPv6): its destination, TTL or hop limit, TOS or class,
+ * and the interface (the loopback path brings one from our own address;
+ * the port's input drops those). */
+void ust_ip_rxinfo(const struct ust_stack *st, const uint8_t *ip, struct ust_sock_rxinfo *out);
+/* A datagram's header from its socket and this sendmsg()'s control
+ * messages (s->tx): the source (the socket's, the route's, or one of ours
+ * named by IP_PKTINFO/IPV6_PKTINFO), TTL or hop limit, TOS or class. Sets
+ * tx->src, dst, hlim and tclass; 0, -EINVAL (a source not ours) or the
+ * route's error. */
+int ust_ip_sock_tx(const struct ust_sock *s, const uint8_t dst[16], struct ust_ip_tx *tx);
 /* A link-scope IPv6 address (link-local unicast, interface- and
  * link-local multicast) names an interface only with a scope id
  * (Linux's __ipv6_addr_needs_scope_id). */

@@ -119,6 +119,7 @@ deliver(struct raw_sock *r, const struct ust_pkt *pkt, uint32_t skip)
 	if (c == NULL)
 		return;
 	c->l4_off = (uint16_t)skip;
+	c->ts_ns = st->now_ns; /* SO_TIMESTAMP: when it was queued */
 	c->qnext = NULL;
 	if (r->q_tail != NULL)
 		r->q_tail->qnext = c;
@@ -312,16 +313,18 @@ raw_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		rc = ust_ipv4_output_hdrincl(st, pkt);
 		return rc < 0 && rc != -ENOBUFS ? rc : (ssize_t)len;
 	}
-	uint8_t src[16];
-	rc = ust_ip_sock_source(s, dst->addr6, src);
+	/* sendmsg's IP_PKTINFO/IPV6_PKTINFO, IP_TTL/IPV6_HOPLIMIT and
+	 * IP_TOS/IPV6_TCLASS act on this datagram (raw_sendmsg's
+	 * ip_cmsg_send, rawv6_sendmsg's ip6_datagram_send_ctl, and the ping
+	 * sockets' likewise). */
+	struct ust_ip_tx tx = {.proto = r->protocol};
+	rc = ust_ip_sock_tx(s, dst->addr6, &tx);
 	if (rc < 0)
 		return rc;
+	const uint8_t *src = tx.src;
 	struct ust_pkt *pkt = ust_ip_chain(st, buf, len, 0);
 	if (pkt == NULL)
 		return -ENOBUFS;
-	struct ust_ip_tx tx = {.proto = r->protocol, .hlim = s->ip_ttl, .tclass = s->ip_tos};
-	memcpy(tx.src, src, 16);
-	memcpy(tx.dst, dst->addr6, 16);
 	rc = 0;
 	if (r->ping) {
 		ust_put16(ust_pkt_data(pkt) + 4, s->local.port);
@@ -379,6 +382,24 @@ raw_recvfrom(struct ust_sock *s, void *buf, size_t len, int flags, struct ust_so
 		update_events(r);
 	}
 	return n;
+}
+
+/* The next datagram's control messages: a queued copy starts at its IP
+ * header. */
+static int
+raw_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
+{
+	const struct raw_sock *r = (const struct raw_sock *)s;
+	const struct ust_pkt *p = r->q_head;
+	if (p == NULL)
+		return -EAGAIN;
+	uint8_t h[40];
+	ust_pkt_read(p, 0, h, sizeof(h));
+	ust_ip_rxinfo(s->stack, h, out);
+	/* Linux's ping sockets queue without ipv4_pktinfo_prepare. */
+	out->no_spec_dst = r->ping;
+	out->arrival_ns = p->ts_ns;
+	return 0;
 }
 
 static int
@@ -532,6 +553,7 @@ static const struct ust_sock_proto raw_proto = {
 	.getopt = raw_getopt,
 	.nread = raw_nread,
 	.nunacked = raw_nunacked,
+	.rxinfo = raw_rxinfo,
 };
 
 int

@@ -158,6 +158,7 @@ struct ust_sock_rxinfo {
 	uint8_t ttl;         /* its IP TTL */
 	uint8_t tos;         /* its IP TOS */
 	uint32_t ifindex;    /* the interface it came in on: the port's, or UST_IFINDEX_LOOPBACK */
+	bool no_spec_dst;    /* IP_PKTINFO's ipi_spec_dst reads 0.0.0.0 (a ping socket's) */
 	uint64_t arrival_ns; /* when the stack queued it, on the stack's clock */
 };
 

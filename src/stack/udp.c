@@ -394,24 +394,11 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 	int e = ust_sock_take_error(s);
 	if (e < 0)
 		return e;
-	uint8_t src[16];
-	int rc = ust_ip_sock_source(s, dst->addr6, src);
+	struct ust_ip_tx itx = {.proto = UST_IPPROTO_UDP};
+	int rc = ust_ip_sock_tx(s, dst->addr6, &itx);
 	if (rc < 0)
 		return rc;
-	const struct ust_sock_txinfo *tx = s->tx;
-	if (v4 && tx != NULL && tx->src4 != 0) {
-		/* IP_PKTINFO names one of our addresses (ip_route_output_key). */
-		if (!ust_ipv4_is_local(st, tx->src4) && !s->transparent)
-			return -EINVAL;
-		ust_ip_set_v4(src, tx->src4);
-	}
-	static const uint8_t any6[16];
-	if (!v4 && tx != NULL && memcmp(tx->src6, any6, 16) != 0) {
-		/* IPV6_PKTINFO likewise (ip6_datagram_send_ctl). */
-		if (!ust_ip_is_local(st, tx->src6) && !s->transparent && !s->freebind)
-			return -EINVAL;
-		memcpy(src, tx->src6, 16);
-	}
+	const uint8_t *src = itx.src;
 	struct ust_pkt *pkt = ust_ip_chain(st, buf, len, UST_UDP_HLEN);
 	if (pkt == NULL)
 		return -ENOBUFS;
@@ -426,13 +413,6 @@ udp_sendto(struct ust_sock *s, const void *buf, size_t len, int flags,
 		sum = ust_csum_partial(ust_pkt_data(seg), seg->len, sum);
 	uint16_t c = ust_csum_fold(sum);
 	ust_put16(h + 6, c == 0 ? 0xffff : c);
-	struct ust_ip_tx itx = {.proto = UST_IPPROTO_UDP, .hlim = u->s.ip_ttl, .tclass = u->s.ip_tos};
-	memcpy(itx.src, src, 16);
-	memcpy(itx.dst, dst->addr6, 16);
-	if (tx != NULL && tx->ttl >= 0)
-		itx.hlim = (uint8_t)tx->ttl;
-	if (tx != NULL && tx->tos >= 0)
-		itx.tclass = (uint8_t)tx->tos;
 	rc = ust_ip_output(st, pkt, &itx);
 	if (rc < 0 && rc != -ENOBUFS)
 		return rc;
@@ -584,26 +564,7 @@ udp_rxinfo(const struct ust_sock *s, struct ust_sock_rxinfo *out)
 	if (p == NULL)
 		return -EAGAIN;
 	/* The IP header is still in front of the datagram. */
-	const uint8_t *ip = p->buf + p->l3_off;
-	if ((ip[0] >> 4) == 6) {
-		/* IPv6 has no IPv4 destination to tell; its class and hop
-		 * limit stand for TOS and TTL. */
-		out->tos = (uint8_t)(ust_get16(ip) >> 4);
-		out->ttl = ip[7];
-		out->dst4 = 0;
-		memcpy(out->dst6, ip + 24, 16);
-		out->ifindex = ust_ip_is_local(s->stack, ip + 8) ? UST_IFINDEX_LOOPBACK : s->stack->cfg.ifindex;
-		out->arrival_ns = p->ts_ns;
-		return 0;
-	}
-	out->tos = ip[1];
-	out->ttl = ip[8];
-	out->dst4 = ust_get32(ip + 16);
-	ust_ip_set_v4(out->dst6, out->dst4);
-	/* Only the loopback path brings a datagram from one of our own
-	 * addresses: the port's input drops those. */
-	out->ifindex = ust_ipv4_is_local(s->stack, ust_get32(ip + 12)) ? UST_IFINDEX_LOOPBACK
-									: s->stack->cfg.ifindex;
+	ust_ip_rxinfo(s->stack, p->buf + p->l3_off, out);
 	out->arrival_ns = p->ts_ns;
 	return 0;
 }

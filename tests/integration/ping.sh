@@ -4,7 +4,8 @@
 # ustack's loopback addresses; tracepath -4 and -6 to the peer; the kernel sees ustack's echo requests in a
 # clean capture; an unprivileged user gets EPERM for an IPv6 raw socket
 # (preload_faults.sh checks IPv4); ping and ping -6 as nobody as
-# net.ipv4.ping_group_range (ustackd's tunable) allows or refuses them.
+# net.ipv4.ping_group_range (ustackd's tunable) allows or refuses them; raw and
+# ping sockets' control messages against the kernel's (tests/posix/rawcmsg.c).
 . "$(dirname "$0")/lib.sh"
 UST6=2001:2::2
 PEER6=2001:2::1
@@ -83,6 +84,17 @@ for dst in "$PEER_IP" 127.0.0.1 "-6 $PEER6" "-6 ::1"; do
 	grep -q "3 packets transmitted, 3 received" <<<"$out" || fail "nobody's ping $dst: $out"
 	echo "nobody's ping $dst on ustack (ping_group_range '0 2147483647'): 3 of 3 answered"
 done
+# Raw and ping sockets' control messages (tests/posix/rawcmsg.c) with ping
+# sockets allowed on both sides: the kernel in the peer's namespace
+# against ustack, outputs equal.
+in_ns sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+in_ns "$POSIX_BIN/posix_rawcmsg" >"$WORK/rawcmsg.kernel" 2>&1 || fail "rawcmsg on the kernel: $(cat "$WORK/rawcmsg.kernel")"
+UST_PRELOAD=${UST_PRELOAD_OWN:-$UST_PRELOAD} ust_run "$POSIX_BIN/posix_rawcmsg" >"$WORK/rawcmsg.ustack" 2>&1 ||
+	fail "rawcmsg on ustack: $(cat "$WORK/rawcmsg.ustack")"
+grep -q "ping6_recv_reply_cmsg" "$WORK/rawcmsg.kernel" || fail "no ping socket case ran: $(cat "$WORK/rawcmsg.kernel")"
+diff -u --label kernel --label ustack "$WORK/rawcmsg.kernel" "$WORK/rawcmsg.ustack" ||
+	fail "raw and ping sockets' control messages differ from the kernel's"
+echo "raw and ping sockets' control messages: $(wc -l <"$WORK/rawcmsg.kernel") lines equal on the kernel and on ustack"
 # Only a supplementary group in the range.
 ping_range "$users $users"
 out=$(nobody_ping --clear-groups "$PEER_IP") && fail "nobody's ping with no group in '$users $users': $out"

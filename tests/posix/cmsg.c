@@ -218,6 +218,11 @@ int main(void)
     inet_pton(AF_INET, "127.0.0.1", &pi.ipi_spec_dst);
     CHECK("sendmsg_pktinfo_local", send_pktinfo(ua, &pi));
     recv_cmsgs("recv_sendmsg_pktinfo_local", ub, 512);
+    inet_pton(AF_INET, "198.18.200.1", &pi.ipi_spec_dst);
+    CHECK("sendmsg_pktinfo_foreign", send_pktinfo(ua, &pi));
+    inet_pton(AF_INET, "224.0.0.1", &pi.ipi_spec_dst);
+    CHECK("sendmsg_pktinfo_group", send_pktinfo(ua, &pi));
+    recv_cmsgs("recv_after_pktinfo_refused", ub, 512);
 
     /* TCP keeps the options but gives no IP control messages. */
     uint16_t port;
