@@ -93,6 +93,8 @@ struct ust_psock {
 	_Atomic bool copy;        /* its bytes live in another region: send through the channel */
 	_Atomic bool dead_told;   /* ustackd is gone and a wait reported it so (only once) */
 	bool used;                /* bound, connected or sent: too late to hand to the kernel */
+	bool delivered;           /* a receive returned bytes or an accept a connection:
+				   * with no event pending, the next one would block */
 	uint8_t nopts;            /* entries in opts */
 	struct {
 		int level, name;  /* setsockopt's */

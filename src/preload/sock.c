@@ -176,6 +176,11 @@ begin(const struct ust_psock *ps, uint32_t op, int *err)
 	return ch;
 }
 
+/* The events that end a receive's or an accept's wait (ust_chan_wait adds
+ * ERR and HUP): without one, asking ustackd would answer EAGAIN. */
+#define WAKES_RECV (UST_IPC_EV_IN | UST_IPC_EV_RDHUP | UST_IPC_EV_ERR | UST_IPC_EV_HUP)
+#define WAKES_ACCEPT (UST_IPC_EV_IN | UST_IPC_EV_ERR | UST_IPC_EV_HUP)
+
 /* ustackd gone: the error each kind of call reports. */
 static int
 dead_errno(int rc, int kind)
@@ -465,22 +470,27 @@ ust_p_accept(struct ust_psock *ps, struct sockaddr *a, socklen_t *len, int flags
 		return -EINVAL;
 	int64_t dl = deadline(timeo(ps, true));
 	for (;;) {
-		int err;
-		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_ACCEPT, &err);
-		if (ch == NULL)
-			return dead_errno(err, -ECONNABORTED);
-		ch->req.a = flags & SOCK_NONBLOCK;
-		int64_t call_rc;
-		int nfd = call_for_fd(ch, ps->family, SOCK_STREAM, 0, flags, &call_rc);
-		if (nfd >= 0) {
-			if (a != NULL)
-				addr_out(&ch->resp.addr, a, len);
-			return nfd;
+		/* A listener with nothing queued waits before it asks: the call
+		 * would only answer EAGAIN, a round trip to ustackd. */
+		if (!(ps->delivered && !nonblocking(ps) && !(ust_chan_events(ps) & WAKES_ACCEPT))) {
+			int err;
+			struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_ACCEPT, &err);
+			if (ch == NULL)
+				return dead_errno(err, -ECONNABORTED);
+			ch->req.a = flags & SOCK_NONBLOCK;
+			int64_t call_rc;
+			int nfd = call_for_fd(ch, ps->family, SOCK_STREAM, 0, flags, &call_rc);
+			if (nfd >= 0) {
+				ps->delivered = true;
+				if (a != NULL)
+					addr_out(&ch->resp.addr, a, len);
+				return nfd;
+			}
+			int rc = call_rc < 0 ? (int)call_rc : nfd;
+			if (rc != -EAGAIN || nonblocking(ps))
+				return dead_errno(rc, -ECONNABORTED);
 		}
-		int rc = call_rc < 0 ? (int)call_rc : nfd;
-		if (rc != -EAGAIN || nonblocking(ps))
-			return dead_errno(rc, -ECONNABORTED);
-		rc = ust_chan_wait(ps, UST_IPC_EV_IN, dl);
+		int rc = ust_chan_wait(ps, UST_IPC_EV_IN, dl);
 		if (rc < 0)
 			return dead_errno(rc, -ECONNABORTED);
 	}
@@ -909,6 +919,22 @@ recv_err(struct ust_psock *ps, struct msghdr *m)
 	return rc;
 }
 
+/* A blocking receive waits; 0: look again, else what recv returns. */
+static ssize_t
+recv_wait(struct ust_psock *ps, int64_t dl, size_t got, int *wait_err)
+{
+	int w = ust_chan_wait(ps, UST_IPC_EV_IN | UST_IPC_EV_RDHUP, dl);
+	if (w < 0 && got > 0)
+		return (ssize_t)got;
+	/* A timeout or a signal still returns what came, fewer bytes than
+	 * SO_RCVLOWAT asked for: one more look, without waiting. */
+	if (w == -EAGAIN || w == -EINTR)
+		*wait_err = w;
+	else if (w < 0)
+		return dead_errno(w, -ECONNRESET);
+	return 0;
+}
+
 ssize_t
 ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 {
@@ -928,6 +954,18 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 	int64_t inq = -1; /* TCP_INQ's hint after the last read, -1 = not asked */
 	m->msg_flags = 0;
 	for (;;) {
+		/* A datagram socket that has delivered before, with nothing to
+		 * read or report now, waits before it asks: the call would only
+		 * answer EAGAIN, a round trip to ustackd (each half of a
+		 * ping-pong). Not a stream: readable there means SO_RCVLOWAT's
+		 * bytes, and a smaller buffer takes fewer. */
+		if (ps->delivered && ps->type != SOCK_STREAM && !nonblock && wait_err == 0 &&
+		    !(ust_chan_events(ps) & WAKES_RECV)) {
+			ssize_t w = recv_wait(ps, dl, got, &wait_err);
+			if (w != 0)
+				return w;
+			continue;
+		}
 		int err;
 		struct ust_ipc_channel *ch = begin(ps, UST_IPC_OP_RECV, &err);
 		if (ch == NULL)
@@ -940,6 +978,8 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 		ch->req.b = in_place && !nonblock && !waitall && wait_err == 0;
 		ch->req.len = (uint32_t)room;
 		ssize_t rc = ust_chan_call(ch);
+		if (rc > 0)
+			ps->delivered = true;
 		if (rc >= 0) {
 			size_t n = ch->resp.len < room ? ch->resp.len : room;
 			if (rc > 0 && (ch->resp.flags & UST_IPC_F_SPANS)) {
@@ -966,15 +1006,9 @@ ust_p_recv(struct ust_psock *ps, struct msghdr *m, int flags)
 			return wait_err;
 		if (rc != -EAGAIN || nonblock)
 			return got > 0 ? (ssize_t)got : dead_errno((int)rc, -ECONNRESET);
-		int w = ust_chan_wait(ps, UST_IPC_EV_IN | UST_IPC_EV_RDHUP, dl);
-		if (w < 0 && got > 0)
-			return (ssize_t)got;
-		/* A timeout or a signal still returns what came, fewer bytes
-		 * than SO_RCVLOWAT asked for: one more look, without waiting. */
-		if (w == -EAGAIN || w == -EINTR)
-			wait_err = w;
-		else if (w < 0)
-			return dead_errno(w, -ECONNRESET);
+		ssize_t w = recv_wait(ps, dl, got, &wait_err);
+		if (w != 0)
+			return w;
 	}
 	if (m->msg_name != NULL)
 		m->msg_namelen = 0;
