@@ -13,9 +13,10 @@
 #   stack  measured once: instructions per data segment + ACK (callgrind),
 #          ustackd memory per idle connection, CPU time while idle
 #
-# Usage (root): bench/run.sh [--quick] [--build DIR] [--setups local,wire,s2s,stack]
+# Usage (root): bench/run.sh [--quick] [--build DIR] [--setups local,wire,s2s,stack] [--only RE]
 #   --quick       1 run of 1 s per cell instead of 3 of 3 s (for iteration)
 #   --build DIR   the build to measure (default build/; built if missing)
+#   --only RE     only the workloads whose name matches the regular expression
 #   UST_OPTS      extra ustackd options, e.g. UST_OPTS='--idle-sleep-us 0'
 # Prints the table; writes raw.csv, summary.csv, table.md and PNG plots to
 # bench/results/DATE/ (git-ignored). Not part of the test suite.
@@ -26,12 +27,14 @@ RUNS=3
 SECS=3
 BUILD=$ROOT/build
 SETUPS=local,wire,s2s,stack
+ONLY=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) RUNS=1 SECS=1 ;;
 	--build) BUILD=$(realpath "$2"); shift ;;
 	--setups) SETUPS=$2; shift ;;
-	*) echo "usage: bench/run.sh [--quick] [--build DIR] [--setups LIST]" >&2; exit 2 ;;
+	--only) ONLY=$2; shift ;;
+	*) echo "usage: bench/run.sh [--quick] [--build DIR] [--setups LIST] [--only RE]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -136,6 +139,7 @@ wait_port() { # NS PROTO PORT
 cell() {
 	local setup=$1 wl=$2 lcmd=$3 ucmd=$4 parser=$5
 	local r stack cmd order
+	[[ -z "$ONLY" || "$wl" =~ $ONLY ]] || return 0
 	for r in $(seq "$RUNS"); do
 		order="linux ustack"
 		[ $((r % 2)) -eq 0 ] && order="ustack linux"
