@@ -28,7 +28,10 @@
  * spin last up to twice as long as it took; a spin that ended in a sleep
  * halves it, down to none, and then only every PROBE_EVERY-th wait spins
  * briefly to notice when spinning pays again (on a core shared with the
- * peer it waits for, spinning only delays that peer). A thread never
+ * peer it waits for, spinning only delays that peer). A call whose answer
+ * came after its caller slept, yet within the cap, sets the budget as if
+ * a spin had caught it: ustackd answers on its own CPU, sleeping or not,
+ * so the sleep only cost a wake-up. A thread never
  * spins on the CPU ustackd polls on, nor when the process may use only
  * one CPU. USTACK_SPIN_US caps a spin (default 50; 0: never spin).
  * A request made while ustackd sleeps rings its doorbell (ipc.h). A sleep
@@ -594,14 +597,29 @@ spin_learn(struct spinner *sp, int64_t budget, bool hit, int64_t waited)
 	}
 }
 
-/* Spin per the policy until done(arg); returns whether it became true. */
+/* A call answered only after its caller slept, `waited` ns after it was
+ * asked: ustackd answers on its own CPU whether or not the caller sleeps,
+ * so a spin that long would have caught the answer if the cap allows it
+ * (a miss alone would only ever shrink the budget, and a budget of none
+ * left calls that ustackd answers in a microsecond sleeping). */
+static void
+spin_learn_late(struct spinner *sp, int64_t waited)
+{
+	if (waited <= proc.spin_cap_ns)
+		spin_learn(sp, 1, true, waited);
+}
+
+/* Spin per the policy until done(arg); returns whether it became true,
+ * and in *t0 when the spin began (0: it did not). */
 static bool
-spin(struct spinner *sp, bool (*done)(const void *), const void *arg)
+spin(struct spinner *sp, bool (*done)(const void *), const void *arg, int64_t *t0_out)
 {
 	int64_t budget = spin_budget(sp);
+	*t0_out = 0;
 	if (budget == 0)
 		return done(arg);
 	int64_t t0 = ust_now_ns(), t = t0;
+	*t0_out = t0;
 	bool hit = false;
 	while (!hit && t - t0 < budget) {
 		for (int i = 0; i < 32 && !(hit = done(arg)); i++)
@@ -634,7 +652,8 @@ ring_doorbell(void)
 bool
 ust_chan_spin(bool (*done)(const void *), const void *arg)
 {
-	return spin(&ready_spin, done, arg);
+	int64_t t0;
+	return spin(&ready_spin, done, arg, &t0);
 }
 
 int
@@ -754,10 +773,14 @@ call_once(struct ust_ipc_channel *ch)
 	atomic_store(&ch->req_seq, seq);
 	struct answer a = {.ch = ch, .seq = seq};
 	/* A sleeping ustackd answers after a wake-up, too late for a spin. */
-	if (ring_doorbell() ? answered(&a) : spin(&call_spin, answered, &a)) {
+	bool woke = ring_doorbell();
+	int64_t t0 = 0;
+	if (woke ? answered(&a) : spin(&call_spin, answered, &a, &t0)) {
 		reach(&ch->resp);
 		return ch->resp.ret;
 	}
+	if (!woke && t0 == 0)
+		t0 = ust_now_ns();
 	for (;;) {
 		/* seq_cst pairs with ustackd's publish-then-check (ipc.h). */
 		atomic_store(&ch->sleeping, 1);
@@ -767,6 +790,8 @@ call_once(struct ust_ipc_channel *ch)
 		}
 		atomic_store(&ch->sleeping, 0);
 		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq) {
+			if (!woke)
+				spin_learn_late(&call_spin, ust_now_ns() - t0);
 			reach(&ch->resp);
 			return ch->resp.ret;
 		}
