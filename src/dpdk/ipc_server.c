@@ -673,6 +673,21 @@ op_accept(struct region *g, struct client *c, struct ust_sock *s, const struct u
 	return rc;
 }
 
+/* A blocking connect to this host completes within the call, as on Linux
+ * (SYN, SYN-ACK and ACK cross the loopback queue before it returns): its
+ * outcome is the answer, not EINPROGRESS that the caller would wait on
+ * and then ask about again. */
+static int64_t
+op_connect(struct ust_stack *st, struct usock *u, const struct ust_sockaddr *a)
+{
+	int rc = ust_sock_connect(u->s, a);
+	if (rc != -EINPROGRESS || u->nonblock)
+		return rc;
+	ust_stack_loopback(st);
+	int again = ust_sock_connect(u->s, a);
+	return again == -EALREADY ? rc : again;
+}
+
 /* The last copy of a socket may just have been closed: look at its end
  * now rather than at the next sweep, so close() acts at once. */
 static void
@@ -912,7 +927,7 @@ serve_one(struct region *g, unsigned i, uint32_t seq)
 	case UST_IPC_OP_ACCEPT:
 		return op_accept(g, c, s, &q, p);
 	case UST_IPC_OP_CONNECT:
-		return ust_sock_connect(s, &a);
+		return op_connect(g->srv->st, u, &a);
 	case UST_IPC_OP_SEND:
 		if (q.c < 0) {
 			/* A datagram socket gets its port even from a failed send (Linux). */
