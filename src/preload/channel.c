@@ -94,6 +94,7 @@ struct spinner {
 static bool in_vfork;             /* fork() is serving a vfork() */
 static _Thread_local int my_chan = -1;
 static _Thread_local bool my_unsettled; /* copied spans ustackd has not yet taken */
+static _Thread_local bool my_posted;    /* a request awaits its answer nobody waits for */
 static _Thread_local struct spinner call_spin = {.budget_ns = SPIN_START_NS};
 static _Thread_local struct spinner ready_spin = {.budget_ns = SPIN_START_NS};
 static pthread_key_t chan_key;
@@ -107,12 +108,17 @@ ust_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static struct ust_ipc_channel *take_channel(void);
+
 static void
 release_channel(void *arg)
 {
 	(void)arg;
-	if (my_chan >= 0 && proc.r != NULL)
+	/* The next owner must not write over a request ustackd has not read. */
+	if (my_chan >= 0 && proc.r != NULL) {
+		take_channel();
 		atomic_store(&proc.r->chan[my_chan].owner, 0);
+	}
 	my_chan = -1;
 }
 
@@ -149,6 +155,7 @@ after_fork_child(void)
 	pthread_mutex_init(&proc.grow_lock, NULL);
 	my_chan = -1;
 	my_unsettled = false;
+	my_posted = false;
 	/* Join now, with a channel for this (the only) thread: a child may
 	 * chroot, drop privileges or enter a seccomp sandbox before it first
 	 * uses a socket (sshd does all three) and could not reach ustackd
@@ -702,7 +709,7 @@ ust_chan_settle(void)
 	if (!my_unsettled)
 		return;
 	my_unsettled = false;
-	struct ust_ipc_channel *ch = ust_chan_get();
+	struct ust_ipc_channel *ch = ust_chan_take();
 	if (ch == NULL)
 		return;
 	memset(&ch->req, 0, sizeof(ch->req));
@@ -764,17 +771,14 @@ answered(const void *arg)
 	return atomic_load_explicit(&a->ch->resp_seq, memory_order_acquire) == a->seq;
 }
 
+/* Wait for the answer to request `seq`; `learn` from how long it took
+ * unless ustackd was asleep (`woke`: that wait was its wake-up). */
 static int64_t
-call_once(struct ust_ipc_channel *ch)
+await_answer(struct ust_ipc_channel *ch, uint32_t seq, bool woke, bool learn)
 {
-	uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_relaxed) + 1;
-	/* ustackd settles the channel's last spans before any request. */
-	my_unsettled = false;
-	atomic_store(&ch->req_seq, seq);
 	struct answer a = {.ch = ch, .seq = seq};
-	/* A sleeping ustackd answers after a wake-up, too late for a spin. */
-	bool woke = ring_doorbell();
 	int64_t t0 = 0;
+	/* A sleeping ustackd answers after a wake-up, too late for a spin. */
 	if (woke ? answered(&a) : spin(&call_spin, answered, &a, &t0)) {
 		reach(&ch->resp);
 		return ch->resp.ret;
@@ -790,7 +794,7 @@ call_once(struct ust_ipc_channel *ch)
 		}
 		atomic_store(&ch->sleeping, 0);
 		if (atomic_load_explicit(&ch->resp_seq, memory_order_acquire) == seq) {
-			if (!woke)
+			if (!woke && learn)
 				spin_learn_late(&call_spin, ust_now_ns() - t0);
 			reach(&ch->resp);
 			return ch->resp.ret;
@@ -798,6 +802,52 @@ call_once(struct ust_ipc_channel *ch)
 		if (ust_chan_probe_dead())
 			return -EPIPE;
 	}
+}
+
+/* Publish the request in ch->req; returns whether ustackd was asleep. */
+static bool
+publish(struct ust_ipc_channel *ch, uint32_t *seq)
+{
+	*seq = atomic_load_explicit(&ch->req_seq, memory_order_relaxed) + 1;
+	/* ustackd settles the channel's last spans before any request. */
+	my_unsettled = false;
+	atomic_store(&ch->req_seq, *seq);
+	return ring_doorbell();
+}
+
+static int64_t
+call_once(struct ust_ipc_channel *ch)
+{
+	uint32_t seq;
+	bool woke = publish(ch, &seq);
+	return await_answer(ch, seq, woke, true);
+}
+
+void
+ust_chan_post(struct ust_ipc_channel *ch)
+{
+	uint32_t seq;
+	publish(ch, &seq);
+	my_posted = true;
+}
+
+static struct ust_ipc_channel *
+take_channel(void)
+{
+	struct ust_ipc_channel *ch = &proc.r->chan[my_chan];
+	if (my_posted) {
+		my_posted = false;
+		uint32_t seq = atomic_load_explicit(&ch->req_seq, memory_order_relaxed);
+		if (await_answer(ch, seq, false, false) == -EPIPE)
+			return NULL; /* ustackd is gone */
+	}
+	return ch;
+}
+
+struct ust_ipc_channel *
+ust_chan_take(void)
+{
+	return ust_chan_get() == NULL ? NULL : take_channel();
 }
 
 uint32_t

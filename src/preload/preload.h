@@ -95,6 +95,8 @@ struct ust_psock {
 	bool used;                /* bound, connected or sent: too late to hand to the kernel */
 	bool delivered;           /* a receive returned bytes or an accept a connection:
 				   * with no event pending, the next one would block */
+	bool peered;              /* a stream connected or accepted: its close frees no
+				   * port another caller could be waiting to bind */
 	uint8_t nopts;            /* entries in opts */
 	struct {
 		int level, name;  /* setsockopt's */
@@ -123,8 +125,14 @@ UST_HIDDEN void ust_fd_scan_inherited(void);
 /* channel.c */
 UST_HIDDEN int ust_chan_ready(void); /* 0, or -errno if ustackd cannot be reached */
 UST_HIDDEN struct ust_ipc_channel *ust_chan_get(void); /* this thread's channel, NULL if none */
+/* This thread's channel, free for a request (a posted one answered), NULL
+ * if none or ustackd is gone. */
+UST_HIDDEN struct ust_ipc_channel *ust_chan_take(void);
 /* Publish the request in ch->req and wait for the answer (ch->resp). */
 UST_HIDDEN int64_t ust_chan_call(struct ust_ipc_channel *ch);
+/* Publish the request without waiting: the caller needs no answer, and
+ * the thread's next request waits for it first (ust_chan_take). */
+UST_HIDDEN void ust_chan_post(struct ust_ipc_channel *ch);
 /* The region's first byte: span offsets count from here. */
 UST_HIDDEN uint8_t *ust_chan_base(void);
 /* This thread copied the spans of its channel's last answer (`received`:

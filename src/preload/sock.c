@@ -165,7 +165,7 @@ begin(const struct ust_psock *ps, uint32_t op, int *err)
 		*err = -EBADF; /* of a region this process no longer has */
 		return NULL;
 	}
-	struct ust_ipc_channel *ch = ust_chan_get();
+	struct ust_ipc_channel *ch = ust_chan_take();
 	if (ch == NULL || ust_chan_dead()) {
 		*err = -EPIPE;
 		return NULL;
@@ -256,6 +256,7 @@ call_for_fd(struct ust_ipc_channel *ch, int family, int type, int protocol, int 
 		ust_libc.close(fd); /* its last copy: ustackd closes the socket */
 		return -ENOMEM;
 	}
+	ps->peered = ch->req.op == UST_IPC_OP_ACCEPT;
 	ust_fd_set(fd, ps);
 	return fd;
 }
@@ -284,7 +285,12 @@ ust_p_close(struct ust_psock *ps)
 	 * child that never used its sockets leaves it to ustackd's sweep. */
 	int err;
 	struct ust_ipc_channel *ch = ust_chan_joined() ? begin(ps, UST_IPC_OP_CLOSE, &err) : NULL;
-	if (ch != NULL)
+	/* A connection's close needs no answer (ustackd's is always 0) and
+	 * its FIN goes out on ustackd's next turn; a listener's or a bound
+	 * socket's waits, so its port is free when close() returns. */
+	if (ch != NULL && ps->peered)
+		ust_chan_post(ch);
+	else if (ch != NULL)
 		ust_chan_call(ch);
 	free(ps);
 }
@@ -423,6 +429,7 @@ ust_p_connect(int fd, struct ust_psock *ps, const struct sockaddr *a, socklen_t 
 		return dead_errno(err, -ENOTCONN);
 	ch->req.addr = ia;
 	rc = (int)ust_chan_call(ch);
+	ps->peered = ps->type == SOCK_STREAM && ia.family != AF_UNSPEC && (rc == 0 || rc == -EINPROGRESS);
 	if (rc != -EINPROGRESS || nonblocking(ps))
 		return dead_errno(rc, -ECONNREFUSED);
 	int64_t dl = deadline(timeo(ps, false));
