@@ -205,9 +205,11 @@ send_check(struct tcpcb *tp)
 		rc = -ENOBUFS;
 	/* The buffer grew (autotuning, SO_SNDBUF): the ring follows here,
 	 * where no span of it is lent out. One that cannot grow keeps its
-	 * size and bytes. */
-	if (rc == 0 && tp->snd.cap < tp->s.sndbuf_bytes)
-		tcp_ring_grow(&tp->s, &tp->snd, tp->s.sndbuf_bytes);
+	 * size and bytes, and the buffer is what the ring holds (so poll does
+	 * not report room the ring lacks). */
+	if (rc == 0 && tp->snd.cap < tp->s.sndbuf_bytes &&
+	    tcp_ring_grow(&tp->s, &tp->snd, tp->s.sndbuf_bytes) < 0)
+		tp->s.sndbuf_bytes = tp->snd.cap;
 	return rc;
 }
 
