@@ -29,7 +29,7 @@ struct ust_sysctl {
 	char tcp_congestion_control[16];  /* "cubic" or "reno" */
 	int32_t tcp_slow_start_after_idle; /* restart from the initial window after an idle RTO */
 	int32_t tcp_early_retrans;        /* 3 or 4: tail loss probes (RFC 8985 7) */
-	int32_t tcp_recovery;             /* bit 0: RACK loss detection (RFC 8985) */
+	int32_t tcp_recovery;             /* kept and shown: RACK is on whatever bit 0 says, as on Linux 6.18 */
 	uint32_t tcp_notsent_lowat;       /* default TCP_NOTSENT_LOWAT, UINT32_MAX = none */
 	int32_t tcp_syncookies;           /* 0 never, 1 when the SYN queue is full, 2 always */
 	int32_t tcp_max_syn_backlog;      /* embryonic connections per listener at most */

@@ -292,7 +292,7 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 			tp->cwnd = tp->ssthresh;
 	}
 	tcp_rack_ack(st, tp, old_una, delivered_end(tp, th));
-	if (tcp_rack_enabled(st, tp)) {
+	if (tcp_rack_enabled(tp)) {
 		/* RFC 8985: a hole is lost when a later-sent segment arrived
 		 * and RACK.rtt + reo_wnd has passed since it was sent. */
 		if (!tp->in_recovery && tp->snd_max != tp->snd_una && SEQ_GEQ(tp->snd_una, tp->recover) &&
@@ -303,7 +303,7 @@ process_ack(struct ust_stack *st, struct tcpcb *tp, const struct ust_tcp_view *t
 			rexmit_lost(st, tp);
 		}
 	} else if (!tp->in_recovery && tp->snd_max != tp->snd_una && SEQ_GEQ(tp->snd_una, tp->recover)) {
-		/* Without RACK (no SACK, or tcp_recovery 0): three duplicate
+		/* Without RACK (no SACK): three duplicate
 		 * ACKs or SACKed segments (RFC 5681 3.2, RFC 6675 IsLost). */
 		uint32_t sacked_segs = tp->sack_ok ? tcp_sacked_bytes(tp) / tp->mss : 0;
 		uint32_t out_segs = (tp->snd_max - tp->snd_una + tp->mss - 1) / tp->mss;

@@ -23,16 +23,18 @@
 
 #include "tcp_var.h"
 
+/* Linux 6.18 detects losses by RACK alone on a SACK connection:
+ * tcp_recovery's bit 0 no longer turns it off (wire recovery_off.wire). */
 bool
-tcp_rack_enabled(const struct ust_stack *st, const struct tcpcb *tp)
+tcp_rack_enabled(const struct tcpcb *tp)
 {
-	return tp->sack_ok && (st->sysctl.tcp_recovery & 1) != 0;
+	return tp->sack_ok;
 }
 
 void
 tcp_rack_sent(struct ust_stack *st, struct tcpcb *tp, uint32_t end)
 {
-	if (!tcp_rack_enabled(st, tp))
+	if (!tcp_rack_enabled(tp))
 		return;
 	if (tp->xmarks == NULL && (tp->xmarks = calloc(TCP_XMIT_MARKS, sizeof(*tp->xmarks))) == NULL)
 		return;
@@ -118,7 +120,7 @@ tcp_rack_rtt_sample(struct tcpcb *tp, uint64_t rtt_ns)
 void
 tcp_rack_resent(struct ust_stack *st, struct tcpcb *tp, uint32_t seq, uint32_t end)
 {
-	if (!tcp_rack_enabled(st, tp) || !SEQ_LT(seq, end))
+	if (!tcp_rack_enabled(tp) || !SEQ_LT(seq, end))
 		return;
 	if (tp->rxmarks == NULL &&
 	    (tp->rxmarks = calloc(TCP_REXMIT_MARKS, sizeof(*tp->rxmarks))) == NULL)
@@ -173,7 +175,7 @@ rexmit_ns_in(const struct tcpcb *tp, uint32_t from, uint32_t to)
 void
 tcp_rack_ack(struct ust_stack *st, struct tcpcb *tp, uint32_t old_una, uint32_t delivered_hi)
 {
-	if (!tcp_rack_enabled(st, tp))
+	if (!tcp_rack_enabled(tp))
 		return;
 	/* RFC 8985 6.2 step 3: bytes delivered below what was delivered
 	 * before, never resent, arrived out of order. */
@@ -215,7 +217,7 @@ bool
 tcp_rack_detect(struct ust_stack *st, struct tcpcb *tp)
 {
 	tp->reo_at = 0;
-	if (!tcp_rack_enabled(st, tp) || tp->nsacked == 0 || tp->rack_xmit_ns == 0 ||
+	if (!tcp_rack_enabled(tp) || tp->nsacked == 0 || tp->rack_xmit_ns == 0 ||
 	    SEQ_LT(tp->snd_una, tp->retrans_hi))
 		return false;
 	uint64_t sent = xmit_ns(tp, tp->snd_una);
@@ -232,7 +234,7 @@ tcp_rack_detect(struct ust_stack *st, struct tcpcb *tp)
 bool
 tcp_rack_detect_rexmit(struct ust_stack *st, struct tcpcb *tp)
 {
-	if (!tcp_rack_enabled(st, tp) || !tp->in_recovery || tp->rack_xmit_ns == 0)
+	if (!tcp_rack_enabled(tp) || !tp->in_recovery || tp->rack_xmit_ns == 0)
 		return false;
 	uint64_t sent = rexmit_ns(tp, tp->snd_una);
 	/* Only a retransmission sent before what was delivered since. */
@@ -273,7 +275,7 @@ void
 tcp_tlp_arm(struct ust_stack *st, struct tcpcb *tp)
 {
 	tp->tlp_at = 0;
-	if (!tcp_rack_enabled(st, tp) || (st->sysctl.tcp_early_retrans != 3 && st->sysctl.tcp_early_retrans != 4) ||
+	if (!tcp_rack_enabled(tp) || (st->sysctl.tcp_early_retrans != 3 && st->sysctl.tcp_early_retrans != 4) ||
 	    tp->in_recovery || tp->tlp_high != 0 || tp->snd_una == tp->snd_max || tp->rexmt_at == 0 ||
 	    (tp->state != TCPS_ESTABLISHED && tp->state != TCPS_CLOSE_WAIT && tp->state != TCPS_FIN_WAIT_1 &&
 	     tp->state != TCPS_CLOSING && tp->state != TCPS_LAST_ACK))

@@ -432,7 +432,7 @@ void tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt_ns);
 void tcp_rack_timeout(struct ust_stack *st, struct tcpcb *tp);
 
 /* tcp_rack.c */
-bool tcp_rack_enabled(const struct ust_stack *st, const struct tcpcb *tp);
+bool tcp_rack_enabled(const struct tcpcb *tp);
 /* New data up to `end` left now. */
 void tcp_rack_sent(struct ust_stack *st, struct tcpcb *tp, uint32_t end);
 void tcp_rack_rtt_sample(struct tcpcb *tp, uint64_t rtt_ns);
