@@ -66,7 +66,10 @@ struct lend {
 struct attachment {
 	struct region *reg; /* the region */
 	uint32_t h;         /* the handle in it */
+	uint32_t *hi;       /* epoll slots from UST_IPC_EPOLL_BITS on watching it (HI_EXCL) */
+	uint32_t nhi;       /* entries in hi */
 };
+#define HI_EXCL 0x80000000u /* attachment.hi: the slot watches with EPOLLEXCLUSIVE */
 
 /* One ustack socket, and the kernel socket pair that stands for it. */
 struct usock {
@@ -96,8 +99,8 @@ struct region {
 	unsigned nsocks;                /* sockets attached to it */
 	int chan_evfd[UST_IPC_CHANNELS]; /* each channel's wake-up eventfd, -1 = none */
 	struct client *chan_owner[UST_IPC_CHANNELS]; /* process that attached the eventfd */
-	int ep_bell[UST_IPC_EPOLLS];    /* each epoll slot's doorbell eventfd, -1 = free */
-	struct client *ep_owner[UST_IPC_EPOLLS]; /* process that opened the slot */
+	int *ep_bell;                   /* each epoll slot's doorbell end, -1 = free */
+	uint32_t ep_n;                  /* slots below this have been handed out */
 	uint32_t chan_n;                /* channels below this may be in use */
 	struct usock **socks;           /* by handle */
 	struct lend lend[UST_IPC_CHANNELS]; /* by channel */
@@ -341,21 +344,61 @@ wake_waiters(struct region *g, struct ust_ipc_sockstate *ss)
 	}
 }
 
+/* A doorbell is a socket pair's end: a byte makes the other end readable. */
 static void
-ring(int efd)
+ring_bell(int bell)
 {
-	uint64_t one = 1;
-	if (efd >= 0 && write(efd, &one, sizeof(one)) < 0)
-		return; /* a full counter rings just as well */
+	if (bell >= 0 && send(bell, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return; /* a full bell rings just as well */
 }
 
-/* Tell the epoll slots of region g watching socket h that it has news (ipc.h). */
+/* Doorbells to ring once the news is in every slot. A wake-up is a system
+ * call, and the thread it wakes may run before ustackd goes on: a program
+ * that learnt of a socket's readiness (from poll, or from another set) and
+ * then asked its epoll set found no news there yet. */
+struct rings {
+	int bell[32];   /* doorbell ends */
+	unsigned n;     /* how many */
+};
+
 static void
-tell_epolls(struct region *g, uint32_t h)
+ring_all(struct rings *r)
 {
+	for (unsigned i = 0; i < r->n; i++)
+		ring_bell(r->bell[i]);
+	r->n = 0;
+}
+
+/* Give one watching slot the news of socket h; *excl_woken: an
+ * EPOLLEXCLUSIVE watcher was woken, the others are not told. */
+static void
+tell_slot(struct region *g, uint32_t slot, uint32_t h, bool excl, bool *excl_woken, struct rings *r)
+{
+	if (excl && *excl_woken)
+		return;
+	struct ust_ipc_epoll *ep = &g->r->ep[slot];
+	atomic_fetch_or(&ep->ready[h / 64], 1ull << (h % 64));
+	atomic_fetch_or(&ep->summary[h / 4096], 1ull << ((h / 64) % 64));
+	atomic_fetch_or(&ep->top[h / 262144], 1ull << ((h / 4096) % 64));
+	/* seq_cst pairs with the waiter's arm-then-check. */
+	if (atomic_load(&ep->armed) != 0 && atomic_exchange(&ep->armed, 0) != 0) {
+		if (r->n == sizeof(r->bell) / sizeof(r->bell[0]))
+			ring_all(r);
+		r->bell[r->n++] = g->ep_bell[slot];
+		*excl_woken |= excl;
+	}
+}
+
+/* Tell the epoll slots watching the socket at `a` that it has news
+ * (ipc.h); the doorbells to ring go to r. */
+static void
+tell_epolls(const struct attachment *a, struct rings *r)
+{
+	struct region *g = a->reg;
+	uint32_t h = a->h;
 	bool excl_woken = false;
 	struct ust_ipc_sockstate *ss = &g->r->sock[h];
-	for (unsigned w = 0; w < UST_IPC_EPOLLS / 64; w++) {
+	for (unsigned w = 0; w < UST_IPC_EPOLL_BITS / 64; w++) {
 		uint64_t m = atomic_load_explicit(&ss->watch[w], memory_order_relaxed);
 		if (m == 0)
 			continue;
@@ -363,21 +406,11 @@ tell_epolls(struct region *g, uint32_t h)
 		while (m != 0) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
-			bool excl = (x >> bit) & 1;
-			if (excl && excl_woken)
-				continue;
-			unsigned slot = w * 64 + bit;
-			struct ust_ipc_epoll *ep = &g->r->ep[slot];
-			atomic_fetch_or(&ep->ready[h / 64], 1ull << (h % 64));
-			atomic_fetch_or(&ep->summary[h / 4096], 1ull << ((h / 64) % 64));
-			atomic_fetch_or(&ep->top[h / 262144], 1ull << ((h / 4096) % 64));
-			/* seq_cst pairs with the waiter's arm-then-check. */
-			if (atomic_load(&ep->armed) != 0 && atomic_exchange(&ep->armed, 0) != 0) {
-				ring(g->ep_bell[slot]);
-				excl_woken |= excl;
-			}
+			tell_slot(g, w * 64 + bit, h, (x >> bit) & 1, &excl_woken, r);
 		}
 	}
+	for (uint32_t i = 0; i < a->nhi; i++)
+		tell_slot(g, a->hi[i] & ~HI_EXCL, h, (a->hi[i] & HI_EXCL) != 0, &excl_woken, r);
 }
 
 static void
@@ -385,14 +418,16 @@ on_sock_event(struct ust_sock *s, uint32_t events, void *arg)
 {
 	(void)s;
 	struct usock *u = arg;
+	struct rings r = {.n = 0};
+	/* Every region and epoll slot shows the change before anyone is woken. */
 	for (unsigned k = 0; k < u->nat; k++) {
-		struct region *g = u->at[k].reg;
-		struct ust_ipc_sockstate *ss = &g->r->sock[u->at[k].h];
 		/* seq_cst pairs with the waiter's bit-then-check (ipc.h). */
-		atomic_store(&ss->events, events);
-		wake_waiters(g, ss);
-		tell_epolls(g, u->at[k].h);
+		atomic_store(&u->at[k].reg->r->sock[u->at[k].h].events, events);
+		tell_epolls(&u->at[k], &r);
 	}
+	for (unsigned k = 0; k < u->nat; k++)
+		wake_waiters(u->at[k].reg, &u->at[k].reg->r->sock[u->at[k].h]);
+	ring_all(&r);
 }
 
 /* The region whose arena holds the socket's byte buffers, NULL = malloc. */
@@ -476,7 +511,7 @@ attach(struct region *g, struct usock *u, uint32_t *handle)
 	struct ust_ipc_sockstate *ss = &g->r->sock[h];
 	atomic_store(&ss->waiters[0], 0);
 	atomic_store(&ss->waiters[1], 0);
-	for (unsigned w = 0; w < UST_IPC_EPOLLS / 64; w++) {
+	for (unsigned w = 0; w < UST_IPC_EPOLL_BITS / 64; w++) {
 		atomic_store(&ss->watch[w], 0);
 		atomic_store(&ss->excl[w], 0);
 	}
@@ -490,16 +525,62 @@ attach(struct region *g, struct usock *u, uint32_t *handle)
 static void
 detach(struct usock *u, unsigned k)
 {
-	struct region *g = u->at[k].reg;
-	uint32_t h = u->at[k].h;
+	struct attachment a = u->at[k];
+	struct region *g = a.reg;
+	uint32_t h = a.h;
 	u->at[k] = u->at[--u->nat];
 	g->socks[h] = NULL;
 	g->free_h[g->free_n++] = h;
 	g->nsocks--;
 	/* Anyone still waiting on it learns it is gone. */
 	atomic_store(&g->r->sock[h].events, UST_EV_HUP | UST_EV_ERR);
+	struct rings r = {.n = 0};
+	tell_epolls(&a, &r);
 	wake_waiters(g, &g->r->sock[h]);
-	tell_epolls(g, h);
+	ring_all(&r);
+	free(a.hi);
+}
+
+/* Socket u's place in region g (it has one). */
+static struct attachment *
+attachment_in(struct usock *u, struct region *g)
+{
+	for (unsigned k = 0; k < u->nat; k++)
+		if (u->at[k].reg == g)
+			return &u->at[k];
+	return NULL;
+}
+
+/* Slot `slot` of a's list no longer watches. */
+static void
+hi_remove(struct attachment *a, uint32_t slot)
+{
+	for (uint32_t i = 0; i < a->nhi; i++)
+		if ((a->hi[i] & ~HI_EXCL) == slot) {
+			a->hi[i] = a->hi[--a->nhi];
+			return;
+		}
+}
+
+/* UST_IPC_OP_WATCH: a slot's watch on socket u, kept here for the slots
+ * the sockstate bitmaps do not cover. */
+static int64_t
+op_watch(struct region *g, struct usock *u, const struct ust_ipc_req *q)
+{
+	uint32_t slot = (uint32_t)q->a;
+	struct attachment *a = attachment_in(u, g);
+	if (slot < UST_IPC_EPOLL_BITS || slot >= g->ep_n || g->ep_bell[slot] < 0 || q->b < 0 ||
+	    q->b > 2)
+		return -EINVAL;
+	hi_remove(a, slot);
+	if (q->b == 0)
+		return 0;
+	uint32_t *n = realloc(a->hi, (a->nhi + 1) * sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	a->hi = n;
+	a->hi[a->nhi++] = slot | (q->b == 2 ? HI_EXCL : 0);
+	return 0;
 }
 
 static void
@@ -1001,6 +1082,8 @@ serve_one(struct region *g, unsigned i, uint32_t seq)
 		return s->listening ? -EINVAL : (int64_t)ust_sock_outq(s);
 	case UST_IPC_OP_FSET:
 		return op_fset(u, &q, ch->data);
+	case UST_IPC_OP_WATCH:
+		return op_watch(g, u, &q);
 	default:
 		return -EINVAL;
 	}
@@ -1107,9 +1190,13 @@ region_free(struct region *g)
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		if (g->chan_evfd[i] >= 0)
 			close(g->chan_evfd[i]);
-	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
-		if (g->ep_bell[i] >= 0)
+	for (uint32_t i = 0; i < g->ep_n; i++)
+		if (g->ep_bell[i] >= 0) {
+			/* The application may hold this end too: the watch goes first. */
+			epoll_ctl(g->srv->ep, EPOLL_CTL_DEL, g->ep_bell[i], NULL);
 			close(g->ep_bell[i]);
+		}
+	free(g->ep_bell);
 	if (g->r != NULL)
 		munmap(g->r, UST_IPC_REGION_BYTES);
 	if (g->memfd >= 0)
@@ -1131,8 +1218,6 @@ region_new(struct ust_ipc_server *srv)
 	g->memfd = -1;
 	for (unsigned i = 0; i < UST_IPC_CHANNELS; i++)
 		g->chan_evfd[i] = -1;
-	for (unsigned i = 0; i < UST_IPC_EPOLLS; i++)
-		g->ep_bell[i] = -1;
 	/* Untouched pages cost nothing: this grows with the handles used. */
 	g->socks = calloc(UST_IPC_SOCKS, sizeof(*g->socks));
 	struct stat sb;
@@ -1182,21 +1267,29 @@ region_of_memfd(struct ust_ipc_server *srv, int fd)
 	return NULL;
 }
 
-/* A slot no process uses any more: no socket may tell it anything. */
+/* The epoll instance is gone (its doorbell's other end closed in every
+ * process): no socket may tell its slot anything. */
 static void
 free_epoll(struct region *g, uint32_t slot)
 {
-	if (slot >= UST_IPC_EPOLLS || g->ep_bell[slot] < 0)
+	if (slot >= g->ep_n || g->ep_bell[slot] < 0)
 		return;
-	uint64_t keep = ~(1ull << (slot % 64));
-	uint64_t opened = (g->sock_end - offsetof(struct ust_ipc_region, sock)) / sizeof(struct ust_ipc_sockstate);
-	for (uint64_t h = 0; h < opened && h < UST_IPC_SOCKS; h++) {
-		atomic_fetch_and(&g->r->sock[h].watch[slot / 64], keep);
-		atomic_fetch_and(&g->r->sock[h].excl[slot / 64], keep);
+	if (slot < UST_IPC_EPOLL_BITS) {
+		uint64_t keep = ~(1ull << (slot % 64));
+		uint64_t opened = (g->sock_end - offsetof(struct ust_ipc_region, sock)) /
+				  sizeof(struct ust_ipc_sockstate);
+		for (uint64_t h = 0; h < opened && h < UST_IPC_SOCKS; h++) {
+			atomic_fetch_and(&g->r->sock[h].watch[slot / 64], keep);
+			atomic_fetch_and(&g->r->sock[h].excl[slot / 64], keep);
+		}
+	} else {
+		for (uint32_t h = 0; h < g->next_h; h++)
+			if (g->socks[h] != NULL)
+				hi_remove(attachment_in(g->socks[h], g), slot);
 	}
+	epoll_ctl(g->srv->ep, EPOLL_CTL_DEL, g->ep_bell[slot], NULL);
 	close(g->ep_bell[slot]);
 	g->ep_bell[slot] = -1;
-	g->ep_owner[slot] = NULL;
 }
 
 /* A process is gone: free the channels (and epoll slots) it held. Its sockets stay; each
@@ -1216,9 +1309,6 @@ client_free(struct client *c)
 			g->chan_owner[i] = NULL;
 			atomic_store(&g->r->chan[i].owner, 0);
 		}
-		for (uint32_t i = 0; i < UST_IPC_EPOLLS; i++)
-			if (g->ep_owner[i] == c)
-				free_epoll(g, i);
 		g->procs--;
 	}
 	if (c->fd >= 0)
@@ -1311,29 +1401,62 @@ register_channel(struct client *c, const struct ust_ipc_chanmsg *m, int efd)
 	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* The tag of a doorbell in srv->ep: the region's pointer with bit 0 set
+ * (a socket's tag is its usock's pointer, even) and the slot in the top
+ * 16 bits, which no user-space pointer uses. */
+static uint64_t
+bell_tag(struct region *g, uint32_t slot)
+{
+	return (uint64_t)(uintptr_t)g | 1 | (uint64_t)slot << 48;
+}
+
+/* A free slot of region g, made room for if need be; -EMFILE, -ENOMEM. */
+static int64_t
+take_slot(struct region *g)
+{
+	for (uint32_t i = 0; i < g->ep_n; i++)
+		if (g->ep_bell[i] < 0)
+			return i;
+	if (g->ep_n == UST_IPC_EPOLLS)
+		return -EMFILE;
+	uint32_t n = g->ep_n == 0 ? 16 : g->ep_n * 2;
+	int *nb = realloc(g->ep_bell, n * sizeof(*nb));
+	if (nb == NULL)
+		return -ENOMEM;
+	for (uint32_t i = g->ep_n; i < n; i++)
+		nb[i] = -1;
+	uint32_t first = g->ep_n;
+	g->ep_bell = nb;
+	g->ep_n = n;
+	return first;
+}
+
 /* An epoll instance's doorbell: give it a free slot of the process's
- * region, answered in `ret`. The slot is the opening process's: it goes
- * with that process (a child sharing the instance loses its news then). */
+ * region, answered in `ret`. The slot is the instance's: processes that
+ * share the instance share it, and it is freed when the doorbell's other
+ * end is closed in all of them (sweep_hangups). */
 static void
 register_epoll(struct client *c, int efd)
 {
 	struct region *g = c->reg;
-	struct ust_ipc_chanmsg ack = {.msg = UST_IPC_MSG_ACK, .ret = efd < 0 ? -EINVAL : -EMFILE};
-	for (unsigned i = 0; i < UST_IPC_EPOLLS && efd >= 0; i++) {
-		if (g->ep_bell[i] >= 0)
-			continue;
+	struct ust_ipc_chanmsg ack = {.msg = UST_IPC_MSG_ACK, .ret = -EINVAL};
+	int64_t slot = efd < 0 ? -EINVAL : take_slot(g);
+	struct epoll_event ev = {.events = EPOLLRDHUP};
+	if (slot >= 0) {
+		uint32_t i = (uint32_t)slot;
+		ev.data.u64 = bell_tag(g, i);
 		/* Left-over news of a former owner only makes the new one look. */
-		if (mprotect(&g->r->ep[i], sizeof(g->r->ep[i]), PROT_READ | PROT_WRITE) < 0) {
-			ack.ret = -ENOMEM;
-			break;
+		if (mprotect(&g->r->ep[i], sizeof(g->r->ep[i]), PROT_READ | PROT_WRITE) < 0 ||
+		    epoll_ctl(c->srv->ep, EPOLL_CTL_ADD, efd, &ev) < 0) {
+			slot = -ENOMEM;
+		} else {
+			atomic_store(&g->r->ep[i].armed, 0);
+			atomic_store(&g->r->ep[i].sleepers, 0);
+			g->ep_bell[i] = efd;
 		}
-		atomic_store(&g->r->ep[i].armed, 0);
-		g->ep_bell[i] = efd;
-		g->ep_owner[i] = c;
-		ack.ret = (int32_t)i;
-		break;
 	}
-	if (ack.ret < 0 && efd >= 0)
+	ack.ret = (int32_t)slot;
+	if (slot < 0 && efd >= 0)
 		close(efd);
 	send(c->fd, &ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -1390,14 +1513,13 @@ read_ctl(struct client *c)
 			probe(c, efd);
 		else if (r == sizeof(m) && m.msg == UST_IPC_MSG_EPOLL)
 			register_epoll(c, efd);
-		else if (r == sizeof(m) && m.msg == UST_IPC_MSG_EPOLL_FREE)
-			free_epoll(c->reg, m.channel);
 		else if (efd >= 0)
 			close(efd);
 	}
 }
 
-/* Sockets whose every fd is closed, in every process. */
+/* Sockets whose every fd is closed, in every process, and epoll
+ * instances likewise (their doorbells). */
 static unsigned
 sweep_hangups(struct ust_ipc_server *srv)
 {
@@ -1405,8 +1527,14 @@ sweep_hangups(struct ust_ipc_server *srv)
 	unsigned n = 0;
 	int k;
 	while ((k = epoll_wait(srv->ep, ev, 64, 0)) > 0) {
-		for (int i = 0; i < k; i++)
-			usock_release(srv, ev[i].data.ptr, false);
+		for (int i = 0; i < k; i++) {
+			uint64_t tag = ev[i].data.u64;
+			if (tag & 1)
+				free_epoll((struct region *)(uintptr_t)(tag & 0xfffffffffffeull),
+					   (uint32_t)(tag >> 48));
+			else
+				usock_release(srv, ev[i].data.ptr, false);
+		}
 		n += (unsigned)k;
 		if (k < 64)
 			break;

@@ -70,15 +70,19 @@
  * arena_end; a program opens its own mapping that far when an answer
  * names a handle or span beyond what it opened.
  *
- * epoll: an epoll instance with ustack members owns a slot of ep[], given
- * by ustackd with the instance's doorbell eventfd (UST_IPC_MSG_EPOLL); the
- * doorbell sits in the kernel epoll set beside the kernel members. Each
- * side opens the slot's pages of its mapping when the slot is given. The
- * application sets bit `slot` of sock[handle].watch while the instance
- * watches the socket (and of .excl for EPOLLEXCLUSIVE). When the socket's
- * events change or something arrives, ustackd sets the socket's bit in
- * each watching slot's ready[] (then the word's bit in summary[] and that
- * one's in top[]), and writes the doorbell only if `armed` was set by a
+ * epoll: an epoll instance owns a slot of ep[], given by ustackd with the
+ * instance's doorbell (UST_IPC_MSG_EPOLL): one end of a socket pair whose
+ * other end sits in the kernel epoll set beside the kernel members. The
+ * slot is the instance's, not a process's: every process holding the
+ * instance (fork) uses it, and ustackd frees it when the end in the set is
+ * closed in all of them. Each side opens the slot's pages of its mapping
+ * when the slot is given. The application marks the sockets the instance
+ * watches: bit `slot` of sock[handle].watch (and of .excl for
+ * EPOLLEXCLUSIVE) for slots below UST_IPC_EPOLL_BITS, UST_IPC_OP_WATCH for
+ * the others (ustackd keeps those lists). When the socket's events change
+ * or something arrives, ustackd sets the socket's bit in each watching
+ * slot's ready[] (then the word's bit in summary[] and that one's in
+ * top[]), and writes a byte to the doorbell only if `armed` was set by a
  * waiter about to sleep, clearing it; of the EPOLLEXCLUSIVE watchers,
  * those after the first one woken are not told, as in Linux.
  *
@@ -95,11 +99,12 @@
 #include <sys/socket.h>
 
 #define UST_IPC_MAGIC 0x55535431u  /* "UST1" */
-#define UST_IPC_VERSION 9u
+#define UST_IPC_VERSION 10u
 #define UST_IPC_CHANNELS 128u      /* threads using sockets at once, per process */
 #define UST_IPC_DATA_BYTES 65536u  /* payload per call (one UDP datagram fits) */
 #define UST_IPC_SOCKS (1u << 20)   /* ustack sockets per process; RLIMIT_NOFILE binds first */
-#define UST_IPC_EPOLLS 128u        /* epoll sets with ustack members, per process */
+#define UST_IPC_EPOLLS 16384u      /* epoll instances, per region */
+#define UST_IPC_EPOLL_BITS 128u    /* slots below this are found by sockstate bitmaps */
 #define UST_IPC_NO_HANDLE 0xffffffffu
 #define UST_IPC_ARENA_BYTES (4ull << 30) /* socket buffers, at most */
 #define UST_IPC_GROW_BYTES (64u << 10) /* the socket table is opened up this much at a time */
@@ -146,6 +151,8 @@ enum ust_ipc_op {
 			       * error is reported, not taken) */
 	UST_IPC_OP_SETTLE,    /* nothing: ustackd takes the bytes of the channel's last spans */
 	UST_IPC_OP_FSET,      /* handle, a = enum ust_ipc_fset, value in data (int64_t) */
+	UST_IPC_OP_WATCH,     /* handle, a = epoll slot (>= UST_IPC_EPOLL_BITS), b = 0: not
+			       * watched, 1: watched, 2: watched with EPOLLEXCLUSIVE */
 };
 
 /* What FSET sets: state of the socket, not of one process's fd, mirrored
@@ -253,15 +260,17 @@ struct ust_ipc_sockstate {
 	_Atomic uint64_t waiters[2];  /* channels waiting for a change, one bit each */
 	_Atomic int64_t rcvtimeo_ns;  /* SO_RCVTIMEO, 0 = none, written by ustackd */
 	_Atomic int64_t sndtimeo_ns;  /* SO_SNDTIMEO, 0 = none, written by ustackd */
-	_Atomic uint64_t watch[UST_IPC_EPOLLS / 64]; /* epoll slots watching it, one bit each */
-	_Atomic uint64_t excl[UST_IPC_EPOLLS / 64];  /* ... of them with EPOLLEXCLUSIVE */
+	_Atomic uint64_t watch[UST_IPC_EPOLL_BITS / 64]; /* epoll slots watching it, one bit each */
+	_Atomic uint64_t excl[UST_IPC_EPOLL_BITS / 64];  /* ... of them with EPOLLEXCLUSIVE */
 };
 
 /* One epoll instance's readiness news, by socket handle: three levels of
  * bitmap, so a look at an idle set reads a few words. */
 struct ust_ipc_epoll {
-	_Atomic uint32_t armed;  /* a waiter sleeps: write the doorbell on the next news */
-	uint32_t pad[7];
+	_Atomic uint32_t armed;    /* a waiter sleeps: write the doorbell on the next news */
+	_Atomic uint32_t ctl_seq;  /* bumped by every epoll_ctl on the instance, in any process */
+	_Atomic uint32_t sleepers; /* threads asleep in the kernel set, in any process */
+	uint32_t pad[5];
 	_Atomic uint64_t top[UST_IPC_SOCKS / (64 * 64 * 64)]; /* bit s: summary[s] may be nonzero */
 	_Atomic uint64_t summary[UST_IPC_SOCKS / (64 * 64)];  /* bit w: ready[w] may be nonzero */
 	_Atomic uint64_t ready[UST_IPC_SOCKS / 64];           /* sockets with news since last looked */
@@ -318,7 +327,6 @@ enum ust_ipc_msg {
 	UST_IPC_MSG_DOORBELL,            /* application -> ustackd: wake up, a request waits */
 	UST_IPC_MSG_EPOLL,               /* application -> ustackd: a doorbell attached;
 					  * ACK's ret = its slot of ep[] */
-	UST_IPC_MSG_EPOLL_FREE,          /* application -> ustackd: slot `channel` unused */
 	UST_IPC_MSG_JOIN,                /* forked child -> ustackd: share the attached region */
 	UST_IPC_MSG_FD,                  /* ustackd -> application: a new socket's fd attached */
 	UST_IPC_MSG_PROBE,               /* application -> ustackd: is the attached fd a socket of yours? */
@@ -343,7 +351,7 @@ struct ust_ipc_welcome {
 struct ust_ipc_chanmsg {
 	uint32_t msg;     /* UST_IPC_MSG_* */
 	int32_t ret;      /* ACK: 0 or negative errno */
-	uint32_t channel; /* which channel the eventfd wakes (EPOLL_FREE: the slot); FD, PROBE
+	uint32_t channel; /* which channel the eventfd wakes; FD, PROBE
 			   * answer: the handle */
 	uint32_t pad;     /* PROBE answer: type | family << 8 | protocol << 16 */
 };
@@ -389,12 +397,13 @@ _Static_assert(sizeof(struct ust_ipc_resp) == 120, "ust_ipc_resp layout");
 _Static_assert(sizeof(struct ust_ipc_if) == 68, "ust_ipc_if layout");
 _Static_assert(sizeof(struct ust_ipc_err) == 32, "ust_ipc_err layout");
 _Static_assert(sizeof(struct ust_ipc_channel) == 256 + UST_IPC_DATA_BYTES, "channel layout");
-_Static_assert(sizeof(struct ust_ipc_sockstate) == 40 + UST_IPC_EPOLLS / 4, "sockstate layout");
+_Static_assert(sizeof(struct ust_ipc_sockstate) == 40 + UST_IPC_EPOLL_BITS / 4, "sockstate layout");
 _Static_assert(offsetof(struct ust_ipc_region, chan) == 128, "region header layout");
 _Static_assert(sizeof(struct ust_ipc_epoll) % 4096 == 0 &&
 	       offsetof(struct ust_ipc_epoll, ready) == 64 + UST_IPC_SOCKS / 512,
 	       "epoll layout");
-_Static_assert(UST_IPC_SOCKS % (64 * 64 * 64) == 0 && UST_IPC_EPOLLS % 64 == 0, "bitmap words");
+_Static_assert(UST_IPC_SOCKS % (64 * 64 * 64) == 0 && UST_IPC_EPOLL_BITS % 64 == 0 &&
+	       UST_IPC_EPOLL_BITS <= UST_IPC_EPOLLS, "bitmap words");
 _Static_assert(UST_IPC_CHANNELS <= 128, "waiters[] holds 128 channel bits");
 
 #endif

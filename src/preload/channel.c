@@ -125,6 +125,8 @@ release_channel(void *arg)
 static void
 before_fork(void)
 {
+	/* Before the lock: giving a set its slot talks to ustackd. */
+	ust_ep_before_fork();
 	pthread_mutex_lock(&proc.lock);
 }
 
@@ -524,16 +526,18 @@ ust_chan_epoll_open(int doorbell)
 	return rc;
 }
 
-void
-ust_chan_epoll_close(int slot)
+int
+ust_chan_watch(uint32_t handle, int slot, int how)
 {
-	if (proc.ctl_fd < 0)
-		return;
-	struct ust_ipc_chanmsg m = {.msg = UST_IPC_MSG_EPOLL_FREE, .channel = (uint32_t)slot};
-	pthread_mutex_lock(&proc.lock);
-	/* No answer comes: a close must not wait for ustackd. */
-	ust_libc.sendto(proc.ctl_fd, &m, sizeof(m), MSG_NOSIGNAL, NULL, 0);
-	pthread_mutex_unlock(&proc.lock);
+	struct ust_ipc_channel *ch = ust_chan_get();
+	if (ch == NULL)
+		return -EPIPE;
+	memset(&ch->req, 0, sizeof(ch->req));
+	ch->req.op = UST_IPC_OP_WATCH;
+	ch->req.handle = handle;
+	ch->req.a = slot;
+	ch->req.b = how;
+	return (int)ust_chan_call(ch);
 }
 
 struct ust_ipc_region *

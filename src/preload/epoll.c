@@ -2,8 +2,9 @@
  * epoll sets holding ustack sockets beside kernel fds. An epoll fd is the
  * kernel's epoll instance and its kernel members stay there. Its ustack
  * members (interests) are kept here, keyed like Linux's by (socket, fd).
- * With the first one the instance gets a slot in the region (a ready
- * bitmap, see ipc.h) and a doorbell eventfd that sits in the kernel set.
+ * The instance gets a slot in the region (a ready bitmap, see ipc.h) and a
+ * doorbell (a socket pair's end) that sits in the kernel set, with its
+ * first ustack member or before the process forks, whichever comes first.
  * ustackd marks a watched socket's news in the slot's bitmap and rings the
  * doorbell only when a waiter armed it. So epoll_wait takes the news,
  * checks the interested sockets' events in the region and returns without
@@ -17,6 +18,20 @@
  * ready, and a readiness the kernel reports for it is checked again here,
  * so the outside sees what Linux would show.
  *
+ * The set is one open file description, shared by every process that
+ * holds its fd, and the kernel set is where it lives: each ustack member
+ * is also registered there, under its own fd (the AF_UNIX end that stands
+ * for the socket) with the program's data and its events moved to bits
+ * that end never raises (quiet_of). The kernel keeps that registration
+ * across fork and exec and drops it when the last fd of the file closes,
+ * and epoll_ctl's errnos are the kernel's own. This process's interests
+ * are a view of it: every epoll_ctl bumps the slot's ctl_seq (the slot is
+ * in the region a forked child shares), and a process that finds ctl_seq
+ * moved by another reads the set back from /proc/self/fdinfo (refresh).
+ * After exec the set is unknown here: its first use reads it the same way
+ * and gives it a slot in the new region (adopt). A socket held only by
+ * another process is not reported here (this process has no fd for it).
+ *
  * The control connection sits in the kernel set too: when ustackd dies its
  * HUP wakes the waiters, and every ustack socket then reports ERR|HUP (and
  * IN when asked) in one wait, as in poll, and nothing after: a program that
@@ -26,12 +41,16 @@
  * dup of any fd; ust_ep_prepare/readable for poll.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "preload.h"
 
@@ -42,13 +61,32 @@
 #define PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
 #define EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 
+/* A ustack member's events in the kernel set (quiet_of). An AF_UNIX end
+ * whose peer (ustackd's end) never writes raises only OUT, WRNORM and
+ * WRBAND while ustackd lives, so those move to bits no poll returns, and
+ * so do the flags; the kernel gets EPOLLONESHOT, so when ustackd dies
+ * (every end hangs up) each member is reported once, not forever. */
+#define Q_STAY (EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND | EPOLLMSG | EPOLLRDHUP)
+#define Q_OUT (1u << 16)
+#define Q_WRNORM (1u << 17)
+#define Q_WRBAND (1u << 18)
+#define Q_EXCL (1u << 19)
+#define Q_ONESHOT (1u << 20)
+#define Q_ET (1u << 21)
+#define Q_MEMBER (1u << 22) /* marks a ustack member's registration */
+/* Our own registrations (doorbell, control connection) carry this in the
+ * top 16 bits of their data, which no user-space pointer has. */
+#define TAG_MARK 0x7573ull
+
 struct interest {
 	int fd;                 /* the fd epoll_ctl named; with ps the key, as Linux's (file, fd) */
 	struct ust_psock *ps;   /* the socket */
 	uint32_t handle;        /* its handle in the region */
 	uint32_t mask;          /* events asked, ERR, HUP and flags; flags only once ONESHOT fired */
+	uint32_t kq;            /* its events in the kernel set, quiet_of(what was asked) */
 	epoll_data_t data;      /* the program's */
 	bool queued;            /* on the ready list */
+	bool seen;              /* found in the kernel set by this refresh */
 	struct interest *hnext; /* bucket chain */
 	struct interest *rnext; /* ready list */
 };
@@ -63,13 +101,15 @@ struct nested {
 
 struct ust_ep {
 	int refs;                 /* fds naming the set (under tab_lock) */
+	int fd;                   /* one of them, or -1 (under tab_lock) */
 	pthread_mutex_t lock;     /* what follows */
-	int slot;                 /* in the region's ep[]; -1 before the first ustack member */
+	int slot;                 /* in the region's ep[]; -1 until it has one */
 	uint32_t gen;             /* the registration the slot belongs to (ust_chan_gen) */
-	pid_t owner;              /* the process that took the slot: a forked child shares the
-				   * region, and must leave the slot and its watch bits alone */
-	int bell;                 /* doorbell eventfd; -1 likewise */
-	_Atomic int sleepers;     /* threads in the kernel's epoll_wait on this set */
+	int bell;                 /* doorbell: our end of the pair, in the kernel set; -1 likewise */
+	int bell_w;               /* its other end, which we write to ring it ourselves */
+	uint32_t seen;            /* the slot's ctl_seq this view was read at */
+	_Atomic uint32_t sleepers; /* threads of ours asleep in the kernel set while it has no slot */
+	bool shared;              /* other processes may hold it (forked, or inherited by exec) */
 	bool watched;             /* watched from outside: keep the doorbell true */
 	bool lit;                 /* the doorbell was written here (watched sets) */
 	unsigned nkernel;         /* kernel members added through us */
@@ -111,17 +151,16 @@ slot_of(const struct ust_ep *ep)
 static void
 bell_ring(struct ust_ep *ep)
 {
-	uint64_t one = 1;
-	if (ust_libc.write(ep->bell, &one, sizeof(one)) < 0)
-		return; /* a full counter rings just as well */
+	if (ust_libc.sendto(ep->bell_w, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0) < 0)
+		return; /* a full bell rings just as well */
 }
 
 static void
 bell_drain(struct ust_ep *ep)
 {
-	uint64_t v;
-	if (ust_libc.read(ep->bell, &v, sizeof(v)) < 0)
-		return; /* nothing to drain */
+	char b[64];
+	while (ust_libc.recvfrom(ep->bell, b, sizeof(b), MSG_DONTWAIT, NULL, NULL) == (ssize_t)sizeof(b))
+		;
 	ep->lit = false;
 }
 
@@ -137,6 +176,12 @@ watch_update(struct ust_ep *ep, uint32_t h)
 			any = true;
 			excl |= (it->mask & EPOLLEXCLUSIVE) != 0;
 		}
+	if (ep->slot >= (int)UST_IPC_EPOLL_BITS) {
+		/* Fails only when ustackd is gone (every member reports that)
+		 * or out of memory (the member is then not told). */
+		ust_chan_watch(h, ep->slot, !any ? 0 : excl ? 2 : 1);
+		return;
+	}
 	struct ust_ipc_region *r = ust_chan_region();
 	uint64_t bit = 1ull << (ep->slot % 64);
 	unsigned w = (unsigned)ep->slot / 64;
@@ -209,13 +254,31 @@ has_news(struct ust_ep *ep)
 static uint64_t
 bell_tag(const struct ust_ep *ep)
 {
-	return (uintptr_t)ep;
+	return TAG_MARK << 48 | (uintptr_t)ep;
 }
 
 static uint64_t
 ctl_tag(const struct ust_ep *ep)
 {
-	return (uintptr_t)ep + 1;
+	return bell_tag(ep) + 1;
+}
+
+static uint32_t
+quiet_of(uint32_t mask)
+{
+	return (mask & Q_STAY) | (mask & EPOLLOUT ? Q_OUT : 0) | (mask & EPOLLWRNORM ? Q_WRNORM : 0) |
+	       (mask & EPOLLWRBAND ? Q_WRBAND : 0) | (mask & EPOLLEXCLUSIVE ? Q_EXCL : 0) |
+	       (mask & EPOLLONESHOT ? Q_ONESHOT : 0) | (mask & EPOLLET ? Q_ET : 0) | Q_MEMBER |
+	       EPOLLONESHOT | EPOLLERR | EPOLLHUP;
+}
+
+/* What quiet_of was given (ERR and HUP are always asked). */
+static uint32_t
+mask_of(uint32_t q)
+{
+	return (q & Q_STAY) | (q & Q_OUT ? EPOLLOUT : 0) | (q & Q_WRNORM ? EPOLLWRNORM : 0) |
+	       (q & Q_WRBAND ? EPOLLWRBAND : 0) | (q & Q_EXCL ? EPOLLEXCLUSIVE : 0) |
+	       (q & Q_ONESHOT ? EPOLLONESHOT : 0) | (q & Q_ET ? EPOLLET : 0) | EPOLLERR | EPOLLHUP;
 }
 
 /* The interest's events now, as epoll reports them. */
@@ -287,6 +350,146 @@ collect(struct ust_ep *ep, struct epoll_event *out, int max)
 	return n;
 }
 
+static void
+unqueue(struct ust_ep *ep, struct interest *it)
+{
+	if (!it->queued)
+		return;
+	struct interest **rp = &ep->rhead, *prev = NULL;
+	while (*rp != it) {
+		prev = *rp;
+		rp = &(*rp)->rnext;
+	}
+	*rp = it->rnext;
+	if (ep->rtail == it)
+		ep->rtail = prev;
+	it->queued = false;
+}
+
+static struct interest *
+find(struct ust_ep *ep, int fd, const struct ust_psock *ps)
+{
+	struct interest *it = ep->bucket[ps->handle % BUCKETS];
+	while (it != NULL && (it->fd != fd || it->ps != ps))
+		it = it->hnext;
+	return it;
+}
+
+static struct interest *
+insert(struct ust_ep *ep, int fd, struct ust_psock *ps)
+{
+	struct interest *it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return NULL;
+	*it = (struct interest){.fd = fd, .ps = ps, .handle = ps->handle};
+	it->hnext = ep->bucket[ps->handle % BUCKETS];
+	ep->bucket[ps->handle % BUCKETS] = it;
+	return it;
+}
+
+/* One registration of the kernel set, as /proc/self/fdinfo shows it; a
+ * ustack member this process holds under that fd joins the view (marked
+ * seen). Returns whether it is a kernel member. */
+static bool
+refresh_one(struct ust_ep *ep, const char *line)
+{
+	int tfd;
+	unsigned events;
+	unsigned long long data;
+	unsigned long ino;
+	if (sscanf(line, "tfd: %d events: %x data: %llx pos:%*d ino:%lx", &tfd, &events, &data, &ino) != 4)
+		return false;
+	if (data >> 48 == TAG_MARK)
+		return false;
+	if (!(events & Q_MEMBER))
+		return true;
+	struct ust_psock *ps = ust_fd_get(tfd);
+	struct stat sb;
+	if (ps == NULL || ps->gen != ust_chan_gen() || fstat(tfd, &sb) != 0 || sb.st_ino != ino)
+		return false;
+	struct interest *it = find(ep, tfd, ps);
+	if (it == NULL && (it = insert(ep, tfd, ps)) == NULL)
+		return false;
+	it->seen = true;
+	if (it->kq == events && it->data.u64 == data)
+		return false;
+	it->kq = events;
+	it->mask = mask_of(events);
+	it->data.u64 = data;
+	watch_update(ep, ps->handle);
+	queue(ep, it);
+	return false;
+}
+
+/* Read the set back from the kernel: another process changed it, or this
+ * one inherited it (ep->lock held). */
+static void
+refresh(struct ust_ep *ep, int epfd)
+{
+	uint32_t seq = atomic_load(&slot_of(ep)->ctl_seq);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (unsigned b = 0; b < BUCKETS; b++)
+		for (struct interest *it = ep->bucket[b]; it != NULL; it = it->hnext)
+			it->seen = false;
+	unsigned nkernel = 0;
+	char buf[4096];
+	size_t have = 0;
+	ssize_t r;
+	while ((r = ust_libc.read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		have += (size_t)r;
+		buf[have] = '\0';
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			nkernel += refresh_one(ep, line);
+			line = nl + 1;
+		}
+		have = strlen(line);
+		memmove(buf, line, have);
+	}
+	ust_libc.close(fd);
+	/* What the kernel no longer has, or this process does not hold. */
+	for (unsigned b = 0; b < BUCKETS; b++)
+		for (struct interest **pp = &ep->bucket[b]; *pp != NULL;) {
+			struct interest *it = *pp;
+			if (it->seen) {
+				pp = &it->hnext;
+				continue;
+			}
+			/* Its watch bits stay: the process that holds it may
+			 * still watch it (spare news cost a look, no more). */
+			*pp = it->hnext;
+			unqueue(ep, it);
+			free(it);
+		}
+	ep->nkernel = nkernel;
+	ep->seen = seq;
+}
+
+/* The view is current (ep->lock held). */
+static void
+fresh(struct ust_ep *ep, int epfd)
+{
+	if (live(ep) && atomic_load(&slot_of(ep)->ctl_seq) != ep->seen)
+		refresh(ep, epfd);
+}
+
+/* An epoll_ctl of this process changed the set: others look again. */
+static void
+changed(struct ust_ep *ep)
+{
+	if (!live(ep))
+		return;
+	uint32_t was = atomic_fetch_add(&slot_of(ep)->ctl_seq, 1);
+	/* Our view stays current unless another process changed it too. */
+	if (was == ep->seen)
+		ep->seen = was + 1;
+}
+
 /* A watched set's doorbell is readable exactly while a member is ready
  * (ep->lock held). */
 static void
@@ -312,9 +515,10 @@ bell_sync(struct ust_ep *ep)
 }
 
 static void
-sync_set(struct ust_ep *ep)
+sync_set(struct ust_ep *ep, int fd)
 {
 	pthread_mutex_lock(&ep->lock);
+	fresh(ep, fd);
 	collect(ep, NULL, 0);
 	bell_sync(ep);
 	pthread_mutex_unlock(&ep->lock);
@@ -324,7 +528,7 @@ sync_set(struct ust_ep *ep)
 static bool
 set_readable(struct ust_ep *ep, int fd)
 {
-	sync_set(ep);
+	sync_set(ep, fd);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	return ust_libc.poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
@@ -353,11 +557,15 @@ map_locked(int fd, struct ust_ep *ep)
 		if (ep == NULL)
 			return NULL;
 		pthread_mutex_init(&ep->lock, NULL);
+		ep->fd = -1;
 		ep->slot = -1;
 		ep->bell = -1;
+		ep->bell_w = -1;
 		ep->next = sets;
 		sets = ep;
 	}
+	if (ep->fd < 0)
+		ep->fd = fd;
 	ep->refs++;
 	atomic_store(&tab[fd], ep);
 	return ep;
@@ -392,11 +600,12 @@ free_set_locked(struct ust_ep *ep)
 			ep->bucket[b] = it->hnext;
 			free(it);
 		}
-	if (live(ep) && ep->owner == ust_chan_pid())
-		/* ustackd clears the slot's watch bits as it frees it. */
-		ust_chan_epoll_close(ep->slot);
-	if (ep->bell >= 0)
+	/* ustackd frees the slot and clears its watch bits once the doorbell
+	 * is closed in every process that holds the set. */
+	if (ep->bell >= 0) {
 		ust_libc.close(ep->bell);
+		ust_libc.close(ep->bell_w);
+	}
 	pthread_mutex_destroy(&ep->lock);
 	free(ep);
 }
@@ -409,6 +618,8 @@ unmap_locked(int fd)
 	if (ep == NULL)
 		return;
 	atomic_store(&tab[fd], NULL);
+	if (ep->fd == fd)
+		ep->fd = -1;
 	if (--ep->refs == 0)
 		free_set_locked(ep);
 }
@@ -470,7 +681,8 @@ ust_ep_closed(int fd, struct ust_psock *last)
 			ep->rtail = NULL;
 			for (struct interest *it = ep->rhead; it != NULL; it = it->rnext)
 				ep->rtail = it;
-			if (ep->owner == ust_chan_pid())
+			/* Another process holding the set may hold the socket. */
+			if (!ep->shared)
 				watch_update(ep, last->handle);
 			bell_sync(ep);
 		}
@@ -492,104 +704,109 @@ ust_ep_dup(int oldfd, int newfd)
 	pthread_mutex_unlock(&tab_lock);
 }
 
-/* The set's slot and doorbell, made with its first ustack member. */
+/* The set's slot and doorbell (ep->lock held, or the set not yet known
+ * to other threads). */
 static int
 ensure_slot(struct ust_ep *ep, int epfd)
 {
 	if (live(ep))
 		return 0;
-	/* A set inherited from before fork keeps its slot in the parent's
-	 * region: this process cannot add ustack sockets to it. */
+	/* A forked child whose parent's region was gone has a region of its
+	 * own: the sets it inherited keep their slots in the old one. */
 	if (ep->slot >= 0)
 		return -EBADF;
-	int bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (bell < 0)
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	int slot = ust_chan_epoll_open(bell);
+	int slot = ust_chan_epoll_open(sv[1]);
 	if (slot < 0) {
-		ust_libc.close(bell);
+		ust_libc.close(sv[0]);
+		ust_libc.close(sv[1]);
 		return slot == -EMFILE ? -ENOSPC : slot;
 	}
 	struct epoll_event e = {.events = EPOLLIN, .data.u64 = bell_tag(ep)};
 	struct epoll_event c = {.events = 0, .data.u64 = ctl_tag(ep)};
 	struct ust_ipc_epoll *news = &ust_chan_region()->ep[slot];
-	/* The region is opened as it is used (ipc.h): the slot's pages now. */
+	/* The region is opened as it is used (ipc.h): the slot's pages now.
+	 * On failure the closed pair frees the slot. */
 	if (mprotect(news, sizeof(*news), PROT_READ | PROT_WRITE) < 0 ||
-	    ust_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, bell, &e) < 0 ||
+	    ust_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, sv[0], &e) < 0 ||
 	    ust_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ust_chan_ctl_fd(), &c) < 0) {
 		int rc = -errno;
-		ust_chan_epoll_close(slot);
-		ust_libc.close(bell);
+		ust_libc.close(sv[0]);
+		ust_libc.close(sv[1]);
 		return rc;
 	}
-	ep->bell = bell;
+	ep->bell = sv[0];
+	ep->bell_w = sv[1];
 	ep->slot = slot;
 	ep->gen = ust_chan_gen();
-	ep->owner = ust_chan_pid();
+	ep->seen = atomic_load(&news->ctl_seq);
 	return 0;
 }
 
-/* A member became ready outside a wait: wake a thread asleep on the set. */
+/* A member became ready outside a wait: wake a thread asleep on the set,
+ * in any process. */
 static void
 wake_sleepers(struct ust_ep *ep)
 {
 	if (ep->watched)
 		bell_sync(ep);
-	else if (atomic_load(&ep->sleepers) > 0)
+	else if (atomic_load(&ep->sleepers) > 0 || (live(ep) && atomic_load(&slot_of(ep)->sleepers) > 0))
 		bell_ring(ep);
+}
+
+/* Unlink and free an interest (ep->lock held). */
+static void
+drop(struct ust_ep *ep, struct interest *it)
+{
+	struct interest **pp = &ep->bucket[it->handle % BUCKETS];
+	while (*pp != it)
+		pp = &(*pp)->hnext;
+	*pp = it->hnext;
+	unqueue(ep, it);
+	free(it);
 }
 
 static int
 ctl_ours(struct ust_ep *ep, int epfd, int op, int fd, struct ust_psock *ps, uint32_t events,
 	 epoll_data_t data)
 {
-	struct interest **pp = &ep->bucket[ps->handle % BUCKETS];
-	while (*pp != NULL && ((*pp)->fd != fd || (*pp)->ps != ps))
-		pp = &(*pp)->hnext;
-	struct interest *it = *pp;
-	switch (op) {
-	case EPOLL_CTL_ADD: {
-		if (it != NULL)
-			return -EEXIST;
+	if (op == EPOLL_CTL_ADD) {
 		int rc = ensure_slot(ep, epfd);
 		if (rc < 0)
 			return rc;
-		it = calloc(1, sizeof(*it));
-		if (it == NULL)
-			return -ENOMEM;
-		*it = (struct interest){.fd = fd, .ps = ps, .handle = ps->handle};
-		it->hnext = ep->bucket[ps->handle % BUCKETS];
-		ep->bucket[ps->handle % BUCKETS] = it;
-		break;
 	}
-	case EPOLL_CTL_MOD:
-		if (it == NULL)
-			return -ENOENT;
-		if (it->mask & EPOLLEXCLUSIVE)
-			return -EINVAL;
-		break;
-	case EPOLL_CTL_DEL:
-		if (it == NULL)
-			return -ENOENT;
-		*pp = it->hnext;
-		if (it->queued) {
-			struct interest **rp = &ep->rhead, *prev = NULL;
-			while (*rp != it) {
-				prev = *rp;
-				rp = &(*rp)->rnext;
-			}
-			*rp = it->rnext;
-			if (ep->rtail == it)
-				ep->rtail = prev;
-		}
-		free(it);
-		watch_update(ep, ps->handle);
-		bell_sync(ep);
-		return 0;
-	default:
+	fresh(ep, epfd);
+	struct interest *it = find(ep, fd, ps);
+	if (op == EPOLL_CTL_MOD && it != NULL && (it->mask & EPOLLEXCLUSIVE))
 		return -EINVAL;
+	bool made = false;
+	if (op != EPOLL_CTL_DEL && it == NULL) {
+		if ((it = insert(ep, fd, ps)) == NULL)
+			return -ENOMEM;
+		made = true;
 	}
-	it->mask = (events & ~(uint32_t)EPOLLWAKEUP) | EPOLLERR | EPOLLHUP;
+	uint32_t mask = (events & ~(uint32_t)EPOLLWAKEUP) | EPOLLERR | EPOLLHUP;
+	struct epoll_event k = {.events = quiet_of(mask), .data = data};
+	/* The kernel keeps the registration and judges it (EEXIST, ENOENT). */
+	if (ust_libc.epoll_ctl(epfd, op, fd, &k) < 0) {
+		int rc = -errno;
+		if (made)
+			drop(ep, it);
+		return rc;
+	}
+	changed(ep);
+	if (op == EPOLL_CTL_DEL) {
+		if (it != NULL) {
+			drop(ep, it);
+			watch_update(ep, ps->handle);
+			bell_sync(ep);
+		}
+		return 0;
+	}
+	it->mask = mask;
+	it->kq = k.events;
 	it->data = data;
 	watch_update(ep, ps->handle);
 	/* Ready now: on the list at once, as Linux's ep_insert and ep_modify. */
@@ -627,8 +844,53 @@ nested_update(struct ust_ep *outer, int op, int fd, struct epoll_event *ev)
 		pthread_mutex_lock(&inner->lock);
 		inner->watched = true;
 		pthread_mutex_unlock(&inner->lock);
-		sync_set(inner);
+		sync_set(inner, fd);
 	}
+}
+
+/* An epoll fd this process did not make (inherited across exec, or made
+ * by a raw system call): the set as the kernel has it, with a slot here;
+ * NULL if fd is no epoll fd. */
+static struct ust_ep *
+adopt(int epfd)
+{
+	char path[64], link[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", epfd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return NULL;
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[eventpoll]") != 0 || ensure_tab() < 0 || (unsigned)epfd >= EP_FDS)
+		return NULL;
+	pthread_mutex_lock(&tab_lock);
+	struct ust_ep *ep = ep_of(epfd);
+	if (ep == NULL && (ep = map_locked(epfd, NULL)) != NULL) {
+		pthread_mutex_lock(&ep->lock);
+		ep->shared = true;
+		if (ensure_slot(ep, epfd) == 0)
+			refresh(ep, epfd);
+		pthread_mutex_unlock(&ep->lock);
+	}
+	pthread_mutex_unlock(&tab_lock);
+	return ep;
+}
+
+void
+ust_ep_before_fork(void)
+{
+	if (atomic_load(&tab) == NULL)
+		return;
+	/* The child shares every set: each gets its slot now, so that a
+	 * ustack member either side adds later is seen by both. */
+	pthread_mutex_lock(&tab_lock);
+	for (struct ust_ep *ep = sets; ep != NULL; ep = ep->next) {
+		pthread_mutex_lock(&ep->lock);
+		ep->shared = true;
+		if (ep->fd >= 0)
+			ensure_slot(ep, ep->fd);
+		pthread_mutex_unlock(&ep->lock);
+	}
+	pthread_mutex_unlock(&tab_lock);
 }
 
 int
@@ -646,6 +908,7 @@ ust_ep_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 				ep->nkernel++;
 			else if (op == EPOLL_CTL_DEL && ep->nkernel > 0)
 				ep->nkernel--;
+			changed(ep);
 			pthread_mutex_unlock(&ep->lock);
 			nested_update(ep, op, fd, ev);
 		}
@@ -654,19 +917,11 @@ ust_ep_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	/* Linux's order: the event is read first, then the fds are checked. */
 	if ((op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) && ev == NULL)
 		return -EFAULT;
-	if (ep == NULL) {
-		/* Not a set we made: let the kernel judge epfd (EBADF, EINVAL)
-		 * with a removal that cannot find our socket's fd there. */
-		if (ust_libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0 && errno != ENOENT)
+	if (ep == NULL && (ep = adopt(epfd)) == NULL) {
+		/* No epoll fd: the kernel judges epfd (EBADF, EINVAL). */
+		if (ust_libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
 			return -errno;
-		if (ensure_tab() < 0 || (unsigned)epfd >= EP_FDS)
-			return -ENOMEM;
-		/* A set from before exec, or made by a raw system call. */
-		pthread_mutex_lock(&tab_lock);
-		ep = ep_of(epfd) != NULL ? ep_of(epfd) : map_locked(epfd, NULL);
-		pthread_mutex_unlock(&tab_lock);
-		if (ep == NULL)
-			return -ENOMEM;
+		return -ENOMEM;
 	}
 	uint32_t events = ev != NULL ? ev->events : 0;
 	if (op != EPOLL_CTL_DEL && (events & EPOLLEXCLUSIVE) &&
@@ -710,9 +965,27 @@ on_death(struct ust_ep *ep, int epfd)
 /* Take the doorbell and the control connection out of what the kernel
  * returned, and the members that are our sets whose readiness does not
  * hold. Sets *rang. */
+static bool
+is_member(struct ust_ep *ep, uint64_t data)
+{
+	bool found = false;
+	pthread_mutex_lock(&ep->lock);
+	for (unsigned b = 0; b < BUCKETS && !found; b++)
+		for (struct interest *it = ep->bucket[b]; it != NULL && !found; it = it->hnext)
+			found = it->data.u64 == data;
+	pthread_mutex_unlock(&ep->lock);
+	return found;
+}
+
 static int
 filter(struct ust_ep *ep, int epfd, struct epoll_event *out, int k, bool *rang)
 {
+	for (int i = 0; i < k; i++)
+		if (out[i].data.u64 == ctl_tag(ep)) {
+			on_death(ep, epfd);
+			*rang = true;
+		}
+	bool dead = ust_chan_dead();
 	int n = 0;
 	for (int i = 0; i < k; i++) {
 		if (out[i].data.u64 == bell_tag(ep)) {
@@ -722,8 +995,11 @@ filter(struct ust_ep *ep, int epfd, struct epoll_event *out, int k, bool *rang)
 			*rang = true;
 			continue;
 		}
-		if (out[i].data.u64 == ctl_tag(ep)) {
-			on_death(ep, epfd);
+		if (out[i].data.u64 == ctl_tag(ep))
+			continue;
+		/* A member's registration fires once when ustackd dies (its end
+		 * hangs up); collect reports the member. */
+		if (dead && is_member(ep, out[i].data.u64)) {
 			*rang = true;
 			continue;
 		}
@@ -758,18 +1034,47 @@ sync_nested(struct ust_ep *ep)
 		return;
 	pthread_mutex_lock(&tab_lock);
 	for (struct nested *nd = ep->nested; nd != NULL; nd = nd->next)
-		sync_set(nd->inner);
+		sync_set(nd->inner, nd->fd);
 	pthread_mutex_unlock(&tab_lock);
 }
 
 static int
-collect_locked(struct ust_ep *ep, struct epoll_event *out, int max)
+collect_locked(struct ust_ep *ep, int epfd, struct epoll_event *out, int max)
 {
 	pthread_mutex_lock(&ep->lock);
+	fresh(ep, epfd);
 	int n = collect(ep, out, max);
 	bell_sync(ep);
 	pthread_mutex_unlock(&ep->lock);
 	return n;
+}
+
+/* The last events array this thread found mapped. */
+static _Thread_local uintptr_t mapped_lo, mapped_hi;
+
+/* How many of the max entries at out lie in mapped pages. Linux copies
+ * events out with checked stores, so an array the program cannot write
+ * gives EFAULT rather than a crash; a wait that reports from memory must
+ * know before it stores. The answer for the array last found whole is
+ * kept, so only a new array costs system calls. */
+static int
+entries_mapped(struct epoll_event *out, int max)
+{
+	uintptr_t lo = (uintptr_t)out, hi = lo + (size_t)max * sizeof(*out);
+	if (lo >= mapped_lo && hi <= mapped_hi)
+		return max;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t p = lo & ~(pg - 1);
+	unsigned char in_core;
+	for (; p < hi; p += pg)
+		if (mincore((void *)p, pg, &in_core) != 0) {
+			if (errno != ENOMEM)
+				return max; /* cannot tell: trust the program */
+			return p <= lo ? 0 : (int)((p - lo) / sizeof(*out));
+		}
+	mapped_lo = lo;
+	mapped_hi = hi;
+	return max;
 }
 
 int
@@ -778,8 +1083,17 @@ ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t timeout_ns, bool
 {
 	struct ust_ep *ep = ep_of(epfd);
 	/* The kernel judges a bad count (EINVAL), as it would. */
-	if (ep == NULL || max <= 0 || max > EP_MAX_EVENTS)
+	if (max <= 0 || max > EP_MAX_EVENTS || (ep == NULL && (ep = adopt(epfd)) == NULL))
 		return kwait(epfd, out, max, timeout_ns, ts, mask);
+	int room = entries_mapped(out, max);
+	if (room == 0) {
+		/* Nothing can be stored: wait as Linux does, and fail once an
+		 * event would have been. */
+		struct epoll_event one;
+		int rc = ust_ep_wait(epfd, &one, 1, timeout_ns, ts, mask);
+		return rc > 0 ? -EFAULT : rc;
+	}
+	max = room;
 	int64_t end = timeout_ns < 0 ? -1 : ust_now_ns() + timeout_ns;
 	if (!live(ep) && ep->nested == NULL) {
 		/* Kernel members only: the kernel's wait, unless epoll_ctl adds a
@@ -797,44 +1111,54 @@ ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t timeout_ns, bool
 	if (live(ep))
 		ust_chan_settle();
 	for (;;) {
-		int n = collect_locked(ep, out, max);
+		int n = 0;
+		/* After FAIR_EVERY returns without a look at the kernel, its
+		 * members come first: kernel fds are reported even in a set
+		 * whose ustack members are ready all the time. */
+		if ((ep->nkernel > 0 || ep->nested != NULL) && atomic_load(&ep->fast) >= FAIR_EVERY) {
+			atomic_store(&ep->fast, 0);
+			sync_nested(ep);
+			bool rang = false;
+			int k = kwait(epfd, out, max, 0, ts, NULL);
+			if (k > 0)
+				n = filter(ep, epfd, out, k, &rang);
+		}
+		if (n < max)
+			n += collect_locked(ep, epfd, out + n, max - n);
 		if (n > 0) {
-			if (n < max && (ep->nkernel > 0 || ep->nested != NULL) &&
-			    atomic_fetch_add(&ep->fast, 1) + 1 >= FAIR_EVERY) {
-				atomic_store(&ep->fast, 0);
-				sync_nested(ep);
-				bool rang = false;
-				int k = kwait(epfd, out + n, max - n, 0, ts, NULL);
-				if (k > 0)
-					n += filter(ep, epfd, out + n, k, &rang);
-			}
+			atomic_fetch_add(&ep->fast, 1);
 			return n;
 		}
 		int64_t left = end < 0 ? -1 : end - ust_now_ns();
 		if (left < 0 && end >= 0)
 			left = 0;
+		/* Counted before the last look: an epoll_ctl in another thread
+		 * or process that makes a member ready then rings. */
+		_Atomic uint32_t *sleepers = live(ep) ? &slot_of(ep)->sleepers : &ep->sleepers;
+		atomic_fetch_add(sleepers, 1);
 		if (left != 0 && live(ep)) {
 			/* seq_cst pairs with ustackd's news-then-armed (ipc.h). */
 			atomic_store(&slot_of(ep)->armed, 1);
-			n = collect_locked(ep, out, max);
-			if (n > 0)
+			n = collect_locked(ep, epfd, out, max);
+			if (n > 0) {
+				atomic_fetch_sub(sleepers, 1);
 				return n;
+			}
 		}
 		sync_nested(ep);
-		atomic_fetch_add(&ep->sleepers, 1);
 		int k = kwait(epfd, out, max, left, ts, mask);
-		atomic_fetch_sub(&ep->sleepers, 1);
+		atomic_fetch_sub(sleepers, 1);
 		if (k < 0)
 			return k;
 		atomic_store(&ep->fast, 0);
 		bool rang = false;
 		k = filter(ep, epfd, out, k, &rang);
 		if (k > 0)
-			return k + collect_locked(ep, out + k, max - k);
+			return k + collect_locked(ep, epfd, out + k, max - k);
 		if (!rang)
 			return 0;
 		if (left == 0)
-			return collect_locked(ep, out, max);
+			return collect_locked(ep, epfd, out, max);
 	}
 }
 
@@ -847,7 +1171,7 @@ ust_ep_prepare(int fd)
 	pthread_mutex_lock(&ep->lock);
 	ep->watched = true;
 	pthread_mutex_unlock(&ep->lock);
-	sync_set(ep);
+	sync_set(ep, fd);
 	return true;
 }
 

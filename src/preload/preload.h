@@ -183,10 +183,12 @@ UST_HIDDEN int ust_chan_wake_fd(void);
 UST_HIDDEN int ust_chan_ctl_fd(void);
 UST_HIDDEN void ust_chan_drain(void);
 UST_HIDDEN int64_t ust_now_ns(void);
-/* An epoll instance's doorbell eventfd to ustackd: its slot of the
- * region's ep[], or -errno. */
+/* An epoll instance's doorbell (ustackd's end of the pair) to ustackd:
+ * its slot of the region's ep[], or -errno. */
 UST_HIDDEN int ust_chan_epoll_open(int doorbell);
-UST_HIDDEN void ust_chan_epoll_close(int slot);
+/* Slot `slot` (not below UST_IPC_EPOLL_BITS) watches socket `handle`:
+ * how = 0 no longer, 1 yes, 2 with EPOLLEXCLUSIVE. 0 or -errno. */
+UST_HIDDEN int ust_chan_watch(uint32_t handle, int slot, int how);
 UST_HIDDEN struct ust_ipc_region *ust_chan_region(void);
 
 /* iface.c: ustackd's port among the host's interfaces (--ifname, --ifindex). */
@@ -262,6 +264,8 @@ UST_HIDDEN int ust_ep_wait(int epfd, struct epoll_event *out, int max, int64_t t
 UST_HIDDEN void ust_ep_closed(int fd, struct ust_psock *last);
 /* newfd now names what oldfd names. */
 UST_HIDDEN void ust_ep_dup(int oldfd, int newfd);
+/* The process is about to fork: the child will share every set. */
+UST_HIDDEN void ust_ep_before_fork(void);
 /* For poll/select: whether fd is an epoll set with ustack members; its
  * kernel readability is made true before the kernel looks at it. */
 UST_HIDDEN bool ust_ep_prepare(int fd);

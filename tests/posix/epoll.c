@@ -5,8 +5,10 @@
  * pipes, eventfds, timerfds, signalfds and Unix sockets, nested sets and
  * poll on an epoll fd, two sets watching one socket, close and dup of a
  * registered socket, threads (a wait woken by data and by epoll_ctl,
- * EPOLLEXCLUSIVE), timeouts, EINTR and epoll_pwait's sigmask. */
+ * EPOLLEXCLUSIVE), timeouts, EINTR and epoll_pwait's sigmask, an events
+ * array that cannot be written, kernel fds beside always-ready sockets. */
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/signalfd.h>
@@ -408,6 +410,50 @@ static void mixed(void)
     close(lfd);
 }
 
+/* An events array the program cannot write (NULL, an unmapped page):
+ * EFAULT once an event is there to store, as Linux, and the event kept.
+ * A set whose ustack member is always ready still reports its pipe when
+ * asked for one event at a time. */
+static void faults_fairness(void)
+{
+    uint16_t port;
+    int lfd = tcp_listener(&port, 8);
+    int cli, srv;
+    tcp_pair(lfd, port, &cli, &srv);
+    int ep = epoll_create1(0);
+    add(ep, srv, EPOLLIN, 1);
+    /* Through a volatile, so the compiler lets the NULL reach the call. */
+    struct epoll_event *volatile null = NULL;
+    CHECK("wait null, nothing ready", epoll_wait(ep, null, 1, 0));
+    if (send(cli, "x", 1, 0) != 1)
+        FATAL("send");
+    settle(srv, POLLIN);
+    CHECK("wait null, socket ready", epoll_wait(ep, null, 1, 0));
+    void *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (gone == MAP_FAILED || munmap(gone, 4096) != 0)
+        FATAL("mmap");
+    CHECK("wait unmapped, socket ready", epoll_wait(ep, gone, 4, 0));
+    show_wait("wait after the faults", ep, 0);
+    int p[2];
+    if (pipe(p) != 0 || write(p[1], "p", 1) != 1)
+        FATAL("pipe");
+    add(ep, p[0], EPOLLIN, 2);
+    int seen[3] = {0};
+    for (int i = 0; i < 40; i++) {
+        struct epoll_event e;
+        if (epoll_wait(ep, &e, 1, 0) == 1 && e.data.u32 <= 2)
+            seen[e.data.u32]++;
+    }
+    SHOW("one event a wait, 40 waits: socket seen, pipe seen", "%s %s", seen[1] ? "yes" : "no",
+         seen[2] ? "yes" : "no");
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+    close(cli);
+    close(srv);
+    close(lfd);
+}
+
 static void nesting(void)
 {
     uint16_t port;
@@ -663,6 +709,7 @@ int main(void)
     triggers();
     errnos();
     mixed();
+    faults_fairness();
     nesting();
     close_dup();
     threads();

@@ -19,7 +19,7 @@ if [ $# -ne 1 ] || [ ! -d "$1" ]; then
     exit 2
 fi
 bindir=$1
-read -r -a progs <<<"${POSIX_PROGS:-tcp_basic tcp_errors tcp_flags sockopt udp blocking threads semantics sol_socket ifioctl sendfile cmsg mmsg scale epoll ipv6 errqueue procmodel tcp_inq cmsg6 rawcmsg}"
+read -r -a progs <<<"${POSIX_PROGS:-tcp_basic tcp_errors tcp_flags sockopt udp blocking threads semantics sol_socket ifioctl sendfile cmsg mmsg scale epoll ipv6 errqueue procmodel tcp_inq cmsg6 rawcmsg epoll_proc}"
 tmo=${POSIX_TIMEOUT:-20}
 
 preload=${UST_PRELOAD:-}
