@@ -985,7 +985,6 @@ filter(struct ust_ep *ep, int epfd, struct epoll_event *out, int k, bool *rang)
 			on_death(ep, epfd);
 			*rang = true;
 		}
-	bool dead = ust_chan_dead();
 	int n = 0;
 	for (int i = 0; i < k; i++) {
 		if (out[i].data.u64 == bell_tag(ep)) {
@@ -997,9 +996,11 @@ filter(struct ust_ep *ep, int epfd, struct epoll_event *out, int k, bool *rang)
 		}
 		if (out[i].data.u64 == ctl_tag(ep))
 			continue;
-		/* A member's registration fires once when ustackd dies (its end
-		 * hangs up); collect reports the member. */
-		if (dead && is_member(ep, out[i].data.u64)) {
+		/* A member's registration fires once, when its end hangs up:
+		 * ustackd died (the control connection's hang-up follows, and
+		 * then collect reports the member). Only a hang-up costs the
+		 * look through the members. */
+		if ((out[i].events & EPOLLHUP) && is_member(ep, out[i].data.u64)) {
 			*rang = true;
 			continue;
 		}
