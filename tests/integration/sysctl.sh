@@ -2,7 +2,8 @@
 # Linux's tunables by Linux's names: ustackd starts with the host's values,
 # `ustack sysctl` lists them, `ustack sysctl -w` sets one in ustackd alone,
 # and a new connection shows it on the wire: with tcp_timestamps at 0 the
-# SYN-ACK carries no timestamp option, with 1 it does.
+# SYN-ACK carries no timestamp option, with 1 it does; a new process sees
+# ip_unprivileged_port_start.
 . "$(dirname "$0")/lib.sh"
 USTACK="$UST_CLI --ctl $WORK/ctl.sock"
 
@@ -51,5 +52,29 @@ if $USTACK sysctl -w net.ipv4.tcp_sack=7 2>"$WORK/err"; then fail "tcp_sack=7 wa
 if $USTACK sysctl -w net.ipv4.tcp_congestion_control=bbr 2>"$WORK/err"; then fail "bbr was accepted"; fi
 got=$($USTACK sysctl -w net.ipv4.tcp_congestion_control=reno)
 [ "$got" = "net.ipv4.tcp_congestion_control = reno" ] || fail "congestion control: '$got'"
+# net.ipv4.ip_unprivileged_port_start: which ports a process without
+# CAP_NET_BIND_SERVICE may bind (a process started after the change). nobody
+# reaches the control socket through the test's directory.
+chmod 755 "$WORK"
+nobody_bind() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$UST_PRELOAD" \
+		USTACK_CTL="$WORK/ctl.sock" ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+		/usr/bin/python3 -c 'import socket, errno, sys
+s = socket.socket()
+try:
+    s.bind(("0.0.0.0", int(sys.argv[1])))
+    print("bound")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$1"
+}
+$USTACK sysctl -w net.ipv4.ip_unprivileged_port_start=1024 >/dev/null || fail "sysctl -w ip_unprivileged_port_start=1024"
+got=$(nobody_bind 80)
+[ "$got" = EACCES ] || fail "nobody binding port 80 under ip_unprivileged_port_start 1024: $got"
+$USTACK sysctl -w net.ipv4.ip_unprivileged_port_start=80 >/dev/null || fail "sysctl -w ip_unprivileged_port_start=80"
+got=$(nobody_bind 80)
+[ "$got" = bound ] || fail "nobody binding port 80 under ip_unprivileged_port_start 80: $got"
+got=$(nobody_bind 79)
+[ "$got" = EACCES ] || fail "nobody binding port 79 under ip_unprivileged_port_start 80: $got"
+echo "ip_unprivileged_port_start 1024 -> 80: nobody binds 80 (not before), still not 79"
 ust_stop
 echo PASS

@@ -833,6 +833,50 @@ test_listen_syncookies_sysctl(void **state)
 	sim_free(s);
 }
 
+/* net.core.somaxconn caps listen()'s backlog, and without cookies
+ * net.ipv4.tcp_max_syn_backlog refuses a SYN when fewer than a quarter of
+ * its places are left (Linux's tcp_conn_request: 7 of 8); net.core.wmem_max caps
+ * SO_SNDBUF, which reads back doubled. */
+static void
+test_listen_backlog_and_buffer_sysctls(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(57, NULL, NULL);
+	assert_int_equal(ust_sysctl_set(&s->b->sysctl, "net.ipv4.tcp_syncookies", "0"), 0);
+	assert_int_equal(ust_sysctl_set(&s->b->sysctl, "net.core.somaxconn", "3"), 0);
+	struct ust_sock *l = sim_listen(s->b, 80, 100);
+	assert_int_equal(tcb(l)->backlog, 3);
+	for (uint32_t i = 0; i < 20; i++)
+		inject_tcp(s, 0, 0xc6120100u + i, SIM_IP_B, (uint16_t)(1024 + i), 80, i * 7919u, 0,
+			   UST_TCP_SYN);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	assert_int_equal(tcb(l)->synq_len, 3);
+	ust_sock_close(l);
+
+	assert_int_equal(ust_sysctl_set(&s->b->sysctl, "net.core.somaxconn", "4096"), 0);
+	assert_int_equal(ust_sysctl_set(&s->b->sysctl, "net.ipv4.tcp_max_syn_backlog", "8"), 0);
+	l = sim_listen(s->b, 81, 100);
+	assert_int_equal(tcb(l)->backlog, 100);
+	for (uint32_t i = 0; i < 20; i++)
+		inject_tcp(s, 0, 0xc6120200u + i, SIM_IP_B, (uint16_t)(2048 + i), 81, i * 7919u, 0,
+			   UST_TCP_SYN);
+	sim_run_for(s, 50 * UST_NS_PER_MS);
+	assert_int_equal(tcb(l)->synq_len, 7);
+	ust_sock_close(l);
+
+	assert_int_equal(ust_sysctl_set(&s->b->sysctl, "net.core.wmem_max", "100000"), 0);
+	struct ust_sock *c;
+	assert_int_equal(ust_sock_open(s->b, UST_AF_INET, UST_SOCK_STREAM, &c), 0);
+	int v = 1 << 20;
+	size_t len = sizeof(v);
+	assert_int_equal(ust_sock_setopt(c, UST_SOL_SOCKET, UST_SO_SNDBUF, &v, sizeof(v)), 0);
+	assert_int_equal(ust_sock_getopt(c, UST_SOL_SOCKET, UST_SO_SNDBUF, &v, &len), 0);
+	assert_int_equal(v, 200000);
+	ust_sock_close(c);
+	sim_run_for(s, 130 * UST_NS_PER_S);
+	sim_free(s);
+}
+
 /* Bytes from one end to the other, the connection left open. */
 struct one_way {
 	struct ust_sock *from, *to; /* ends */
@@ -982,6 +1026,7 @@ main(void)
 		cmocka_unit_test(test_time_wait_new_syn_reuses_tuple),
 		cmocka_unit_test(test_listen_syn_flood_cookies_let_client_in),
 		cmocka_unit_test(test_listen_syncookies_sysctl),
+		cmocka_unit_test(test_listen_backlog_and_buffer_sysctls),
 		cmocka_unit_test(test_established_idle_restart_sysctl),
 		cmocka_unit_test(test_listen_errors_match_linux),
 		cmocka_unit_test(test_listen_ten_thousand_connections),

@@ -182,9 +182,9 @@ listen_input(struct ust_stack *st, struct tcpcb *l, struct ust_pkt *pkt,
 		ust_pkt_free(pkt);
 		return;
 	}
-	/* Without cookies Linux drops once the queue is full, or within a
-	 * quarter of tcp_max_syn_backlog. */
-	if (l->synq_len >= synq_max || (cookies == 0 && l->synq_len >= max_syn - max_syn / 4)) {
+	/* Without cookies Linux drops once the queue is full, or when fewer
+	 * than a quarter of tcp_max_syn_backlog's places are left. */
+	if (l->synq_len >= synq_max || (cookies == 0 && l->synq_len + max_syn / 4 > max_syn)) {
 		ust_drop(st, pkt, UST_DROP_TCP_LISTEN_OVERFLOW);
 		return;
 	}
