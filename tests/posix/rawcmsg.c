@@ -7,6 +7,7 @@
  * that cannot be made says so and its cases are left out (on the kernel
  * and on ustack alike: ustackd takes the host's range). */
 #include <netinet/icmp6.h>
+#include <stdbool.h>
 #include <netinet/ip_icmp.h>
 
 #include "posix.h"
@@ -134,47 +135,20 @@ static void send_echo(const char *name, int fd, int family, const void *to, sock
     CHECK(name, sendmsg(fd, &m, 0));
 }
 
-static void case4(const char *kind, int type)
+/* One kind of socket: an echo with its TTL (hop limit) and TOS (class),
+ * one from an IP_PKTINFO/IPV6_PKTINFO source, then refused ones. */
+static void run_case(const char *kind, int family, int type)
 {
     char name[64];
 #define N(s) (snprintf(name, sizeof name, "%s_%s", kind, (s)), name)
-    int fd = socket(AF_INET, type, IPPROTO_ICMP);
+    bool v6 = family == AF_INET6;
+    int fd = socket(family, type, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
     if (fd < 0) {
         SHOW(N("socket"), "unavailable errno=%s", posix_errname(errno));
         return;
     }
     int one = 1;
-    CHECK(N("set_pktinfo"), setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one));
-    CHECK(N("set_recvttl"), setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof one));
-    CHECK(N("set_recvtos"), setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one));
-    struct sockaddr_in to = sin_lo(0);
-    send_echo(N("send_ttl_tos"), fd, AF_INET, &to, sizeof to, IP_TTL, 5, IP_TOS, 0x10, NULL);
-    /* A raw socket sees its own request first, then the reply. */
-    if (type == SOCK_RAW)
-        recv_one(N("recv_request"), fd);
-    recv_one(N("recv_reply"), fd);
-    send_echo(N("send_src"), fd, AF_INET, &to, sizeof to, 0, 0, 0, 0, "127.0.0.1");
-    if (type == SOCK_RAW)
-        recv_one(N("recv_request_src"), fd);
-    recv_one(N("recv_reply_src"), fd);
-    send_echo(N("send_bad_ttl"), fd, AF_INET, &to, sizeof to, IP_TTL, 0, 0, 0, NULL);
-    send_echo(N("send_foreign_src"), fd, AF_INET, &to, sizeof to, 0, 0, 0, 0, "198.18.200.1");
-    recv_one(N("recv_after_refused"), fd);
-    close(fd);
-#undef N
-}
-
-static void case6(const char *kind, int type)
-{
-    char name[64];
-#define N(s) (snprintf(name, sizeof name, "%s_%s", kind, (s)), name)
-    int fd = socket(AF_INET6, type, IPPROTO_ICMPV6);
-    if (fd < 0) {
-        SHOW(N("socket"), "unavailable errno=%s", posix_errname(errno));
-        return;
-    }
-    int one = 1;
-    if (type == SOCK_RAW) {
+    if (v6 && type == SOCK_RAW) {
         /* Echo requests and replies only: ::1 has no neighbor discovery,
          * but a host's other ICMPv6 stays out. */
         struct icmp6_filter f;
@@ -183,21 +157,27 @@ static void case6(const char *kind, int type)
         ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
         CHECK(N("set_filter"), setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof f));
     }
-    CHECK(N("set_recvpktinfo"), setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one));
-    CHECK(N("set_recvhoplimit"), setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one));
-    CHECK(N("set_recvtclass"), setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one));
-    struct sockaddr_in6 to = sin6_of("::1", 0);
-    send_echo(N("send_hoplimit_tclass"), fd, AF_INET6, &to, sizeof to, IPV6_HOPLIMIT, 7, IPV6_TCLASS,
-              0x20, NULL);
+    int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+    CHECK(N("set_pktinfo"), setsockopt(fd, level, v6 ? IPV6_RECVPKTINFO : IP_PKTINFO, &one, sizeof one));
+    CHECK(N("set_recvttl"), setsockopt(fd, level, v6 ? IPV6_RECVHOPLIMIT : IP_RECVTTL, &one, sizeof one));
+    CHECK(N("set_recvtos"), setsockopt(fd, level, v6 ? IPV6_RECVTCLASS : IP_RECVTOS, &one, sizeof one));
+    struct sockaddr_in to4 = sin_lo(0);
+    struct sockaddr_in6 to6 = sin6_of("::1", 0);
+    const void *to = v6 ? (const void *)&to6 : (const void *)&to4;
+    socklen_t tolen = v6 ? sizeof to6 : sizeof to4;
+    int ttl = v6 ? IPV6_HOPLIMIT : IP_TTL, tos = v6 ? IPV6_TCLASS : IP_TOS;
+    send_echo(N("send_ttl_tos"), fd, family, to, tolen, ttl, 5, tos, 0x20, NULL);
+    /* A raw socket sees its own request first, then the reply. */
     if (type == SOCK_RAW)
         recv_one(N("recv_request"), fd);
     recv_one(N("recv_reply"), fd);
-    send_echo(N("send_src"), fd, AF_INET6, &to, sizeof to, 0, 0, 0, 0, "::1");
+    send_echo(N("send_src"), fd, family, to, tolen, 0, 0, 0, 0, v6 ? "::1" : "127.0.0.1");
     if (type == SOCK_RAW)
         recv_one(N("recv_request_src"), fd);
     recv_one(N("recv_reply_src"), fd);
-    send_echo(N("send_bad_hoplimit"), fd, AF_INET6, &to, sizeof to, IPV6_HOPLIMIT, 256, 0, 0, NULL);
-    send_echo(N("send_foreign_src"), fd, AF_INET6, &to, sizeof to, 0, 0, 0, 0, "2001:2:0:ff::99");
+    send_echo(N("send_bad_ttl"), fd, family, to, tolen, ttl, v6 ? 256 : 0, 0, 0, NULL);
+    send_echo(N("send_foreign_src"), fd, family, to, tolen, 0, 0, 0, 0,
+              v6 ? "2001:2:0:ff::99" : "198.18.200.1");
     recv_one(N("recv_after_refused"), fd);
     close(fd);
 #undef N
@@ -206,9 +186,9 @@ static void case6(const char *kind, int type)
 int main(void)
 {
     posix_init();
-    case4("raw4", SOCK_RAW);
-    case6("raw6", SOCK_RAW);
-    case4("ping4", SOCK_DGRAM);
-    case6("ping6", SOCK_DGRAM);
+    run_case("raw4", AF_INET, SOCK_RAW);
+    run_case("raw6", AF_INET6, SOCK_RAW);
+    run_case("ping4", AF_INET, SOCK_DGRAM);
+    run_case("ping6", AF_INET6, SOCK_DGRAM);
     return 0;
 }
