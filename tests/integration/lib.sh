@@ -198,6 +198,9 @@ nginx_up() {
 
 nginx_kill() {
 	[ -n "$NGINX_PID" ] || return 0
+	# A master that sees a worker die starts another: stop it first, so the
+	# workers killed are all there are.
+	kill -STOP "$NGINX_PID" 2>/dev/null
 	pkill -9 -P "$NGINX_PID" 2>/dev/null
 	kill -9 "$NGINX_PID" 2>/dev/null
 	NGINX_PID=
