@@ -76,12 +76,18 @@ tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r)
 }
 
 void
-tcp_shed(struct tcpcb *tp)
+tcp_free_empty_rings(struct tcpcb *tp)
 {
 	if (tp->snd.len == 0)
 		tcp_ring_free(&tp->s, &tp->snd);
 	if (tp->rcv.len == 0 && tp->nooo == 0)
 		tcp_ring_free(&tp->s, &tp->rcv);
+}
+
+void
+tcp_shed(struct tcpcb *tp)
+{
+	tcp_free_empty_rings(tp);
 	free(tp->ooo);
 	free(tp->sacked);
 	free(tp->xmarks);

@@ -338,10 +338,7 @@ tcp_rehome(struct ust_sock *s, const struct ust_sock_mem *mem)
 	struct tcpcb *tp = tcpcb_of(s);
 	/* An empty ring is not moved but freed: a closed socket lingering in
 	 * FIN_WAIT or TIME_WAIT would otherwise hold a full buffer of malloc. */
-	if (tp->snd.len == 0)
-		tcp_ring_free(s, &tp->snd);
-	if (tp->rcv.len == 0 && tp->nooo == 0)
-		tcp_ring_free(s, &tp->rcv);
+	tcp_free_empty_rings(tp);
 	/* Both or neither: a ring must be freed by the allocator it came from. */
 	uint8_t *ns = tp->snd.buf != NULL ? tcp_ring_alloc(mem, tp->snd.cap) : NULL;
 	uint8_t *nr = tp->rcv.buf != NULL ? tcp_ring_alloc(mem, tp->rcv.cap) : NULL;

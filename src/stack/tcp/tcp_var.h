@@ -360,6 +360,9 @@ uint32_t tcp_ts_now(const struct ust_stack *st, const struct tcpcb *tp);
 /* tcp_buf.c */
 int tcp_ring_reserve(const struct ust_sock *s, struct tcp_ring *r, uint32_t cap);
 void tcp_ring_free(const struct ust_sock *s, struct tcp_ring *r);
+/* Free the rings that hold no byte, in order or out of order; they are
+ * allocated again at the next byte. */
+void tcp_free_empty_rings(struct tcpcb *tp);
 /* Give back what a connection that moves no more data does not need: empty
  * rings (allocated again at the next byte) and the SACK, out-of-order and
  * RACK tables. A TIME_WAIT connection would otherwise hold its buffers for
